@@ -1,0 +1,154 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { Logger } from "../log/index.js";
+import { rpcMetricsObserver } from "./rpc-metrics.js";
+import { toGrpcHandlers } from "./grpc-handlers.js";
+import { toGrpcServiceDefinition } from "./grpc-service-definition.js";
+import { addReflection } from "./reflection.js";
+import { createHttpServer, type HttpRoute, type ServiceRegistration } from "./http-server.js";
+
+export interface ServiceHostOptions {
+  /** Short service name ("registry"): metric prefix tessera_<name>_ and log field. */
+  name: string;
+  services: readonly ServiceRegistration[];
+  /** Extra HTTP routes, tried before Connect (e.g. the OIP REST form). */
+  routes?: readonly HttpRoute[];
+  /** Address both ports bind to. Default 127.0.0.1; 0.0.0.0 in containers. */
+  host?: string;
+  /** 0 asks the OS for a free port (tests). */
+  grpcPort: number;
+  httpPort: number;
+  logger: Logger;
+  /** Metrics registry the service also registers its own metrics in. */
+  metrics?: Registry;
+  /**
+   * Largest request message, in bytes, on both ports. Default 16 MiB:
+   * four times gRPC's usual 4 MiB, for batched tensors, while artifacts
+   * travel in chunks and never need more.
+   */
+  maxMessageBytes?: number;
+  /** How long shutdown waits for in-flight calls before cutting them. Default 10 s. */
+  shutdownGraceMs?: number;
+  /** Runs after both ports have stopped: close NATS, Redis, sessions. */
+  onClose?: () => Promise<void>;
+}
+
+export interface ServiceHost {
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  readonly metrics: Registry;
+  /** Aborted once shutdown starts forcing calls closed. */
+  readonly shutdownSignal: AbortSignal;
+  /** Health: SERVING for every service (and "") once ready, NOT_SERVING otherwise. */
+  setReady(ready: boolean): void;
+  isReady(): boolean;
+  /** Stop accepting, drain in-flight calls within the grace period, then close. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts one service on its gRPC port and its HTTP port (DESIGN.md, Wire). */
+export async function startService(options: ServiceHostOptions): Promise<ServiceHost> {
+  const host = options.host ?? "127.0.0.1";
+  const metrics = options.metrics ?? new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const observer = rpcMetricsObserver(options.name, metrics, options.logger);
+  const shutdownController = new AbortController();
+  const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+  const graceMs = options.shutdownGraceMs ?? 10_000;
+
+  const health = new HealthImplementation({ "": "NOT_SERVING" });
+  const serviceNames = options.services.map((s) => s.service.typeName);
+  serviceNames.forEach((name) => health.setStatus(name, "NOT_SERVING"));
+  let ready = false;
+
+  const grpcServer = new Server({
+    "grpc.max_receive_message_length": maxMessageBytes,
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  });
+  for (const { service, impl } of options.services) {
+    grpcServer.addService(toGrpcServiceDefinition(service), toGrpcHandlers(service, impl, { shutdownSignal: shutdownController.signal, observer }));
+  }
+  health.addToServer(grpcServer);
+  addReflection(grpcServer, options.services.map((s) => s.service));
+
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync(`${host}:${options.grpcPort}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+  );
+
+  const httpServer = createHttpServer({
+    services: options.services,
+    routes: options.routes ?? [],
+    metrics,
+    observer,
+    isReady: () => ready,
+    shutdownSignal: shutdownController.signal,
+    maxMessageBytes,
+  });
+  httpServer.listen(options.httpPort, host);
+  await once(httpServer, "listening");
+  const httpPort = (httpServer.address() as AddressInfo).port;
+
+  const grpcAddress = `${host}:${grpcPort}`;
+  const httpAddress = `${host}:${httpPort}`;
+  options.logger.info("listening", { grpc: grpcAddress, http: httpAddress });
+
+  let closing: Promise<void> | undefined;
+  const setReady = (value: boolean) => {
+    ready = value;
+    const status = value ? "SERVING" : "NOT_SERVING";
+    health.setStatus("", status);
+    serviceNames.forEach((name) => health.setStatus(name, status));
+  };
+
+  return {
+    grpcAddress,
+    httpAddress,
+    metrics,
+    shutdownSignal: shutdownController.signal,
+    setReady,
+    isReady: () => ready,
+    shutdown: () => (closing ??= shutdown()),
+  };
+
+  async function shutdown(): Promise<void> {
+    options.logger.info("shutting down", { graceMs });
+    setReady(false);
+    const force = setTimeout(() => {
+      options.logger.warn("grace period over, closing remaining calls");
+      shutdownController.abort(new Error("server shutting down"));
+      grpcServer.forceShutdown();
+      httpServer.closeAllConnections();
+    }, graceMs);
+    force.unref();
+    await Promise.all([
+      new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
+      new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeIdleConnections();
+      }),
+    ]);
+    clearTimeout(force);
+    if (!shutdownController.signal.aborted) shutdownController.abort(new Error("server stopped"));
+    await options.onClose?.();
+    options.logger.info("stopped");
+  }
+}
+
+/** Shuts the host down on SIGTERM or SIGINT, then exits. For a service's main. */
+export function shutdownOnSignals(host: Pick<ServiceHost, "shutdown">, logger: Logger): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info("signal received", { signal });
+    host.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error("shutdown failed", { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+}
