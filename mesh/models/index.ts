@@ -1,0 +1,8 @@
+export {
+  exampleModels,
+  exampleModel,
+  failingGatherRow,
+  type ExampleModel,
+  type ExampleTensor,
+} from "./example-models.js";
+export { ensureExampleModels, type ExampleModelFile } from "./ensure-example-models.js";
