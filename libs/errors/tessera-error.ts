@@ -52,3 +52,7 @@ export function internal(message: string, cause?: unknown): ConnectError {
 export function toConnectError(reason: unknown): ConnectError {
   return ConnectError.from(reason, Code.Internal);
 }
+
+export function dataLoss(message: string, cause?: unknown): ConnectError {
+  return new ConnectError(message, Code.DataLoss, undefined, undefined, cause);
+}

@@ -15,6 +15,11 @@ export interface ServiceRegistration<S extends DescService = DescService> {
   impl: Partial<ServiceImpl<S>>;
 }
 
+/** Pairs a service with its handlers, checked against each other here and erased for the list. */
+export function serve<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): ServiceRegistration {
+  return { service, impl } as unknown as ServiceRegistration;
+}
+
 export interface HttpServerOptions {
   services: readonly ServiceRegistration[];
   routes: readonly HttpRoute[];

@@ -1,5 +1,5 @@
 export { startService, shutdownOnSignals, type ServiceHost, type ServiceHostOptions } from "./start-service.js";
-export { createHttpServer, sendJson, type HttpRoute, type ServiceRegistration } from "./http-server.js";
+export { createHttpServer, sendJson, serve, type HttpRoute, type ServiceRegistration } from "./http-server.js";
 export { createGrpcJsTransport, createMeshClient, type GrpcTransportOptions, type MeshClient } from "./grpc-transport.js";
 export { toGrpcServiceDefinition, grpcPath } from "./grpc-service-definition.js";
 export type { CallObserver } from "./call-observer.js";

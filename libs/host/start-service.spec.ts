@@ -7,7 +7,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { EchoService, echoServiceImpl } from "../../test/support/echo-service.js";
 import { EchoRequestSchema, EchoResponseSchema } from "../gen/tessera/testing/v1/echo_pb.js";
 import { silentLogger } from "../log/index.js";
-import { createMeshClient, startService, type ServiceHost } from "./index.js";
+import { createMeshClient, serve, startService, type ServiceHost } from "./index.js";
 
 const require = createRequire(import.meta.url);
 
@@ -18,7 +18,7 @@ describe("startService()", () => {
   beforeAll(async () => {
     host = await startService({
       name: "echo",
-      services: [{ service: EchoService, impl: echoServiceImpl }],
+      services: [serve(EchoService, echoServiceImpl)],
       grpcPort: 0,
       httpPort: 0,
       logger: silentLogger,
@@ -100,7 +100,7 @@ describe("startService()", () => {
       const client = new healthProto.grpc.health.v1.Health(host.grpcAddress, grpc.credentials.createInsecure());
       const check = (service: string) =>
         new Promise<string>((resolve, reject) =>
-          client.check({ service }, (error: grpc.ServiceError | null, response: { status: string }) => (error ? reject(error) : resolve(response.status))),
+          client.check!({ service }, (error: grpc.ServiceError | null, response: { status: string }) => (error ? reject(error) : resolve(response.status))),
         );
       host.setReady(false);
       expect(await check("tessera.testing.v1.EchoService")).toBe("NOT_SERVING");
@@ -115,7 +115,7 @@ describe("startService()", () => {
         protoLoader.loadSync(require.resolve("@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto")),
       ) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
       const client = new reflectionProto.grpc.reflection.v1.ServerReflection(host.grpcAddress, grpc.credentials.createInsecure());
-      const call = client.ServerReflectionInfo() as grpc.ClientDuplexStream<object, { listServicesResponse?: { service: { name: string }[] }; fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }>;
+      const call = client.ServerReflectionInfo!() as grpc.ClientDuplexStream<object, { listServicesResponse?: { service: { name: string }[] }; fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }>;
       const answers: Array<{ listServicesResponse?: { service: { name: string }[] }; fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }> = [];
       const done = new Promise<void>((resolve, reject) => {
         call.on("data", (message) => {
@@ -200,7 +200,7 @@ describe("ServiceHost.shutdown()", () => {
   it("lets an in-flight call finish, then refuses new ones", async () => {
     const host = await startService({
       name: "echo",
-      services: [{ service: EchoService, impl: echoServiceImpl }],
+      services: [serve(EchoService, echoServiceImpl)],
       grpcPort: 0,
       httpPort: 0,
       logger: silentLogger,

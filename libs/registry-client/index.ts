@@ -1,0 +1,2 @@
+export * from "./upload-model-version.js";
+export * from "./download-artifact.js";

@@ -1,0 +1,44 @@
+import { createHash } from "node:crypto";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import {
+  type ModelVersion,
+  type RegistryService,
+  UploadModelVersionRequest_HeaderSchema,
+} from "../gen/tessera/registry/v1/registry_pb.js";
+import type { BatchingConfigSchema } from "../gen/tessera/registry/v1/batching_pb.js";
+
+/** 1 MiB chunks: well under gRPC's message limit, few enough to keep overhead low. */
+export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
+
+/** The upload header a caller fills in; size and sha256 are computed here. */
+export interface UploadHeader {
+  model: string;
+  description?: string;
+  tags?: Record<string, string>;
+  metrics?: Record<string, number>;
+  batching?: MessageInitShape<typeof BatchingConfigSchema>;
+  createModel?: boolean;
+  aliases?: string[];
+}
+
+/** Uploads an artifact as a new version, sending its size and sha256 so the registry can check both. */
+export async function uploadModelVersion(
+  client: Client<typeof RegistryService>,
+  header: UploadHeader,
+  artifact: Uint8Array,
+  options: { timeoutMs?: number } = {},
+): Promise<ModelVersion> {
+  const sha256 = createHash("sha256").update(artifact).digest("hex");
+  async function* messages() {
+    yield {
+      payload: { case: "header" as const, value: create(UploadModelVersionRequest_HeaderSchema, { ...header, sizeBytes: BigInt(artifact.byteLength), sha256 }) },
+    };
+    for (let offset = 0; offset < artifact.byteLength; offset += UPLOAD_CHUNK_BYTES) {
+      yield { payload: { case: "chunk" as const, value: artifact.subarray(offset, offset + UPLOAD_CHUNK_BYTES) } };
+    }
+  }
+  const response = await client.uploadModelVersion(messages(), { timeoutMs: options.timeoutMs ?? 120_000 });
+  if (!response.modelVersion) throw new Error("registry answered an upload without the new version");
+  return response.modelVersion;
+}
