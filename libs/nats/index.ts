@@ -1,0 +1,3 @@
+export * from "./connect-nats.js";
+export * from "./translate-nats-error.js";
+export type { NatsConnection } from "@nats-io/transport-node";

@@ -1,0 +1,5 @@
+export * from "./check-servers.js";
+export * from "./start-nats-server.js";
+export * from "./start-redis-server.js";
+export * from "./test-urls.js";
+export * from "./unique-name.js";
