@@ -1,0 +1,15 @@
+export * from "./batching-options.js";
+export * from "./check-batchable.js";
+export * from "./clock.js";
+export * from "./batch-key.js";
+export * from "./batch-queue.js";
+export * from "./sweep-expired.js";
+export * from "./next-batch.js";
+export * from "./padded-size.js";
+export * from "./concat-rows.js";
+export * from "./split-rows.js";
+export * from "./queue-full-error.js";
+export * from "./batch-stats.js";
+export type { BatchResult } from "./pending-request.js";
+export type { ExecuteBatch } from "./run-batch.js";
+export * from "./dynamic-batcher.js";
