@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Code, ConnectError, unavailable } from "../../../libs/errors/index.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 import type { HostTensor, TensorMap } from "../tensor/index.js";
-import { resolveBatchingOptions, type BatchingOverrides } from "./batching-options.js";
+import { resolveBatchingOptions, type BatchingOverrides } from "../../../libs/batching/index.js";
 import { DynamicBatcher, type BatchResult, type ExecuteBatch } from "./dynamic-batcher.js";
 
 const cols = 3;

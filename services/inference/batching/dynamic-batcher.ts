@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from "../../../libs/log/index.js";
 import { batchKey } from "./batch-key.js";
 import { BatchQueue } from "./batch-queue.js";
 import { BatchStatsRecorder, type BatcherStats } from "./batch-stats.js";
-import type { BatchingOptions } from "./batching-options.js";
+import type { BatchingOptions } from "../../../libs/batching/index.js";
 import { systemClock, type Clock } from "./clock.js";
 import { concatTensorMaps } from "./concat-rows.js";
 import { nextBatch } from "./next-batch.js";

@@ -1,5 +1,4 @@
-export * from "./batching-options.js";
-export * from "./check-batchable.js";
+export * from "../../../libs/batching/index.js";
 export * from "./clock.js";
 export * from "./batch-key.js";
 export * from "./batch-queue.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BatchQueue, type QueuedRequest } from "./batch-queue.js";
-import { resolveBatchingOptions, type BatchingOverrides } from "./batching-options.js";
+import { resolveBatchingOptions, type BatchingOverrides } from "../../../libs/batching/index.js";
 import { nextBatch, type BatchDecision } from "./next-batch.js";
 
 interface Req {

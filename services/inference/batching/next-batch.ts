@@ -1,5 +1,5 @@
 import type { BatchQueue, QueuedRequest } from "./batch-queue.js";
-import type { BatchingOptions } from "./batching-options.js";
+import type { BatchingOptions } from "../../../libs/batching/index.js";
 import { paddedSize } from "./padded-size.js";
 import { sweepExpired, type ExpiredRequest } from "./sweep-expired.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resolveBatchingOptions } from "./batching-options.js";
+import { resolveBatchingOptions } from "../../../libs/batching/index.js";
 import { paddedSize } from "./padded-size.js";
 
 describe("paddedSize()", () => {

@@ -1,4 +1,4 @@
-import type { BatchingOptions } from "./batching-options.js";
+import type { BatchingOptions } from "../../../libs/batching/index.js";
 
 /**
  * The rows a batch of `rows` rows is run with. With pad_to_preferred: the

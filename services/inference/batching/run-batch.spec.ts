@@ -4,7 +4,7 @@ import { silentLogger } from "../../../libs/log/index.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 import type { HostTensor, TensorMap } from "../tensor/index.js";
 import { BatchStatsRecorder } from "./batch-stats.js";
-import { resolveBatchingOptions } from "./batching-options.js";
+import { resolveBatchingOptions } from "../../../libs/batching/index.js";
 import { createPending, type PendingSlice } from "./pending-request.js";
 import { runBatch, type ExecuteBatch, type RunContext } from "./run-batch.js";
 

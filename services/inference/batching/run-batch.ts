@@ -2,7 +2,7 @@ import type { HostTensor, TensorMap } from "../tensor/index.js";
 import { Code, failedPrecondition, toConnectError, type ConnectError } from "../../../libs/errors/index.js";
 import type { Logger } from "../../../libs/log/index.js";
 import type { BatchStatsRecorder } from "./batch-stats.js";
-import type { BatchingOptions } from "./batching-options.js";
+import type { BatchingOptions } from "../../../libs/batching/index.js";
 import type { Clock } from "./clock.js";
 import { concatTensorMaps } from "./concat-rows.js";
 import { paddedSize } from "./padded-size.js";

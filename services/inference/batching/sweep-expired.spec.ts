@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BatchQueue, type QueuedRequest } from "./batch-queue.js";
-import { resolveBatchingOptions } from "./batching-options.js";
+import { resolveBatchingOptions } from "../../../libs/batching/index.js";
 import { sweepExpired } from "./sweep-expired.js";
 
 const req = (id: number, extra: Partial<QueuedRequest<null>> = {}): QueuedRequest<null> => ({

@@ -1,5 +1,5 @@
 import type { BatchQueue, QueuedRequest } from "./batch-queue.js";
-import type { BatchingOptions } from "./batching-options.js";
+import type { BatchingOptions } from "../../../libs/batching/index.js";
 
 /** A request taken out of the queue without running: why, so the driver can answer it. */
 export interface ExpiredRequest<T = unknown> {

@@ -1,6 +1,6 @@
-import type { BatchingConfig, QueuePolicy } from "../../../libs/gen/tessera/registry/v1/batching_pb.js";
-import { TimeoutAction } from "../../../libs/gen/tessera/registry/v1/batching_pb.js";
-import { invalidArgument } from "../../../libs/errors/index.js";
+import type { BatchingConfig, QueuePolicy } from "../gen/tessera/registry/v1/batching_pb.js";
+import { TimeoutAction } from "../gen/tessera/registry/v1/batching_pb.js";
+import { invalidArgument } from "../errors/index.js";
 
 /** What happens to a request whose queue timeout passes before it runs. */
 export type TimeoutPolicy = "reject" | "delay";

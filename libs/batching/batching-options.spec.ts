@@ -1,12 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { Code, ConnectError } from "../../../libs/errors/index.js";
+import { Code, ConnectError } from "../errors/index.js";
 import {
   BatchingConfigSchema,
   QueuePolicySchema,
   TimeoutAction,
   type BatchingConfig,
-} from "../../../libs/gen/tessera/registry/v1/batching_pb.js";
+} from "../gen/tessera/registry/v1/batching_pb.js";
 import { batchingDefaults, resolveBatchingOptions, type BatchingOverrides } from "./batching-options.js";
 
 const config = (init: Parameters<typeof create<typeof BatchingConfigSchema>>[1]): BatchingConfig =>

@@ -1,5 +1,5 @@
-import type { Signature, TensorSpec } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { failedPrecondition } from "../../../libs/errors/index.js";
+import type { Signature, TensorSpec } from "../gen/tessera/registry/v1/signature_pb.js";
+import { failedPrecondition } from "../errors/index.js";
 
 /**
  * Refuses a model for batching when some input or output lacks a dynamic

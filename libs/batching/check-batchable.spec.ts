@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { Code, ConnectError } from "../../../libs/errors/index.js";
-import { DataType, SignatureSchema, type Signature } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { Code, ConnectError } from "../errors/index.js";
+import { DataType, SignatureSchema, type Signature } from "../gen/tessera/registry/v1/signature_pb.js";
 import { checkBatchable } from "./check-batchable.js";
 
 const spec = (name: string, dims: number[]) => ({
