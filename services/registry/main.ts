@@ -1,0 +1,22 @@
+import { openBackends } from "../../libs/backends/index.js";
+import { ConfigError } from "../../libs/config/index.js";
+import { shutdownOnSignals } from "../../libs/host/index.js";
+import { createLogger } from "../../libs/log/index.js";
+import { readRegistryConfig } from "./config.js";
+import { startRegistry } from "./start-registry.js";
+
+// The registry as a process of its own: `node dist/services/registry/main.js`.
+try {
+  const config = readRegistryConfig(process.env);
+  const logger = createLogger("registry", { level: config.logLevel });
+  const backends = await openBackends(
+    config.store === "nats"
+      ? { mode: "nats", natsUrl: config.natsUrl, clientName: "tessera-registry", logger }
+      : { mode: "embedded", dataDir: config.dataDir, logger },
+  );
+  const host = await startRegistry({ config, backends, logger });
+  shutdownOnSignals(host, logger);
+} catch (error) {
+  process.stderr.write(`registry: ${error instanceof ConfigError ? error.message : String((error as Error)?.message ?? error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,149 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { aborted, notFound, unavailable } from "../../libs/errors/index.js";
+import {
+  ModelSchema,
+  ModelVersionSchema,
+  type Model,
+  type ModelVersion,
+} from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import type { KvStore, ObjectStore } from "../../libs/store/index.js";
+import { stageOf } from "./stage-transition.js";
+import { MODEL_PREFIX, modelKey, versionKey, versionPrefix } from "./store-keys.js";
+
+/** A record and the KV revision it was read at, for compare-and-set. */
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+/** Most times a compare-and-set write is retried against concurrent writers. */
+const MAX_CAS_ATTEMPTS = 16;
+
+/**
+ * The registry's records over a KvStore (metadata) and an ObjectStore
+ * (artifacts). Every write is one compare-and-set on one key, so two
+ * writers can race without corrupting a model: one wins, the other reads
+ * again and retries.
+ */
+export class RegistryStore {
+  constructor(
+    readonly kv: KvStore,
+    readonly objects: ObjectStore,
+  ) {}
+
+  async findModel(name: string): Promise<Versioned<Model> | undefined> {
+    const entry = await this.kv.get(modelKey(name));
+    return entry && { value: fromBinary(ModelSchema, entry.value), revision: entry.revision };
+  }
+
+  async getModel(name: string): Promise<Versioned<Model>> {
+    const found = await this.findModel(name);
+    if (!found) throw notFound(`model "${name}" does not exist; create it first (CreateModel, or upload with header.create_model)`);
+    return found;
+  }
+
+  async createModel(model: Model): Promise<Model> {
+    await this.kv.create(modelKey(model.name), toBinary(ModelSchema, model));
+    return model;
+  }
+
+  /**
+   * Applies `change` to the current model record and writes it with
+   * compare-and-set, re-reading and re-applying when another writer got
+   * there first. `change` must be a pure function of the record it is given.
+   */
+  async updateModel(name: string, change: (model: Model) => Model): Promise<Model> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.getModel(name);
+      const next = create(ModelSchema, { ...change(current.value), updateTime: timestampNow() });
+      try {
+        await this.kv.update(modelKey(name), toBinary(ModelSchema, next), current.revision);
+        return next;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+    throw aborted(`model "${name}" is being changed by many writers at once; retry`);
+  }
+
+  async listModelNames(): Promise<string[]> {
+    return (await this.kv.keys(MODEL_PREFIX)).map((key) => key.slice(MODEL_PREFIX.length));
+  }
+
+  async findVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined> {
+    const entry = await this.kv.get(versionKey(model, version));
+    return entry && { value: fromBinary(ModelVersionSchema, entry.value), revision: entry.revision };
+  }
+
+  async getVersion(model: string, version: number): Promise<Versioned<ModelVersion>> {
+    const found = await this.findVersion(model, version);
+    if (!found) throw notFound(`model "${model}" has no version ${version}`);
+    return found;
+  }
+
+  async versionKeys(model: string): Promise<string[]> {
+    return this.kv.keys(versionPrefix(model));
+  }
+
+  /**
+   * Stores a new version under the next free number. The number is claimed
+   * by creating its key, which fails if another upload claimed it first; we
+   * then try the next one.
+   */
+  async createVersion(record: ModelVersion, firstCandidate: number): Promise<{ version: ModelVersion; revision: number }> {
+    let candidate = firstCandidate;
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++, candidate++) {
+      const version = create(ModelVersionSchema, { ...record, version: candidate });
+      try {
+        const revision = await this.kv.create(versionKey(record.model, candidate), toBinary(ModelVersionSchema, version));
+        return { version, revision };
+      } catch (error) {
+        if (!(error instanceof ConnectError && error.code === Code.AlreadyExists)) throw error;
+      }
+    }
+    throw aborted(`could not claim a version number for "${record.model}": too many concurrent uploads; retry`);
+  }
+
+  /** Removes a version record we just created, when the rest of its write failed. */
+  async removeVersion(model: string, version: number, revision: number): Promise<void> {
+    await this.kv.delete(versionKey(model, version), revision);
+  }
+
+  async updateVersion(model: string, version: number, change: (record: ModelVersion) => ModelVersion): Promise<ModelVersion> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.getVersion(model, version);
+      const next = create(ModelVersionSchema, { ...change(current.value), updateTime: timestampNow() });
+      try {
+        await this.kv.update(versionKey(model, version), toBinary(ModelVersionSchema, next), current.revision);
+        return next;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+    throw aborted(`version ${version} of "${model}" is being changed by many writers at once; retry`);
+  }
+}
+
+/**
+ * A stored version as clients see it: stage and aliases live on the model
+ * record (one atomic write for transitions), so they are joined in here.
+ */
+export function presentVersion(record: ModelVersion, model: Model): ModelVersion {
+  const aliases = Object.entries(model.aliases)
+    .filter(([, version]) => version === record.version)
+    .map(([alias]) => alias)
+    .sort();
+  return create(ModelVersionSchema, { ...record, stage: stageOf(model, record.version), aliases });
+}
+
+function isConflict(error: unknown): boolean {
+  return error instanceof ConnectError && error.code === Code.Aborted;
+}
+
+/** A store failure as clients should see it: what we understood keeps its code. */
+export function storeFailure(error: unknown, what: string): ConnectError {
+  if (error instanceof ConnectError) return error;
+  return unavailable(`${what} failed: the metadata store did not answer (${String((error as Error)?.message ?? error)}); retry`, error);
+}

@@ -1,0 +1,30 @@
+import { invalidArgument, notFound } from "../../libs/errors/index.js";
+import type { Model, VersionSelector } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { checkModelName } from "./names.js";
+
+/** The version number a selector names on this model: by number, by alias, or the latest. */
+export function resolveVersionNumber(model: Model, selector: VersionSelector): number {
+  switch (selector.selector.case) {
+    case "version":
+      if (selector.selector.value < 1) throw invalidArgument("version must be 1 or more");
+      return selector.selector.value;
+    case "alias": {
+      const alias = selector.selector.value;
+      const version = alias === "latest" ? model.latestVersion : model.aliases[alias];
+      if (!version) {
+        const known = Object.keys(model.aliases).sort();
+        throw notFound(`model "${model.name}" has no alias "${alias}"; its aliases are: ${known.length > 0 ? known.join(", ") : "(none)"}`);
+      }
+      return version;
+    }
+    default:
+      if (model.latestVersion === 0) throw notFound(`model "${model.name}" has no versions yet; upload one first`);
+      return model.latestVersion;
+  }
+}
+
+export function checkSelector(selector: VersionSelector | undefined): VersionSelector {
+  if (!selector) throw invalidArgument("version is required: {model, version | alias}");
+  checkModelName(selector.model, "version.model");
+  return selector;
+}

@@ -1,0 +1,32 @@
+/**
+ * Where registry records live in the metadata KV bucket:
+ *   models.<model>                    the Model record (aliases, stages)
+ *   versions.<model>.<0000000042>     one ModelVersion record
+ * Version numbers are zero-padded so key order is version order.
+ */
+export const MODEL_PREFIX = "models.";
+
+export function modelKey(model: string): string {
+  return `${MODEL_PREFIX}${model}`;
+}
+
+export function versionPrefix(model: string): string {
+  return `versions.${model}.`;
+}
+
+export function versionKey(model: string, version: number): string {
+  return `${versionPrefix(model)}${String(version).padStart(10, "0")}`;
+}
+
+export function versionFromKey(key: string): number {
+  return Number(key.slice(key.lastIndexOf(".") + 1));
+}
+
+export function modelFromKey(key: string): string {
+  return key.slice(MODEL_PREFIX.length);
+}
+
+/** Artifacts are content-addressed: one object per distinct sha256. */
+export function artifactObjectName(sha256: string): string {
+  return `sha256-${sha256}`;
+}
