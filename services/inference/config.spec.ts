@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../libs/config/index.js";
+import { readInferenceConfig } from "./config.js";
+
+describe("readInferenceConfig()", () => {
+  it("takes Triton's ports, the CPU and one instance by default", () => {
+    const config = readInferenceConfig({});
+    expect(config).toMatchObject({
+      grpcPort: 8001,
+      httpPort: 8000,
+      bindHost: "127.0.0.1",
+      registryAddress: "127.0.0.1:50051",
+      natsUrl: undefined,
+      device: { kind: "cpu" },
+      allowCpuFallback: false,
+      serve: [],
+      instanceCount: 1,
+      session: { intraOpThreads: 0, interOpThreads: 0, graphOptimization: "all", memoryArena: true },
+      logLevel: "info",
+    });
+    expect(config.replicaId).toMatch(/^[-_a-zA-Z0-9]+$/);
+  });
+
+  it("reads every key", () => {
+    const config = readInferenceConfig({
+      TESSERA_INFERENCE_GRPC_PORT: "9001",
+      TESSERA_INFERENCE_HTTP_PORT: "0",
+      TESSERA_BIND_HOST: "0.0.0.0",
+      TESSERA_REGISTRY_ADDRESS: "registry:50051",
+      NATS_URL: "nats://nats:4222",
+      TESSERA_DEVICE: "cuda:1",
+      TESSERA_ALLOW_CPU_FALLBACK: "true",
+      TESSERA_SERVE: "fraud@production,wide@3",
+      TESSERA_INSTANCE_COUNT: "2",
+      TESSERA_INTRA_OP_THREADS: "4",
+      TESSERA_INTER_OP_THREADS: "1",
+      TESSERA_GRAPH_OPTIMIZATION: "extended",
+      TESSERA_MEMORY_ARENA: "off",
+      TESSERA_REPLICA_ID: "replica-a",
+      TESSERA_LOG_LEVEL: "debug",
+    });
+    expect(config).toMatchObject({
+      grpcPort: 9001,
+      httpPort: 0,
+      bindHost: "0.0.0.0",
+      registryAddress: "registry:50051",
+      natsUrl: "nats://nats:4222",
+      device: { kind: "cuda", index: 1 },
+      allowCpuFallback: true,
+      serve: [
+        { model: "fraud", alias: "production" },
+        { model: "wide", version: 3 },
+      ],
+      instanceCount: 2,
+      session: { intraOpThreads: 4, interOpThreads: 1, graphOptimization: "extended", memoryArena: false },
+      replicaId: "replica-a",
+      logLevel: "debug",
+    });
+  });
+
+  it.each([
+    ["TESSERA_INFERENCE_GRPC_PORT", "70000"],
+    ["TESSERA_DEVICE", "gpu0"],
+    ["TESSERA_SERVE", "Fraud"],
+    ["TESSERA_INSTANCE_COUNT", "0"],
+    ["TESSERA_GRAPH_OPTIMIZATION", "max"],
+    ["TESSERA_REGISTRY_ADDRESS", "localhost"],
+    ["TESSERA_REPLICA_ID", "a b"],
+    ["TESSERA_ALLOW_CPU_FALLBACK", "maybe"],
+  ])("stops with a ConfigError naming %s for %j", (key, value) => {
+    let caught: unknown;
+    try {
+      readInferenceConfig({ [key]: value });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).key).toBe(key);
+    expect((caught as ConfigError).message).toMatch(new RegExp(`^${key}: `));
+  });
+});

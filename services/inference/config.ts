@@ -1,0 +1,89 @@
+import { hostname } from "node:os";
+import { ConfigError, readBool, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
+import type { LogLevel } from "../../libs/log/index.js";
+import { parseDevice, type Device } from "./runtime/device.js";
+import { GRAPH_OPTIMIZATIONS, type GraphOptimization, type SessionTuning } from "./runtime/session-options.js";
+import { parseServeList, type ServeSpec } from "./serve-list.js";
+
+/** Everything an inference replica reads from its environment, validated. */
+export interface InferenceConfig {
+  /** gRPC port (InferenceService, GRPCInferenceService). Default 8001, Triton's. */
+  grpcPort: number;
+  /** HTTP port (Connect, OIP REST, /metrics). Default 8000, Triton's. */
+  httpPort: number;
+  /** Address both ports bind to. Default 127.0.0.1; 0.0.0.0 in containers. */
+  bindHost: string;
+  /** The registry's gRPC host:port. */
+  registryAddress: string;
+  /** NATS for registry events and membership; undefined: the in-process bus. */
+  natsUrl: string | undefined;
+  /** The device asked for; resolveDevice() decides whether it is usable. */
+  device: Device;
+  /** Run on the CPU, with a warning, when the asked-for GPU cannot be used. */
+  allowCpuFallback: boolean;
+  /** Versions to load at start-up. */
+  serve: ServeSpec[];
+  /** ONNX Runtime sessions per model version: runs that may go on at once. */
+  instanceCount: number;
+  session: SessionTuning;
+  /** This replica's id in membership and events. */
+  replicaId: string;
+  logLevel: LogLevel;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/**
+ * Reads and checks the replica's environment. A bad value throws a
+ * ConfigError naming the key, so start-up stops with one clear line.
+ */
+export function readInferenceConfig(env: Env = process.env): InferenceConfig {
+  return {
+    grpcPort: readPort(env, "TESSERA_INFERENCE_GRPC_PORT", 8001),
+    httpPort: readPort(env, "TESSERA_INFERENCE_HTTP_PORT", 8000),
+    bindHost: readString(env, "TESSERA_BIND_HOST", "127.0.0.1"),
+    registryAddress: readAddress(env, "TESSERA_REGISTRY_ADDRESS", "127.0.0.1:50051"),
+    natsUrl: readOptionalString(env, "NATS_URL"),
+    device: readParsed(env, "TESSERA_DEVICE", "cpu", parseDevice),
+    allowCpuFallback: readBool(env, "TESSERA_ALLOW_CPU_FALLBACK", false),
+    serve: readParsed(env, "TESSERA_SERVE", "", parseServeList),
+    // Above 64 sessions of one version is a typo: each holds a copy of the weights.
+    instanceCount: readInt(env, "TESSERA_INSTANCE_COUNT", 1, { min: 1, max: 64 }),
+    session: {
+      intraOpThreads: readInt(env, "TESSERA_INTRA_OP_THREADS", 0, { min: 0, max: 1024 }),
+      interOpThreads: readInt(env, "TESSERA_INTER_OP_THREADS", 0, { min: 0, max: 1024 }),
+      graphOptimization: readEnum<GraphOptimization>(env, "TESSERA_GRAPH_OPTIMIZATION", GRAPH_OPTIMIZATIONS, "all"),
+      memoryArena: readBool(env, "TESSERA_MEMORY_ARENA", true),
+    },
+    // hostname-pid: a pod name in Kubernetes, and still unique for several replicas on one laptop.
+    replicaId: readReplicaId(env, "TESSERA_REPLICA_ID", `${hostname()}-${process.pid}`),
+    logLevel: readEnum<LogLevel>(env, "TESSERA_LOG_LEVEL", LOG_LEVELS, "info"),
+  };
+}
+
+function readParsed<T>(env: Env, key: string, fallback: string, parse: (text: string) => T): T {
+  const text = readString(env, key, fallback);
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new ConfigError(key, error instanceof Error ? error.message : String(error));
+  }
+}
+
+function readAddress(env: Env, key: string, fallback: string): string {
+  const value = readString(env, key, fallback);
+  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+    throw new ConfigError(key, `expected host:port (e.g. "127.0.0.1:50051" or "registry:50051"), got "${value}"`);
+  }
+  return value;
+}
+
+// Replica ids become NATS KV keys (tessera_replicas), so they keep to that alphabet.
+function readReplicaId(env: Env, key: string, fallback: string): string {
+  const value = readString(env, key, fallback.replace(/[^-_a-zA-Z0-9]/g, "-"));
+  if (!/^[-_a-zA-Z0-9]{1,128}$/.test(value)) {
+    throw new ConfigError(key, `expected 1-128 letters, digits, '-' or '_', got "${value}"`);
+  }
+  return value;
+}

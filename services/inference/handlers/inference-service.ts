@@ -1,0 +1,69 @@
+import { randomUUID } from "node:crypto";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { invalidArgument } from "../../../libs/errors/index.js";
+import type { InferenceService} from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import type { InferenceMetrics } from "../inference-metrics.js";
+import type { ModelManager } from "../serving/model-manager.js";
+import { DEFAULT_ALIAS } from "../serve-list.js";
+import { fromTensorMessage, toTensorMessage, type HostTensor } from "../tensor/index.js";
+import { runInference } from "./run-inference.js";
+
+/** tessera.inference.v1.InferenceService: Predict and the replica's model management. */
+export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMetrics): ServiceImpl<typeof InferenceService> {
+  return {
+    async predict(request, context) {
+      if (request.model === "") throw invalidArgument(`model is empty; name the model to run (${manager.describeServed()})`);
+      const answer = await runInference(manager, metrics, {
+        target: { model: request.model, version: request.version, alias: request.alias },
+        inputs: () => decodeTensors(request.inputs),
+        outputNames: request.outputNames,
+        priority: request.priority,
+        queueTimeoutUs: Number(request.queueTimeoutUs),
+        timeoutMs: context.timeoutMs(),
+        signal: context.signal,
+      });
+      // Answer in the form asked in: raw bytes for raw requests (cheap for big tensors), typed fields otherwise.
+      const raw = request.inputs.length > 0 && request.inputs.every((t) => t.rawData.byteLength > 0);
+      return {
+        model: answer.version.model,
+        version: answer.version.version,
+        outputs: [...answer.outputs].map(([name, host]) => toTensorMessage(name, host, { raw })),
+        requestId: request.requestId || randomUUID(),
+        timing: {
+          queueUs: BigInt(Math.max(0, Math.round(answer.result.queueUs))),
+          computeUs: BigInt(Math.max(0, Math.round(answer.result.computeUs))),
+          batchSize: answer.result.batchSize,
+        },
+      };
+    },
+
+    listServedModels() {
+      return { models: manager.list() };
+    },
+
+    async loadModel(request) {
+      if (request.model === "") throw invalidArgument("model is empty; name the model to load");
+      const selector = request.selector;
+      const model = await manager.serve(
+        request.model,
+        selector.case === "version" ? { version: selector.value } : { alias: selector.case === "alias" && selector.value !== "" ? selector.value : DEFAULT_ALIAS },
+      );
+      return { model };
+    },
+
+    async unloadModel(request) {
+      if (request.model === "") throw invalidArgument("model is empty; name the model to unload");
+      return { unloadedVersions: await manager.unload(request.model, request.version) };
+    },
+  };
+}
+
+function decodeTensors(tensors: readonly Tensor[]): Map<string, HostTensor> {
+  const inputs = new Map<string, HostTensor>();
+  for (const tensor of tensors) {
+    if (inputs.has(tensor.name)) throw invalidArgument(`input '${tensor.name}' appears more than once; send each input once`);
+    inputs.set(tensor.name, fromTensorMessage(tensor));
+  }
+  return inputs;
+}

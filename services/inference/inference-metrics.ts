@@ -1,0 +1,75 @@
+import { Code } from "../../libs/errors/index.js";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/** What the queue-depth gauge reads at scrape time. */
+export interface QueueSource {
+  readonly model: string;
+  readonly version: number;
+  readonly runner?: { readonly queueDepth: number };
+}
+
+export interface InferenceOutcome {
+  readonly rows: number;
+  readonly queueUs: number;
+  readonly computeUs: number;
+  readonly batchSize: number;
+}
+
+/** A request for a model this replica does not serve: one label value, not one per typo. */
+export const UNKNOWN_MODEL = "(unknown)";
+
+/**
+ * The inference metrics, per model and version, in the host's registry:
+ * tessera_inference_{requests_total,rows_total,queue_seconds,compute_seconds,batch_size,queue_depth}.
+ */
+export class InferenceMetrics {
+  private readonly requests: Counter<"model" | "version" | "status">;
+  private readonly rows: Counter<"model" | "version">;
+  private readonly queue: Histogram<"model" | "version">;
+  private readonly compute: Histogram<"model" | "version">;
+  private readonly batchSize: Histogram<"model" | "version">;
+
+  constructor(registry: Registry, sources: () => Iterable<QueueSource>) {
+    const registers = [registry];
+    const labelNames = ["model", "version"] as const;
+    // 100 µs to 2.5 s: a small model's run up to a queue that is badly behind.
+    const seconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+    this.requests = new Counter({
+      name: "tessera_inference_requests_total",
+      help: "Inference requests answered, by status code name (OK, InvalidArgument, ...).",
+      labelNames: ["model", "version", "status"],
+      registers,
+    });
+    this.rows = new Counter({ name: "tessera_inference_rows_total", help: "Rows inferred successfully.", labelNames, registers });
+    this.queue = new Histogram({ name: "tessera_inference_queue_seconds", help: "Time a request waited in the batch queue.", labelNames, buckets: seconds, registers });
+    this.compute = new Histogram({ name: "tessera_inference_compute_seconds", help: "Time of the model run(s) a request was part of.", labelNames, buckets: seconds, registers });
+    this.batchSize = new Histogram({
+      name: "tessera_inference_batch_size",
+      help: "Rows in the model run a request was part of (padding included).",
+      labelNames,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    });
+    new Gauge({
+      name: "tessera_inference_queue_depth",
+      help: "Requests waiting in a version's batch queue.",
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources()) if (s.runner) this.set({ model: s.model, version: String(s.version) }, s.runner.queueDepth);
+      },
+    });
+  }
+
+  /** One answered request: `version` 0 when it never reached a version. */
+  record(model: string, version: number, code: Code | 0, outcome?: InferenceOutcome): void {
+    const labels = { model, version: version === 0 ? "" : String(version) };
+    this.requests.inc({ ...labels, status: code === 0 ? "OK" : Code[code] });
+    if (!outcome) return;
+    this.rows.inc(labels, outcome.rows);
+    this.queue.observe(labels, outcome.queueUs / 1e6);
+    this.compute.observe(labels, outcome.computeUs / 1e6);
+    this.batchSize.observe(labels, outcome.batchSize);
+  }
+}

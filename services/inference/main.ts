@@ -1,0 +1,55 @@
+import { openBackends, type Backends } from "../../libs/backends/index.js";
+import { ConfigError } from "../../libs/config/index.js";
+import { ConnectError } from "../../libs/errors/index.js";
+import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
+import { createLogger, type Logger } from "../../libs/log/index.js";
+import { readInferenceConfig } from "./config.js";
+import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "./membership/kv-membership.js";
+import { startInference } from "./start-inference.js";
+
+const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
+
+// An inference replica as a process of its own: `node dist/services/inference/main.js`.
+try {
+  const config = readInferenceConfig(process.env);
+  const logger = createLogger("inference", { level: config.logLevel }, { replica: config.replicaId });
+  const backends = await connectBackends(config.natsUrl, logger);
+  const registry = createMeshClient(RegistryService, { address: config.registryAddress });
+  const kv = await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS });
+  const replica = await startInference({ config, registryClient: registry.client, events: backends.events, kv, logger });
+  shutdownOnSignals(
+    {
+      shutdown: async () => {
+        await replica.stop();
+        registry.close();
+        await backends.close();
+      },
+    },
+    logger,
+  );
+} catch (error) {
+  const message = error instanceof ConfigError ? error.message : error instanceof ConnectError ? error.rawMessage : String((error as Error)?.message ?? error);
+  process.stderr.write(`inference: ${message}\n`);
+  process.exit(1);
+}
+
+/**
+ * NATS when reachable, as DESIGN.md's real column. When NATS_URL is not set
+ * and nothing answers on the default address, the embedded bus: a lone
+ * replica still serves (aliases are then followed by periodic re-reads of
+ * the registry, not events). An explicit NATS_URL that does not answer is
+ * an error: the operator asked for it.
+ */
+async function connectBackends(natsUrl: string | undefined, logger: Logger): Promise<Backends> {
+  try {
+    return await openBackends({ mode: "nats", natsUrl: natsUrl ?? DEFAULT_NATS_URL, clientName: "tessera-inference", logger });
+  } catch (error) {
+    if (natsUrl !== undefined) throw error;
+    logger.warn("NATS not reachable at the default address; using the embedded event bus (no membership, aliases re-read every 30 s)", {
+      url: DEFAULT_NATS_URL,
+      error,
+    });
+    return openBackends({ mode: "embedded", dataDir: ".tessera/data", logger });
+  }
+}

@@ -1,0 +1,147 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { Registry } from "prom-client";
+import type { EventBus } from "../../libs/events/index.js";
+import { GRPCInferenceService } from "../../libs/gen/inference/grpc_service_pb.js";
+import { ReplicaRecordSchema } from "../../libs/gen/tessera/events/v1/inference_events_pb.js";
+import { InferenceService } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { serve, startService, type ServiceHost } from "../../libs/host/index.js";
+import type { Logger } from "../../libs/log/index.js";
+import type { KvStore } from "../../libs/store/index.js";
+import type { BatchingOverrides } from "./batching/index.js";
+import type { InferenceConfig } from "./config.js";
+import { inferenceServiceImpl } from "./handlers/inference-service.js";
+import { oipRestRoutes } from "./handlers/oip-rest-routes.js";
+import { oipServiceImpl } from "./handlers/oip-service.js";
+import { InferenceMetrics } from "./inference-metrics.js";
+import { kvMembership } from "./membership/kv-membership.js";
+import { noMembership, type MembershipPublisher } from "./membership/membership-publisher.js";
+import { formatDevice, type Device } from "./runtime/device.js";
+import { resolveDevice } from "./runtime/resolve-device.js";
+import { formatServeSpec } from "./serve-list.js";
+import type { RegistryClient } from "./serving/fetch-version.js";
+import { ModelManager } from "./serving/model-manager.js";
+
+/** Tessera's version, as ServerMetadata reports it. */
+export const TESSERA_VERSION = "0.1.0";
+
+export interface StartInferenceOptions {
+  readonly config: InferenceConfig;
+  /** A client of the registry's gRPC port (createMeshClient(RegistryService, …)). */
+  readonly registryClient: RegistryClient;
+  /** Registry events come in here; model.loaded / model.unloaded go out. */
+  readonly events: EventBus;
+  /** The tessera_replicas bucket (opened with a TTL): membership is published there when given. */
+  readonly kv?: KvStore;
+  /** Overrides `kv`: a custom membership (or noMembership). */
+  readonly membership?: MembershipPublisher;
+  readonly logger: Logger;
+  /** This replica's own batching settings, over each version's registry config. */
+  readonly batchingOverrides?: BatchingOverrides;
+  /** See ModelManagerOptions.resyncIntervalMs. */
+  readonly resyncIntervalMs?: number;
+  readonly heartbeatMs?: number;
+  readonly shutdownGraceMs?: number;
+}
+
+export interface InferenceReplica {
+  readonly host: ServiceHost;
+  readonly manager: ModelManager;
+  /** The device in use (CPU when a GPU was asked for and fallback allowed). */
+  readonly device: Device;
+  /** Leaves membership, drains in-flight requests, releases every version. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an inference replica: checks the device, opens both ports (live,
+ * not ready), then loads what config.serve lists. Resolves once every load
+ * has finished or failed; the replica turns ready when every version it
+ * was told to serve is READY, and follows aliases from then on. A version
+ * that cannot load now (registry down, alias not yet set) is retried by the
+ * manager's resync.
+ */
+export async function startInference(options: StartInferenceOptions): Promise<InferenceReplica> {
+  const { config, logger } = options;
+  const device = await resolveDevice(config.device, { allowCpuFallback: config.allowCpuFallback, logger });
+  const registry = new Registry();
+  const membership = options.membership ?? (options.kv ? kvMembership({ kv: options.kv, replicaId: config.replicaId, heartbeatMs: options.heartbeatMs, logger }) : noMembership);
+  let host: ServiceHost | undefined;
+
+  const manager = await ModelManager.start({
+    registry: options.registryClient,
+    events: options.events,
+    device,
+    tuning: config.session,
+    instanceCount: config.instanceCount,
+    batchingOverrides: options.batchingOverrides,
+    replicaId: config.replicaId,
+    logger,
+    resyncIntervalMs: options.resyncIntervalMs,
+    onChange: () => {
+      if (host && !host.shutdownSignal.aborted && !stopping) host.setReady(manager.isReady());
+      membership.changed();
+    },
+  });
+  const metrics = new InferenceMetrics(registry, () => manager.versions());
+  const hostReady = () => host?.isReady() ?? false;
+  let stopping = false;
+
+  try {
+    host = await startService({
+      name: "inference",
+      services: [
+        serve(InferenceService, inferenceServiceImpl(manager, metrics)),
+        serve(GRPCInferenceService, oipServiceImpl(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady })),
+      ],
+      routes: [oipRestRoutes(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady, maxBodyBytes: 64 * 1024 * 1024 })],
+      host: config.bindHost,
+      grpcPort: config.grpcPort,
+      httpPort: config.httpPort,
+      logger,
+      metrics: registry,
+      shutdownGraceMs: options.shutdownGraceMs,
+      onClose: () => manager.close(),
+    });
+  } catch (error) {
+    await manager.close();
+    throw error;
+  }
+  const started = timestampNow();
+  const serving = host;
+  await membership.start(() =>
+    create(ReplicaRecordSchema, {
+      replicaId: config.replicaId,
+      grpcAddress: serving.grpcAddress,
+      httpAddress: serving.httpAddress,
+      device: formatDevice(device),
+      models: manager.list(),
+      startTime: started,
+    }),
+  );
+
+  const results = await Promise.allSettled(
+    config.serve.map((spec) => manager.serve(spec.model, spec.alias !== undefined ? { alias: spec.alias } : { version: spec.version }, { keep: true })),
+  );
+  results.forEach((result, i) => {
+    if (result.status === "rejected") {
+      logger.warn("could not serve a listed model yet; will retry", { spec: formatServeSpec(config.serve[i]!), error: result.reason });
+    }
+  });
+  host.setReady(manager.isReady());
+
+  let stopped: Promise<void> | undefined;
+  return {
+    host,
+    manager,
+    device,
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        serving.setReady(false);
+        // Out of the router's view first, so no new traffic arrives while we drain.
+        await membership.stop();
+        await serving.shutdown();
+      })()),
+  };
+}
