@@ -1,0 +1,139 @@
+import { readFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { Command, Option } from "commander";
+import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { createMeshClient } from "../../libs/host/index.js";
+import { checkNats, DEFAULT_NATS_URL, natsAdvice } from "../launcher/check-nats.js";
+import { launchProcesses } from "../launcher/launch-processes.js";
+import { replicaReadiness, type ReplicaReadiness } from "../launcher/replica-readiness.js";
+import { repoRoot } from "../launcher/repo-root.js";
+import type { RunningMesh } from "../launcher/running-mesh.js";
+import { parseTopology, type Topology } from "../launcher/topology.js";
+import { answersOk } from "../launcher/wait-for-http.js";
+import type { CliIo } from "./cli-io.js";
+import { exampleInput } from "./example-input.js";
+import { formatMeshTable, nextSteps } from "./format-mesh.js";
+import { parseMilliseconds } from "./parse-count.js";
+import { UsageError } from "./usage-error.js";
+
+interface UpOptions {
+  embedded?: boolean;
+  topology?: string;
+  logs: string;
+  readyTimeout: number;
+}
+
+/** `tessera up`: the mesh on this machine, until Ctrl-C. */
+export function upCommand(io: CliIo): Command {
+  return new Command("up")
+    .description("start the mesh on this machine from a topology file (the registry and inference replicas) and keep it running until Ctrl-C")
+    .option("--embedded", "run the registry and ONE inference replica inside this process over the embedded stores (memory, a local directory, an in-process bus) — no NATS needed; embedded stores cannot be shared across processes, and everything is lost on exit")
+    .option("--topology <file>", "topology file (default: mesh/topology.yaml of this installation)")
+    .option("--logs <dir>", "folder for each service's JSON log", ".tessera/logs")
+    .addOption(new Option("--ready-timeout <ms>", "how long to wait for replicas to load what they serve").argParser(parseMilliseconds).default(120_000))
+    .addHelpText(
+      "after",
+      "\nWithout --embedded every service is a process of its own over NATS with JetStream (NATS_URL, the topology's nats_url, or nats://127.0.0.1:4222).\nStart one with `nats-server -js`.",
+    )
+    .action(async (options: UpOptions) => {
+      const topology = await loadTopology(options.topology ? resolve(io.cwd, options.topology) : join(repoRoot(), "mesh", "topology.yaml"), io.cwd);
+      const logDir = resolve(io.cwd, options.logs);
+      const mesh = await launch(topology, options.embedded ?? false, logDir, io);
+      await runUntilStopped(mesh, options.readyTimeout, logDir, io);
+    });
+}
+
+async function loadTopology(path: string, cwd: string): Promise<Topology> {
+  const shown = relative(cwd, path) || path;
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read the topology ${shown}${code === "ENOENT" ? ": no such file" : `: ${(error as Error).message}`}`);
+  }
+  return parseTopology(text, shown);
+}
+
+async function launch(topology: Topology, embedded: boolean, logDir: string, io: CliIo): Promise<RunningMesh> {
+  const count = `${topology.replicas.length} inference replica${topology.replicas.length === 1 ? "" : "s"}`;
+  if (embedded) {
+    io.err(`starting the registry and ${count} in this process, over the embedded stores (state is lost on exit)\n`);
+    // Loaded only here: it brings the services and ONNX Runtime, which the other commands never need.
+    const { launchEmbedded } = await import("../launcher/launch-embedded.js");
+    return launchEmbedded({ topology, logDir });
+  }
+  const natsUrl = io.env.NATS_URL || topology.natsUrl || DEFAULT_NATS_URL;
+  const check = await checkNats(natsUrl);
+  if (!check.ok) throw new Error(natsAdvice(natsUrl, check));
+  io.err(`starting the registry and ${count} as processes over NATS at ${natsUrl}\n`);
+  return launchProcesses({ topology, natsUrl, logDir });
+}
+
+/** Prints the table, then waits for Ctrl-C / SIGTERM (stop cleanly, exit 0) or a service dying (stop the rest, fail). */
+async function runUntilStopped(mesh: RunningMesh, readyTimeoutMs: number, logDir: string, io: CliIo): Promise<void> {
+  const stopRequested = new AbortController();
+  const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      stopRequested.abort();
+      resolveSignal(signal);
+      // A second Ctrl-C: stop waiting for the drain; the exit hook kills what is left.
+      process.once("SIGINT", () => process.exit(130));
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  });
+
+  const registry = createMeshClient(RegistryService, { address: mesh.registry.grpcAddress });
+  const readiness = new Map<string, ReplicaReadiness>();
+  try {
+    await Promise.all(
+      mesh.replicas.map(async (replica) => readiness.set(replica.name, await replicaReadiness(replica, registry.client, { timeoutMs: readyTimeoutMs, signal: stopRequested.signal }))),
+    );
+  } finally {
+    registry.close();
+  }
+
+  if (!stopRequested.signal.aborted) {
+    io.out(formatMeshTable(mesh, readiness) + "\n\n");
+    io.out(`logs: ${relative(io.cwd, logDir) || "."}/ (one JSON line per event, a file per service)\n`);
+    const steps = nextSteps(mesh, readiness, exampleInput);
+    if (steps.length > 0) io.out(`next:\n${steps.map((step) => `  ${step}`).join("\n")}\n`);
+    io.out(`mesh is up (${mesh.mode === "embedded" ? "embedded, one process" : "one process per service"}); Ctrl-C stops it\n`);
+  }
+  const watching = watchUntilReady(mesh, readiness, stopRequested.signal, io);
+
+  const outcome = await Promise.race([signalled.then((signal) => ({ signal })), mesh.failure.then((failure) => ({ failure }))]);
+  stopRequested.abort();
+  await watching;
+  if ("signal" in outcome) {
+    io.err(`${outcome.signal}: stopping the mesh\n`);
+    await mesh.stop();
+    io.err("stopped\n");
+    return;
+  }
+  io.err(`${outcome.failure}\nstopping the rest of the mesh\n`);
+  await mesh.stop();
+  throw new Error("the mesh stopped because a service failed (see above)");
+}
+
+/** Says when a replica that was not ready at start-up turns ready (e.g. once its model is pushed). */
+async function watchUntilReady(mesh: RunningMesh, readiness: ReadonlyMap<string, ReplicaReadiness>, signal: AbortSignal, io: CliIo): Promise<void> {
+  const pending = mesh.replicas.filter((r) => {
+    const state = readiness.get(r.name)?.state;
+    return state === "waiting" || state === "loading";
+  });
+  while (pending.length > 0 && !signal.aborted) {
+    await new Promise<void>((resolveWait) => {
+      const timer = setTimeout(resolveWait, 2_000);
+      signal.addEventListener("abort", () => (clearTimeout(timer), resolveWait()), { once: true });
+    });
+    for (const replica of [...pending]) {
+      if (signal.aborted) return;
+      if (await answersOk(`http://${replica.httpAddress}/readyz`)) {
+        pending.splice(pending.indexOf(replica), 1);
+        io.out(`${replica.name} is ready: serving ${replica.serve.join(", ")}\n`);
+      }
+    }
+  }
+}

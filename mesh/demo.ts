@@ -1,0 +1,147 @@
+// `npm start`: Tessera end to end on this machine, then everything stopped.
+// Finds (or starts) NATS, starts the registry and one inference replica on
+// free ports, pushes models/fraud.onnx, serves it, and calls it over gRPC,
+// the Open Inference Protocol (gRPC and REST) and Connect JSON, printing
+// the grpcurl / curl line for each so you can try them yourself.
+import { existsSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { GRPCInferenceService } from "../libs/gen/inference/grpc_service_pb.js";
+import { InferenceService } from "../libs/gen/tessera/inference/v1/inference_pb.js";
+import { RegistryService } from "../libs/gen/tessera/registry/v1/registry_pb.js";
+import { DataType } from "../libs/gen/tessera/registry/v1/signature_pb.js";
+import { createMeshClient } from "../libs/host/index.js";
+import { mlpReference } from "../libs/onnx/index.js";
+import { uploadModelVersion } from "../libs/registry-client/index.js";
+import { describeError } from "./cli/describe-error.js";
+import { formatSignature } from "./cli/format-signature.js";
+import { dropBuckets } from "./launcher/drop-buckets.js";
+import { findNats, type FoundNats } from "./launcher/find-nats.js";
+import { launchEmbedded } from "./launcher/launch-embedded.js";
+import { launchProcesses } from "./launcher/launch-processes.js";
+import { repoRoot } from "./launcher/repo-root.js";
+import type { RunningMesh } from "./launcher/running-mesh.js";
+import { readTopology } from "./launcher/topology.js";
+import { ensureExampleModels, exampleModel } from "./models/index.js";
+
+const say = (line = "") => process.stdout.write(line + "\n");
+const root = repoRoot();
+const fraud = exampleModel("fraud");
+// Buckets of this run only, so a running `tessera up` on the same NATS never sees the demo's models.
+const tag = `demo_${process.pid}`;
+const buckets = { kv: [`tessera_${tag}_registry`], objects: [`tessera_${tag}_artifacts`] };
+
+let nats: FoundNats | undefined;
+let mesh: RunningMesh | undefined;
+try {
+  say("Tessera demo\n");
+  nats = await findNats(process.env);
+  if (nats.kind === "nats") say(`NATS: ${nats.url} (${nats.how})`);
+  else say(`NATS: none (${nats.why})\n  -> falling back to the EMBEDDED backends: registry and replica share this one process, state is lost at exit`);
+
+  const topology = readTopology(
+    {
+      log_level: "info",
+      registry: {
+        // 0: free ports, so the demo never collides with a running `tessera up`.
+        grpc_port: 0,
+        http_port: 0,
+        data_dir: join(root, ".tessera", tag, "data"),
+        env: { TESSERA_REGISTRY_BUCKET: buckets.kv[0], TESSERA_ARTIFACT_BUCKET: buckets.objects[0] },
+      },
+      inference: [{ id: `demo-${process.pid}`, device: "cpu", grpc_port: 0, http_port: 0 }],
+    },
+    "demo topology",
+  );
+  const logDir = join(root, ".tessera", "logs", "demo");
+  mesh = nats.kind === "nats" ? await launchProcesses({ topology, natsUrl: nats.url, logDir, root }) : await launchEmbedded({ topology, logDir });
+  const replica = mesh.replicas[0]!;
+  say(`mesh: ${mesh.mode === "processes" ? "one process per service" : "embedded, in this process"}; logs in ${relative(process.cwd(), logDir) || "."}/`);
+  say(`  registry   gRPC ${mesh.registry.grpcAddress}  HTTP ${mesh.registry.httpAddress}`);
+  say(`  inference  gRPC ${replica.grpcAddress}  HTTP ${replica.httpAddress}  (${replica.device})\n`);
+
+  // 1. Push the model, with the alias production.
+  const file = join(root, "models", fraud.file);
+  if (!existsSync(file)) await ensureExampleModels(join(root, "models"));
+  const registry = createMeshClient(RegistryService, { address: mesh.registry.grpcAddress });
+  const pushed = await uploadModelVersion(registry.client, { model: "fraud", description: fraud.description, createModel: true, aliases: ["production"] }, await readFile(file));
+  registry.close();
+  say(`pushed ${relative(process.cwd(), file)} as fraud v${pushed.version}, alias production  (tessera models push models/fraud.onnx --name fraud --alias production)`);
+  say(formatSignature(pushed.signature).replace(/^/gm, "  ") + "\n");
+
+  // 2. Serve it: LoadModel answers once the version is loaded and warmed up.
+  const inference = createMeshClient(InferenceService, { address: replica.grpcAddress, defaultTimeoutMs: 60_000 });
+  const loaded = await inference.client.loadModel({ model: "fraud", selector: { case: "alias", value: "production" } });
+  say(`replica serves fraud v${loaded.model?.version} on ${loaded.model?.device} (LoadModel fraud@production)\n`);
+
+  // 3. Predict over gRPC, a few sample rows; the reference is the same MLP computed in plain TypeScript.
+  say("gRPC Predict (tessera.inference.v1.InferenceService):");
+  for (const seed of [0, 1, 2]) {
+    const features = fraud.sampleRow(seed).get("features")!.data as Float32Array;
+    const response = await inference.client.predict({
+      model: "fraud",
+      inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: [...features] }],
+    });
+    const score = response.outputs[0]?.floatData[0] ?? NaN;
+    say(`  row ${seed}: score ${score.toFixed(6)}  (reference ${reference(features).toFixed(6)}, queue ${response.timing?.queueUs} µs, compute ${response.timing?.computeUs} µs)`);
+  }
+  inference.close();
+
+  // 4. The same row three more ways. Rounded to 4 decimals so the printed commands are exactly what was sent.
+  const row = [...(fraud.sampleRow(0).get("features")!.data as Float32Array)].map((v) => Math.round(v * 1e4) / 1e4);
+  const expected = reference(Float32Array.from(row));
+  say(`\nOne row, ${JSON.stringify(row)}, three more ways (reference ${expected.toFixed(6)}):`);
+
+  const oip = createMeshClient(GRPCInferenceService, { address: replica.grpcAddress });
+  const infer = await oip.client.modelInfer({ modelName: "fraud", inputs: [{ name: "features", datatype: "FP32", shape: [1n, 16n], contents: { fp32Contents: row } }] });
+  oip.close();
+  const oipBody = { model_name: "fraud", inputs: [{ name: "features", datatype: "FP32", shape: [1, 16], contents: { fp32_contents: row } }] };
+  say(`  OIP ModelInfer over gRPC: score ${(infer.outputs[0]?.contents?.fp32Contents[0] ?? NaN).toFixed(6)}`);
+  say(`    grpcurl -plaintext -d '${JSON.stringify(oipBody)}' ${replica.grpcAddress} inference.GRPCInferenceService/ModelInfer`);
+
+  const connectUrl = `http://${replica.httpAddress}/tessera.inference.v1.InferenceService/Predict`;
+  const connectBody = { model: "fraud", inputs: [{ name: "features", dtype: "DATA_TYPE_FLOAT32", shape: [1, 16], floatData: row }] };
+  const connectAnswer = (await postJson(connectUrl, connectBody)) as { outputs?: { floatData?: number[] }[] };
+  say(`  Connect JSON over HTTP:   score ${(connectAnswer.outputs?.[0]?.floatData?.[0] ?? NaN).toFixed(6)}`);
+  say(`    curl -s -H 'content-type: application/json' -d '${JSON.stringify(connectBody)}' ${connectUrl}`);
+
+  const restUrl = `http://${replica.httpAddress}/v2/models/fraud/infer`;
+  const restBody = { inputs: [{ name: "features", datatype: "FP32", shape: [1, 16], data: row }] };
+  const restAnswer = (await postJson(restUrl, restBody)) as { outputs?: { data?: number[] }[] };
+  say(`  OIP REST (KServe V2):     score ${(restAnswer.outputs?.[0]?.data?.[0] ?? NaN).toFixed(6)}`);
+  say(`    curl -s -H 'content-type: application/json' -d '${JSON.stringify(restBody)}' ${restUrl}`);
+
+  say("\nThe same from the CLI while `tessera up` runs:");
+  say(`  tessera predict fraud --input '${JSON.stringify({ features: [row] })}'`);
+  say("\nstopping the mesh");
+  await cleanUp();
+  say("done");
+  process.exit(0);
+} catch (error) {
+  process.stderr.write(`demo failed: ${describeError(error).message}\n`);
+  await cleanUp().catch(() => undefined);
+  process.exit(1);
+}
+
+async function cleanUp(): Promise<void> {
+  await mesh?.stop();
+  mesh = undefined;
+  // The embedded artifact directory of this run.
+  await rm(join(root, ".tessera", tag), { recursive: true, force: true });
+  if (nats?.kind === "nats") {
+    await dropBuckets(nats.url, buckets);
+    await nats.stop();
+    nats = undefined;
+  }
+}
+
+function reference(features: Float32Array): number {
+  return mlpReference(fraud.mlp!, features, 1)[0] ?? NaN;
+}
+
+async function postJson(url: string, body: unknown): Promise<unknown> {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`POST ${url} answered ${response.status}: ${text}`);
+  return JSON.parse(text);
+}

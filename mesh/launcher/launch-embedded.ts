@@ -1,0 +1,114 @@
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { openBackends } from "../../libs/backends/index.js";
+import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { createMeshClient, type MeshClient, type ServiceHost } from "../../libs/host/index.js";
+import { createLogger } from "../../libs/log/index.js";
+import { readInferenceConfig } from "../../services/inference/config.js";
+import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../services/inference/membership/kv-membership.js";
+import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
+import { readRegistryConfig } from "../../services/registry/config.js";
+import { startRegistry } from "../../services/registry/start-registry.js";
+import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
+import { dialAddress, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
+import type { Topology } from "./topology.js";
+
+export interface LaunchEmbeddedOptions {
+  readonly topology: Topology;
+  /** registry.log and <replica>.log are appended to here. */
+  readonly logDir: string;
+}
+
+/**
+ * The whole mesh in this process over the embedded backends (memory KV, a
+ * local artifact directory, the in-process bus): the registry and at most
+ * one inference replica share them, because embedded stores cannot be
+ * shared across processes. For a laptop with no NATS; state is lost on
+ * exit. Ports and settings come from the topology, through the same
+ * environment the processes would read, so both modes configure alike.
+ */
+export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<RunningMesh> {
+  const { topology } = options;
+  if (topology.replicas.length > 1) {
+    throw new Error(
+      `${topology.source} lists ${topology.replicas.length} inference replicas, but --embedded runs one, in this process; ` +
+        "start NATS (`nats-server -js`) and run `tessera up` without --embedded for more",
+    );
+  }
+  const store: StoreMode = { kind: "embedded" };
+  await mkdir(options.logDir, { recursive: true });
+  const logs: WriteStream[] = [];
+  const logTo = (file: string) => {
+    const stream = createWriteStream(file, { flags: "a" });
+    logs.push(stream);
+    return (line: string) => stream.write(line + "\n");
+  };
+  const closeLogs = () => Promise.all(logs.map((stream) => new Promise<void>((resolve) => stream.end(() => resolve()))));
+
+  const registryConfig = readRegistryConfig(registryEnv(topology, store));
+  const registryLog = join(options.logDir, "registry.log");
+  const registryLogger = createLogger("registry", { level: registryConfig.logLevel, write: logTo(registryLog) });
+  const backends = await openBackends({ mode: "embedded", dataDir: registryConfig.dataDir, logger: registryLogger });
+
+  let registryHost: ServiceHost | undefined;
+  let registryClient: MeshClient<typeof RegistryService> | undefined;
+  let replica: InferenceReplica | undefined;
+  const stopAll = async () => {
+    await replica?.stop();
+    registryClient?.close();
+    await registryHost?.shutdown();
+    await backends.close();
+    await closeLogs();
+  };
+
+  try {
+    registryHost = await startRegistry({ config: registryConfig, backends, logger: registryLogger, ownsBackends: false });
+    const registry: ServiceEndpoint = {
+      name: "registry",
+      kind: "registry",
+      grpcAddress: dialAddress(registryHost.grpcAddress),
+      httpAddress: dialAddress(registryHost.httpAddress),
+      logFile: registryLog,
+      serve: [],
+    };
+
+    const replicas: ServiceEndpoint[] = [];
+    const replicaTopology = topology.replicas[0];
+    if (replicaTopology) {
+      const config = readInferenceConfig(replicaEnv(topology, replicaTopology, { registryAddress: registry.grpcAddress, store }));
+      const logFile = join(options.logDir, `${replicaTopology.id}.log`);
+      const logger = createLogger("inference", { level: config.logLevel, write: logTo(logFile) }, { replica: config.replicaId });
+      registryClient = createMeshClient(RegistryService, { address: registry.grpcAddress });
+      replica = await startInference({
+        config,
+        registryClient: registryClient.client,
+        events: backends.events,
+        kv: await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS }),
+        logger,
+      });
+      replicas.push({
+        name: replicaTopology.id,
+        kind: "inference",
+        grpcAddress: dialAddress(replica.host.grpcAddress),
+        httpAddress: dialAddress(replica.host.httpAddress),
+        logFile,
+        device: replicaTopology.device,
+        serve: replicaTopology.serve,
+      });
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      mode: "embedded",
+      registry,
+      replicas,
+      // In-process services do not exit on their own; a crash takes this process with them.
+      failure: new Promise<string>(() => {}),
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { readInferenceConfig } from "../../services/inference/config.js";
+import { readRegistryConfig } from "../../services/registry/config.js";
+import { dialAddress, registryEnv, replicaEnv } from "./service-env.js";
+import { parseTopology } from "./topology.js";
+
+const topology = parseTopology(
+  [
+    "bind_host: 0.0.0.0",
+    "log_level: debug",
+    "registry: {grpc_port: 6000, http_port: 6001, env: {TESSERA_REGISTRY_BUCKET: mine}}",
+    "inference:",
+    "  - {id: gpu-0, device: cuda:1, serve: [fraud, wide@2], instance_count: 2, allow_cpu_fallback: true, env: {TESSERA_INTRA_OP_THREADS: 2}}",
+  ].join("\n"),
+  "t.yaml",
+);
+
+describe("registryEnv()", () => {
+  it("configures the registry as its own config reader expects, the topology's env last", () => {
+    const config = readRegistryConfig(registryEnv(topology, { kind: "nats", natsUrl: "nats://n:4222" }));
+    expect(config).toMatchObject({ host: "0.0.0.0", grpcPort: 6000, httpPort: 6001, store: "nats", natsUrl: "nats://n:4222", metadataBucket: "mine", logLevel: "debug" });
+  });
+
+  it("leaves NATS_URL out for the embedded stores", () => {
+    const env = registryEnv(topology, { kind: "embedded" });
+    expect(env.TESSERA_STORE).toBe("embedded");
+    expect(env).not.toHaveProperty("NATS_URL");
+  });
+});
+
+describe("replicaEnv()", () => {
+  it("configures a replica as its own config reader expects", () => {
+    const config = readInferenceConfig(replicaEnv(topology, topology.replicas[0]!, { registryAddress: "127.0.0.1:6000", store: { kind: "nats", natsUrl: "nats://n:4222" } }));
+    expect(config).toMatchObject({
+      grpcPort: 8001,
+      httpPort: 8000,
+      bindHost: "0.0.0.0",
+      registryAddress: "127.0.0.1:6000",
+      natsUrl: "nats://n:4222",
+      device: { kind: "cuda", index: 1 },
+      allowCpuFallback: true,
+      serve: [{ model: "fraud", alias: "production" }, { model: "wide", version: 2 }],
+      instanceCount: 2,
+      replicaId: "gpu-0",
+      logLevel: "debug",
+    });
+    expect(config.session.intraOpThreads).toBe(2);
+  });
+});
+
+describe("dialAddress()", () => {
+  it.each([
+    ["0.0.0.0:8001", "127.0.0.1:8001"],
+    ["[::]:8001", "[::1]:8001"],
+    ["127.0.0.1:8001", "127.0.0.1:8001"],
+    ["10.0.0.5:50051", "10.0.0.5:50051"],
+  ])("dials %s as %s", (bound, dialled) => {
+    expect(dialAddress(bound)).toBe(dialled);
+  });
+});

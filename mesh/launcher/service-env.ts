@@ -1,0 +1,51 @@
+import type { ReplicaTopology, Topology } from "./topology.js";
+
+/** How the services keep state: NATS (one process each) or the embedded stores (one process for all). */
+export type StoreMode = { readonly kind: "nats"; readonly natsUrl: string } | { readonly kind: "embedded" };
+
+/**
+ * The environment a registry process reads (services/registry/config.ts),
+ * from the topology. The topology's own `env` comes last, so it can set
+ * anything the topology has no key for (buckets, artifact limits).
+ */
+export function registryEnv(topology: Topology, store: StoreMode): Record<string, string> {
+  return {
+    TESSERA_BIND_HOST: topology.bindHost,
+    TESSERA_REGISTRY_GRPC_PORT: String(topology.registry.grpcPort),
+    TESSERA_REGISTRY_HTTP_PORT: String(topology.registry.httpPort),
+    TESSERA_STORE: store.kind,
+    ...(store.kind === "nats" ? { NATS_URL: store.natsUrl } : {}),
+    TESSERA_DATA_DIR: topology.registry.dataDir,
+    TESSERA_LOG_LEVEL: topology.logLevel,
+    ...topology.registry.env,
+  };
+}
+
+/** The environment an inference replica reads (services/inference/config.ts). */
+export function replicaEnv(topology: Topology, replica: ReplicaTopology, options: { registryAddress: string; store: StoreMode }): Record<string, string> {
+  return {
+    TESSERA_BIND_HOST: topology.bindHost,
+    TESSERA_INFERENCE_GRPC_PORT: String(replica.grpcPort),
+    TESSERA_INFERENCE_HTTP_PORT: String(replica.httpPort),
+    TESSERA_REGISTRY_ADDRESS: options.registryAddress,
+    // Without NATS_URL a replica uses the in-process bus, which only works when it shares the registry's process.
+    ...(options.store.kind === "nats" ? { NATS_URL: options.store.natsUrl } : {}),
+    TESSERA_DEVICE: replica.device,
+    TESSERA_SERVE: replica.serve.join(","),
+    TESSERA_INSTANCE_COUNT: String(replica.instanceCount),
+    TESSERA_ALLOW_CPU_FALLBACK: String(replica.allowCpuFallback),
+    TESSERA_REPLICA_ID: replica.id,
+    TESSERA_LOG_LEVEL: topology.logLevel,
+    ...replica.env,
+  };
+}
+
+/** Where a client on this machine reaches a service bound to `address` (0.0.0.0 and :: are not dialable). */
+export function dialAddress(address: string): string {
+  const colon = address.lastIndexOf(":");
+  const host = address.slice(0, colon);
+  const port = address.slice(colon + 1);
+  if (host === "0.0.0.0" || host === "") return `127.0.0.1:${port}`;
+  if (host === "::" || host === "[::]") return `[::1]:${port}`;
+  return address;
+}
