@@ -1,8 +1,9 @@
 import type { DescMethod, DescService, MessageShape, DescMessage } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type {
+  Metadata} from "@grpc/grpc-js";
 import {
-  Metadata,
   type ServerDuplexStream,
   type ServerReadableStream,
   type ServerUnaryCall,

@@ -3,11 +3,12 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { checkBatchable, resolveBatchingOptions } from "../../libs/batching/index.js";
 import { alreadyExists, invalidArgument, notFound } from "../../libs/errors/index.js";
+import type {
+  RegistryService} from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import {
   ArtifactSchema,
   ModelSchema,
   ModelVersionSchema,
-  RegistryService,
   Stage,
   type ModelVersion,
   type UploadModelVersionRequest,

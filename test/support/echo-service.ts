@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { Code} from "@connectrpc/connect";
+import { ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { EchoService } from "../../libs/gen/tessera/testing/v1/echo_pb.js";
 
 /** The EchoService handlers, for tests of libs/host and the RPC benchmark. */
