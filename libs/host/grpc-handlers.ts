@@ -75,6 +75,9 @@ function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, opt
             const error = ConnectError.from(reason);
             callback(connectErrorToStatus(error));
             observe(started, error.code, error);
+          } finally {
+            // Clears the deadline timer, which would otherwise hold the process open.
+            context.abort();
           }
         })();
       };
@@ -92,6 +95,9 @@ function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, opt
             const error = ConnectError.from(reason);
             call.emit("error", connectErrorToStatus(error));
             observe(started, error.code, error);
+          } finally {
+            // Clears the deadline timer, which would otherwise hold the process open.
+            context.abort();
           }
         })();
       };
@@ -109,6 +115,9 @@ function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, opt
             const error = ConnectError.from(reason);
             callback(connectErrorToStatus(error));
             observe(started, error.code, error);
+          } finally {
+            // Clears the deadline timer, which would otherwise hold the process open.
+            context.abort();
           }
         })();
       };
@@ -126,6 +135,9 @@ function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, opt
             const error = ConnectError.from(reason);
             call.emit("error", connectErrorToStatus(error));
             observe(started, error.code, error);
+          } finally {
+            // Clears the deadline timer, which would otherwise hold the process open.
+            context.abort();
           }
         })();
       };
@@ -147,7 +159,10 @@ function checked(message: unknown): unknown {
   return message;
 }
 
-function contextFor(service: DescService, method: DescMethod, call: AnyServerCall, options: GrpcHandlerOptions): HandlerContext {
+/** A handler context the adapter ends when the call is over, freeing its deadline timer. */
+type CallContext = HandlerContext & { abort(reason?: unknown): void };
+
+function contextFor(service: DescService, method: DescMethod, call: AnyServerCall, options: GrpcHandlerOptions): CallContext {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   const requestAbort = new AbortController();
