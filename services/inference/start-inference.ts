@@ -67,6 +67,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
   const registry = new Registry();
   const membership = options.membership ?? (options.kv ? kvMembership({ kv: options.kv, replicaId: config.replicaId, heartbeatMs: options.heartbeatMs, logger }) : noMembership);
   let host: ServiceHost | undefined;
+  let stopping = false;
 
   const manager = await ModelManager.start({
     registry: options.registryClient,
@@ -85,7 +86,6 @@ export async function startInference(options: StartInferenceOptions): Promise<In
   });
   const metrics = new InferenceMetrics(registry, () => manager.versions());
   const hostReady = () => host?.isReady() ?? false;
-  let stopping = false;
 
   try {
     host = await startService({

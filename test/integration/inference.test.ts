@@ -10,7 +10,7 @@ import { ModelState } from "../../libs/gen/tessera/inference/v1/inference_pb.js"
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
-import { exampleModel } from "../../mesh/models/index.js";
+import { exampleModel, failingGatherRow } from "../../mesh/models/index.js";
 import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
 
@@ -182,6 +182,24 @@ describe("inference replica", () => {
     });
     expect(response.outputs[0]?.shape).toEqual([2n, BigInt(width)]);
     expect(response.outputs[0]?.floatData).toHaveLength(2 * width);
+  });
+
+  it("answers INVALID_ARGUMENT for a row the model itself rejects, and still answers the good one beside it", async () => {
+    const toTensors = (row: Map<string, { dtype: DataType; shape: readonly number[]; data: Float32Array | BigInt64Array }>) =>
+      [...row].map(([name, t]) =>
+        t.data instanceof BigInt64Array
+          ? { name, dtype: t.dtype, shape: t.shape.map(BigInt), int64Data: Array.from(t.data) }
+          : { name, dtype: t.dtype, shape: t.shape.map(BigInt), floatData: Array.from(t.data) },
+      );
+    const [bad, good] = await Promise.allSettled([
+      replica.client.predict({ model: gatherModel, inputs: toTensors(failingGatherRow()) }),
+      replica.client.predict({ model: gatherModel, inputs: toTensors(gather.sampleRow(2)) }),
+    ]);
+    expect(bad.status).toBe("rejected");
+    const error = ConnectError.from((bad as PromiseRejectedResult).reason);
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.rawMessage).toContain(`${gatherModel}@1 failed on this input`);
+    expect(good.status).toBe("fulfilled");
   });
 
   describe("refuses bad inputs with INVALID_ARGUMENT naming the tensor", () => {

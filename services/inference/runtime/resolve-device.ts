@@ -59,8 +59,20 @@ async function cudaProblem(index: number): Promise<string | undefined> {
     await session.release();
     return undefined;
   } catch (error) {
-    return `ONNX Runtime could not run on GPU ${index} (${error instanceof Error ? error.message : String(error)})`;
+    return `ONNX Runtime could not run on GPU ${index} (${cudaReason(error)})`;
   }
+}
+
+/**
+ * ONNX Runtime's CUDA errors span lines and quote its own source; start-up
+ * wants one line, so keep the CUDA failure itself ("CUDA failure 101:
+ * invalid device ordinal") when there is one, the whole message flattened otherwise.
+ * @internal exported for its spec
+ */
+export function cudaReason(error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ").trim();
+  const cuda = /CUDA failure \d+: [^;]+/.exec(message);
+  return cuda ? cuda[0].trim() : message;
 }
 
 /** Where onnxruntime-node's native libraries are, and so where it looks for provider libraries. */
