@@ -97,4 +97,22 @@ describe("alias moves", () => {
     });
     expect(response.version).toBe(2);
   });
+
+  it("waits for a model that does not exist yet, and serves it once its alias is set", async () => {
+    const late = uniqueName("late").replace(/_/g, "-");
+    const waiting = await startTestReplica(registry, { serve: [{ model: late, alias: "production" }] });
+    try {
+      expect((await waiting.oip.serverReady({})).ready).toBe(false);
+      expect((await fetch(`${waiting.httpUrl}/v2/health/ready`)).status).toBe(503);
+      await uploadModelVersion(registry.client, { model: late, createModel: true, aliases: ["production"] }, v2Bytes);
+      await eventually(async () => (await waiting.oip.serverReady({})).ready);
+      const response = await waiting.client.predict({
+        model: late,
+        inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: Array.from(features) }],
+      });
+      expect(response.outputs[0]!.floatData[0]).toBe(Math.fround(await directRun(v2Bytes)));
+    } finally {
+      await waiting.stop();
+    }
+  });
 });

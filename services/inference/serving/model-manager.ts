@@ -180,9 +180,13 @@ export class ModelManager {
     return [...this.table.allVersions()];
   }
 
-  /** Every version this replica was told to serve is READY (and it was told something). */
+  /**
+   * Every version this replica was told to serve is READY. True with nothing
+   * to serve: such a replica waits for LoadModel, and the router only sends
+   * a model's traffic to replicas whose membership record lists it.
+   */
   isReady(): boolean {
-    return this.table.modelNames().length > 0 && this.table.allReady();
+    return this.table.allReady();
   }
 
   /** "it serves fraud@production (version 3), …", for messages. */
