@@ -1,4 +1,4 @@
-import { once } from "node:events";
+import { once, setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
@@ -56,6 +56,8 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   collectDefaultMetrics({ register: metrics });
   const observer = rpcMetricsObserver(options.name, metrics, options.logger);
   const shutdownController = new AbortController();
+  // Every in-flight call links its own signal to this one: many are normal.
+  setMaxListeners(0, shutdownController.signal);
   const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const graceMs = options.shutdownGraceMs ?? 10_000;
 
