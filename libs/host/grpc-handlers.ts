@@ -59,88 +59,58 @@ function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, opt
       durationSeconds: (performance.now() - started) / 1000,
       error,
     });
+  // Two shapes on the wire: one response (unary, client streaming) or a
+  // stream of them (server streaming, bidi); the input is one message or a stream.
+  const respondOnce =
+    (input: (call: AnyServerCall, context: CallContext) => unknown) => (call: AnyServerCall, callback: sendUnaryData<unknown>) => {
+      const started = performance.now();
+      const context = contextFor(service, method, call, options);
+      void (async () => {
+        try {
+          const response = create(method.output, (await impl(input(call, context), context)) as MessageShape<DescMessage>);
+          sendHeader(call, context);
+          callback(null, response, headersToMetadata(context.responseTrailer));
+          observe(started, 0);
+        } catch (reason) {
+          const error = ConnectError.from(reason);
+          callback(connectErrorToStatus(error));
+          observe(started, error.code, error);
+        } finally {
+          // Clears the deadline timer, which would otherwise hold the process open.
+          context.abort();
+        }
+      })();
+    };
+  const respondStream =
+    (input: (call: AnyServerCall, context: CallContext) => unknown) =>
+    (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
+      const started = performance.now();
+      const context = contextFor(service, method, call, options);
+      void (async () => {
+        try {
+          await writeAll(call, method, impl(input(call, context), context) as AsyncIterable<unknown>, context);
+          call.end(headersToMetadata(context.responseTrailer));
+          observe(started, 0);
+        } catch (reason) {
+          const error = ConnectError.from(reason);
+          call.emit("error", connectErrorToStatus(error));
+          observe(started, error.code, error);
+        } finally {
+          context.abort();
+        }
+      })();
+    };
+  const oneMessage = (call: AnyServerCall) => checked((call as ServerUnaryCall<unknown, unknown>).request);
+  const messageStream = (call: AnyServerCall, context: CallContext) => readAll(call as ServerReadableStream<unknown, unknown>, context);
   switch (method.methodKind) {
     case "unary":
-      return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        const started = performance.now();
-        const context = contextFor(service, method, call, options);
-        void (async () => {
-          try {
-            const request = checked(call.request);
-            const response = create(method.output, (await impl(request, context)) as MessageShape<DescMessage>);
-            sendHeader(call, context);
-            callback(null, response, headersToMetadata(context.responseTrailer));
-            observe(started, 0);
-          } catch (reason) {
-            const error = ConnectError.from(reason);
-            callback(connectErrorToStatus(error));
-            observe(started, error.code, error);
-          } finally {
-            // Clears the deadline timer, which would otherwise hold the process open.
-            context.abort();
-          }
-        })();
-      };
+      return respondOnce(oneMessage) as UntypedHandleCall;
     case "server_streaming":
-      return (call: ServerWritableStream<unknown, unknown>) => {
-        const started = performance.now();
-        const context = contextFor(service, method, call, options);
-        void (async () => {
-          try {
-            const responses = impl(checked(call.request), context) as AsyncIterable<unknown>;
-            await writeAll(call, method, responses, context);
-            call.end(headersToMetadata(context.responseTrailer));
-            observe(started, 0);
-          } catch (reason) {
-            const error = ConnectError.from(reason);
-            call.emit("error", connectErrorToStatus(error));
-            observe(started, error.code, error);
-          } finally {
-            // Clears the deadline timer, which would otherwise hold the process open.
-            context.abort();
-          }
-        })();
-      };
+      return respondStream(oneMessage) as UntypedHandleCall;
     case "client_streaming":
-      return (call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        const started = performance.now();
-        const context = contextFor(service, method, call, options);
-        void (async () => {
-          try {
-            const response = create(method.output, (await impl(readAll(call, context), context)) as MessageShape<DescMessage>);
-            sendHeader(call, context);
-            callback(null, response, headersToMetadata(context.responseTrailer));
-            observe(started, 0);
-          } catch (reason) {
-            const error = ConnectError.from(reason);
-            callback(connectErrorToStatus(error));
-            observe(started, error.code, error);
-          } finally {
-            // Clears the deadline timer, which would otherwise hold the process open.
-            context.abort();
-          }
-        })();
-      };
+      return respondOnce(messageStream) as UntypedHandleCall;
     case "bidi_streaming":
-      return (call: ServerDuplexStream<unknown, unknown>) => {
-        const started = performance.now();
-        const context = contextFor(service, method, call, options);
-        void (async () => {
-          try {
-            const responses = impl(readAll(call, context), context) as AsyncIterable<unknown>;
-            await writeAll(call, method, responses, context);
-            call.end(headersToMetadata(context.responseTrailer));
-            observe(started, 0);
-          } catch (reason) {
-            const error = ConnectError.from(reason);
-            call.emit("error", connectErrorToStatus(error));
-            observe(started, error.code, error);
-          } finally {
-            // Clears the deadline timer, which would otherwise hold the process open.
-            context.abort();
-          }
-        })();
-      };
+      return respondStream(messageStream) as UntypedHandleCall;
   }
 }
 

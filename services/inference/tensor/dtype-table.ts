@@ -1,6 +1,6 @@
 import { invalidArgument } from "../../../libs/errors/index.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
-import type { TensorData } from "./host-tensor.js";
+import type { NumericArray, TensorData } from "./host-tensor.js";
 
 /** Datatype names of the Open Inference Protocol (KServe V2 / Triton). */
 export type OipDatatype =
@@ -34,17 +34,7 @@ export type OrtType =
   | "bool"
   | "string";
 
-export type NumericArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
+export type { NumericArray };
 
 export type NumericArrayConstructor =
   | Float32ArrayConstructor

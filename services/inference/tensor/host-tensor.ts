@@ -1,7 +1,7 @@
 import type { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 
-/** Element storage for each dtype (STRING tensors hold string[]). */
-export type TensorData =
+/** Storage of the fixed-width numeric dtypes. */
+export type NumericArray =
   | Float32Array
   | Float64Array
   | Int8Array
@@ -11,9 +11,10 @@ export type TensorData =
   | Uint8Array
   | Uint16Array
   | Uint32Array
-  | BigUint64Array
-  | boolean[]
-  | string[];
+  | BigUint64Array;
+
+/** Element storage for each dtype (BOOL holds boolean[], STRING string[]). */
+export type TensorData = NumericArray | boolean[] | string[];
 
 /**
  * A tensor in replica memory, between the wire (Tessera or OIP messages) and
