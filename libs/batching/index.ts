@@ -3,3 +3,4 @@
 // itself lives in services/inference/batching.
 export * from "./batching-options.js";
 export * from "./check-batchable.js";
+export * from "./parse-batching-overrides.js";

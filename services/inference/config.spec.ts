@@ -32,6 +32,7 @@ describe("readInferenceConfig()", () => {
       TESSERA_ALLOW_CPU_FALLBACK: "true",
       TESSERA_SERVE: "fraud@production,wide@3",
       TESSERA_INSTANCE_COUNT: "2",
+      TESSERA_BATCHING: '{"maxBatchSize": 32, "maxQueueDelayUs": 1000}',
       TESSERA_INTRA_OP_THREADS: "4",
       TESSERA_INTER_OP_THREADS: "1",
       TESSERA_GRAPH_OPTIMIZATION: "extended",
@@ -52,6 +53,7 @@ describe("readInferenceConfig()", () => {
         { model: "wide", version: 3 },
       ],
       instanceCount: 2,
+      batchingOverrides: { maxBatchSize: 32, maxQueueDelayUs: 1000 },
       session: { intraOpThreads: 4, interOpThreads: 1, graphOptimization: "extended", memoryArena: false },
       replicaId: "replica-a",
       logLevel: "debug",
@@ -67,6 +69,7 @@ describe("readInferenceConfig()", () => {
     ["TESSERA_REGISTRY_ADDRESS", "localhost"],
     ["TESSERA_REPLICA_ID", "a b"],
     ["TESSERA_ALLOW_CPU_FALLBACK", "maybe"],
+    ["TESSERA_BATCHING", '{"maxBatch": 1}'],
   ])("stops with a ConfigError naming %s for %j", (key, value) => {
     let caught: unknown;
     try {

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { ConfigError, readBool, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
+import { parseBatchingOverrides, type BatchingOverrides } from "../../libs/batching/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
 import { parseDevice, type Device } from "./runtime/device.js";
 import { GRAPH_OPTIMIZATIONS, type GraphOptimization, type SessionTuning } from "./runtime/session-options.js";
@@ -23,6 +24,8 @@ export interface InferenceConfig {
   allowCpuFallback: boolean;
   /** Versions to load at start-up. */
   serve: ServeSpec[];
+  /** This replica's batching settings, over every served version's registry config. */
+  batchingOverrides: BatchingOverrides | undefined;
   /** ONNX Runtime sessions per model version: runs that may go on at once. */
   instanceCount: number;
   session: SessionTuning;
@@ -47,6 +50,7 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
     device: readParsed(env, "TESSERA_DEVICE", "cpu", parseDevice),
     allowCpuFallback: readBool(env, "TESSERA_ALLOW_CPU_FALLBACK", false),
     serve: readParsed(env, "TESSERA_SERVE", "", parseServeList),
+    batchingOverrides: readParsed(env, "TESSERA_BATCHING", "", parseBatchingOverrides),
     // Above 64 sessions of one version is a typo: each holds a copy of the weights.
     instanceCount: readInt(env, "TESSERA_INSTANCE_COUNT", 1, { min: 1, max: 64 }),
     session: {

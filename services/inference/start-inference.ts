@@ -75,7 +75,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
     device,
     tuning: config.session,
     instanceCount: config.instanceCount,
-    batchingOverrides: options.batchingOverrides,
+    batchingOverrides: options.batchingOverrides ?? options.config.batchingOverrides,
     replicaId: config.replicaId,
     logger,
     resyncIntervalMs: options.resyncIntervalMs,
