@@ -28,6 +28,9 @@ export function metadataToHeaders(metadata: Metadata): Headers {
   return headers;
 }
 
+// Set by the transport itself; other grpc- keys (grpc-retry-pushback-ms) pass.
+const RESERVED = new Set(["grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "content-type", "te"]);
+
 /** What `new Headers()` accepts (HeadersInit, without the DOM lib). */
 export type HeadersLike = ConstructorParameters<typeof Headers>[0];
 
@@ -35,7 +38,7 @@ export function headersToMetadata(headers: HeadersLike | undefined): Metadata {
   const metadata = new Metadata();
   if (!headers) return metadata;
   new Headers(headers).forEach((value, key) => {
-    if (key.startsWith("grpc-") || key === "content-type" || key === "te") return;
+    if (RESERVED.has(key)) return;
     if (key.endsWith("-bin")) metadata.add(key, Buffer.from(value, "base64"));
     else metadata.add(key, value);
   });

@@ -89,6 +89,7 @@ describe("dynamic batching in a replica", () => {
       expect(rejected).toBeInstanceOf(ConnectError);
       expect((rejected as ConnectError).code).toBe(Code.ResourceExhausted);
       expect((rejected as ConnectError).rawMessage).toMatch(/retry/i);
+      expect(Number((rejected as ConnectError).metadata.get("grpc-retry-pushback-ms"))).toBeGreaterThan(0);
       expect(await expiring).toBe(Code.DeadlineExceeded);
       expect((await waiting).outputs[0]?.floatData.length).toBe(1);
       const after = await statistics(replica, model);
