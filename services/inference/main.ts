@@ -4,15 +4,17 @@ import { ConnectError } from "../../libs/errors/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger, type Logger } from "../../libs/log/index.js";
+import { envWithFlags } from "./cli-flags.js";
 import { readInferenceConfig } from "./config.js";
 import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "./membership/kv-membership.js";
 import { startInference } from "./start-inference.js";
 
 const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 
-// An inference replica as a process of its own: `node dist/services/inference/main.js`.
+// An inference replica as a process of its own:
+//   node dist/services/inference/main.js [--device cuda:0] [--allow-cpu-fallback] [--serve fraud@production]
 try {
-  const config = readInferenceConfig(process.env);
+  const config = readInferenceConfig(envWithFlags(process.argv.slice(2), process.env));
   const logger = createLogger("inference", { level: config.logLevel }, { replica: config.replicaId });
   const backends = await connectBackends(config.natsUrl, logger);
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });

@@ -1,0 +1,14 @@
+import { describe, expect, it } from "vitest";
+import { envWithFlags } from "./cli-flags.js";
+import { readInferenceConfig } from "./config.js";
+
+describe("envWithFlags()", () => {
+  it("maps flags onto the environment keys, flags winning", () => {
+    const env = envWithFlags(["--device", "cuda:1", "--allow-cpu-fallback", "--serve", "fraud@production"], { TESSERA_DEVICE: "cpu" });
+    expect(readInferenceConfig(env)).toMatchObject({ device: { kind: "cuda", index: 1 }, allowCpuFallback: true, serve: [{ model: "fraud", alias: "production" }] });
+  });
+
+  it("refuses an unknown flag", () => {
+    expect(() => envWithFlags(["--gpu", "0"], {})).toThrow(/--gpu/);
+  });
+});
