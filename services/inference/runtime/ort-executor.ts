@@ -1,8 +1,9 @@
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { internal, invalidArgument, resourceExhausted, type ConnectError } from "../../../libs/errors/index.js";
 import { fromOrtTensor, toOrtTensor, type HostTensor, type TensorMap } from "../tensor/index.js";
 import type { Device } from "./device.js";
 import { sessionOptionsFor, type SessionTuning } from "./session-options.js";
+import { WorkerSession } from "./worker-session.js";
 
 export interface OrtExecutorOptions {
   /** The ONNX model's bytes. */
@@ -21,17 +22,17 @@ export interface OrtExecutorOptions {
  * above never starts more runs than there are sessions, and a run asked for
  * beyond that waits for one to come free rather than fail.
  *
- * onnxruntime-node runs a session synchronously on the calling thread (after
- * a setImmediate), so on one event loop sessions take turns; more than one
- * instance pays where a run's own threads (intra-op) do not fill the device.
+ * Each session runs on a worker thread (see worker-session.ts), so
+ * instance_count sessions run batches at once and the event loop stays free
+ * to answer RPCs while a batch runs.
  */
 export class OrtExecutor {
-  private readonly free: ort.InferenceSession[];
-  private readonly waiters: ((session: ort.InferenceSession) => void)[] = [];
+  private readonly free: WorkerSession[];
+  private readonly waiters: ((session: WorkerSession) => void)[] = [];
   private released = false;
 
   private constructor(
-    private readonly sessions: readonly ort.InferenceSession[],
+    private readonly sessions: readonly WorkerSession[],
     private readonly label: string,
   ) {
     this.free = [...sessions];
@@ -39,10 +40,10 @@ export class OrtExecutor {
 
   static async create(options: OrtExecutorOptions): Promise<OrtExecutor> {
     const sessionOptions = sessionOptionsFor(options.device, options.tuning);
-    const sessions: ort.InferenceSession[] = [];
+    const sessions: WorkerSession[] = [];
     try {
       // One after another: creating sessions at once only competes for the same cores and memory.
-      for (let i = 0; i < options.instanceCount; i++) sessions.push(await ort.InferenceSession.create(options.model, sessionOptions));
+      for (let i = 0; i < options.instanceCount; i++) sessions.push(await WorkerSession.create(options.model, sessionOptions));
     } catch (error) {
       await Promise.allSettled(sessions.map((s) => s.release()));
       throw invalidArgument(`ONNX Runtime cannot load ${options.label}: ${messageOf(error)}`, error);
@@ -65,7 +66,7 @@ export class OrtExecutor {
     try {
       const feeds: Record<string, ort.Tensor> = {};
       for (const [name, host] of inputs) feeds[name] = toOrtTensor(host, name);
-      let results: ort.InferenceSession.ReturnType;
+      let results: Record<string, ort.Tensor>;
       try {
         results = await session.run(feeds);
       } catch (error) {
@@ -90,14 +91,14 @@ export class OrtExecutor {
     await Promise.allSettled(this.sessions.map((s) => s.release()));
   }
 
-  private acquire(): Promise<ort.InferenceSession> {
+  private acquire(): Promise<WorkerSession> {
     if (this.released) return Promise.reject(internal(`${this.label} was released; its sessions are gone`));
     const session = this.free.pop();
     if (session) return Promise.resolve(session);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  private give(session: ort.InferenceSession): void {
+  private give(session: WorkerSession): void {
     const next = this.waiters.shift();
     if (next) next(session);
     else this.free.push(session);

@@ -1,0 +1,117 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import * as ort from "onnxruntime-node";
+import { internal } from "../../../libs/errors/index.js";
+
+/** A tensor as it crosses between threads (structured clone). */
+interface WireTensor {
+  name: string;
+  type: ort.Tensor.Type;
+  dims: readonly number[];
+  data: ort.Tensor.DataType;
+}
+
+type Reply = { id: number; ok: true; outputNames?: string[]; outputs?: WireTensor[] } | { id: number; ok: false; message: string };
+
+// The worker is CommonJS source run with `eval`, so it loads the same way
+// from TypeScript under test and from dist/, and requires onnxruntime-node
+// by the absolute path the main thread resolved.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const ort = require(workerData.ortPath);
+let session;
+parentPort.on("message", async (message) => {
+  try {
+    if (message.type === "load") {
+      session = await ort.InferenceSession.create(message.model, message.options);
+      parentPort.postMessage({ id: message.id, ok: true, outputNames: session.outputNames });
+    } else if (message.type === "run") {
+      const feeds = {};
+      for (const t of message.inputs) feeds[t.name] = new ort.Tensor(t.type, t.data, t.dims);
+      const results = await session.run(feeds);
+      const outputs = session.outputNames.map((name) => {
+        const value = results[name];
+        return { name, type: value.type, dims: value.dims, data: value.data };
+      });
+      parentPort.postMessage({ id: message.id, ok: true, outputs });
+    } else if (message.type === "release") {
+      if (session) await session.release();
+      parentPort.postMessage({ id: message.id, ok: true });
+    }
+  } catch (error) {
+    parentPort.postMessage({ id: message.id, ok: false, message: error && error.message ? error.message : String(error) });
+  }
+});
+`;
+
+const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node");
+
+/**
+ * One ONNX Runtime session on a thread of its own. onnxruntime-node runs a
+ * session synchronously on the calling thread, so sessions on the event
+ * loop would take turns and stall every RPC while a batch runs; on worker
+ * threads, `instance_count` sessions really run batches at once and the
+ * event loop keeps answering.
+ */
+export class WorkerSession {
+  private readonly pending = new Map<number, { resolve: (reply: Reply & { ok: true }) => void; reject: (error: Error) => void }>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  outputNames: readonly string[] = [];
+
+  private constructor(private readonly worker: Worker) {
+    worker.on("message", (reply: Reply) => {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) waiter.resolve(reply);
+      else waiter.reject(new Error(reply.message));
+    });
+    const fail = (error: Error) => {
+      this.failure = error;
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+    };
+    worker.on("error", (error) => fail(internal(`the session thread failed: ${error.message}`, error)));
+    worker.on("exit", (code) => fail(internal(`the session thread exited (code ${code})`)));
+    // A session thread never keeps the process alive on its own: the server does.
+    worker.unref();
+  }
+
+  static async create(model: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<WorkerSession> {
+    const session = new WorkerSession(new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } }));
+    try {
+      const reply = await session.request({ type: "load", model, options });
+      session.outputNames = reply.outputNames ?? [];
+      return session;
+    } catch (error) {
+      await session.worker.terminate();
+      throw error;
+    }
+  }
+
+  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    const inputs: WireTensor[] = Object.entries(feeds).map(([name, t]) => ({ name, type: t.type, dims: t.dims, data: t.data }));
+    const reply = await this.request({ type: "run", inputs });
+    const results: Record<string, ort.Tensor> = {};
+    for (const t of reply.outputs ?? []) results[t.name] = new ort.Tensor(t.type, t.data as never, t.dims);
+    return results;
+  }
+
+  async release(): Promise<void> {
+    try {
+      if (!this.failure) await this.request({ type: "release" });
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  private request(message: object): Promise<Reply & { ok: true }> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+}
