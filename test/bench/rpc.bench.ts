@@ -1,0 +1,60 @@
+import { create } from "@bufbuild/protobuf";
+import { PredictRequestSchema } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { startBenchMesh } from "./support/bench-mesh.js";
+import { readBenchOptions } from "./support/bench-options.js";
+import type { ClosedLoopResult } from "./support/closed-loop.js";
+import { formatRow } from "./support/format.js";
+import { oneRowRequest, responseAsArg } from "./support/predict-request.js";
+import { spawnBareServer } from "./support/spawn-bare-server.js";
+import { spawnLoad } from "./support/spawn-load.js";
+import { targetLine } from "./support/target-line.js";
+
+/**
+ * Issue "foundation": what the replica's gRPC Predict path costs over the
+ * bare RPC. One-row Predict of fraud (batching off) against the same
+ * InferenceService on the same host code answering a fixed response of
+ * identical shape, load from a separate process.
+ */
+async function main(): Promise<void> {
+  const options = readBenchOptions();
+  const mesh = await startBenchMesh();
+  const targets: string[] = [];
+  try {
+    await mesh.pushModel("fraud", "fraud.onnx", { enabled: false });
+    const replica = await mesh.startReplica(["fraud"], { TESSERA_INTRA_OP_THREADS: String(options.intraOpThreads) });
+    const request = oneRowRequest("fraud", "fraud");
+    const sample = await replica.client.predict(create(PredictRequestSchema, request));
+    const bare = await spawnBareServer(responseAsArg(sample));
+    console.log(`rpc bench: one-row Predict of fraud (batching off), ${options.warmupMs} ms warm-up + ${options.durationMs} ms per point, load from a separate process`);
+    console.log(`replica RSS with fraud loaded: ${(await replica.rssMb()).toFixed(1)} MB`);
+    const widths = [12, 5, 10, 9, 9, 7];
+    console.log(formatRow(["server", "conc", "calls/s", "p50 ms", "p99 ms", "errors"], widths));
+    const row = (name: string, c: number, r: ClosedLoopResult) =>
+      console.log(formatRow([name, String(c), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors)], widths) + (r.firstError ? `  first error: ${r.firstError}` : ""));
+    let ratioC64 = 0;
+    try {
+      for (const concurrency of [1, 64]) {
+        const job = { request, concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs };
+        const served = await spawnLoad({ ...job, address: replica.grpcAddress });
+        row("predict", concurrency, served);
+        const ceiling = await spawnLoad({ ...job, address: bare.address });
+        row("bare", concurrency, ceiling);
+        const ratio = served.callsPerSecond / ceiling.callsPerSecond;
+        console.log(`  predict / bare at c=${concurrency}: ${ratio.toFixed(2)}`);
+        if (concurrency === 64) ratioC64 = ratio;
+      }
+    } finally {
+      await bare.stop();
+    }
+    targets.push(targetLine("predict-vs-bare-rpc-c64", ratioC64, 0.6));
+  } finally {
+    await mesh.stop();
+  }
+  for (const line of targets) console.log(line);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(`rpc bench failed: ${String((error as Error)?.stack ?? error)}`);
+  process.exit(1);
+});
