@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     console.log(`wide c=8 batching on: p99 ${c8.p99Ms.toFixed(2)} ms vs max_queue_delay 2 ms + compute ${c8.ort.msPerRun.toFixed(2)} ms at batch ${c8.ort.batchSize} = ${bound.toFixed(2)} ms`);
     targets.push(targetLineAtMost("p99-c8-wide-within-delay-plus-compute", c8.p99Ms / bound, 2));
 
-    targets.push(await soak(replica, options.soakSeconds, options.durationMs));
+    targets.push(await soak(replica, options.soakSeconds));
   } finally {
     await mesh.stop();
   }
@@ -139,7 +139,7 @@ async function executions(replica: BenchReplica, name: string): Promise<{ infere
 }
 
 /** fraud with batching at c=64 for `seconds`, RSS sampled every 5 s: does the replica hold its memory under steady load? */
-async function soak(replica: BenchReplica, seconds: number, _durationMs: number): Promise<string> {
+async function soak(replica: BenchReplica, seconds: number): Promise<string> {
   const samples: number[] = [await replica.rssMb()];
   const load = spawnLoad({ address: replica.grpcAddress, request: oneRowRequest("fraud-on", "fraud"), concurrency: 64, durationMs: seconds * 1000, warmupMs: 0 });
   let done = false;
