@@ -4,5 +4,3 @@ import type { Code } from "@connectrpc/connect";
 export interface CallObserver {
   callEnded(event: { method: string; transport: "grpc" | "http"; code: Code | 0; durationSeconds: number; error?: unknown }): void;
 }
-
-export const noopObserver: CallObserver = { callEnded: () => {} };

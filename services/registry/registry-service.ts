@@ -24,7 +24,7 @@ import { presentVersion, type RegistryStore } from "./registry-store.js";
 import type { RegistryEvents } from "./registry-events.js";
 import { checkSelector, resolveVersionNumber } from "./resolve-version.js";
 import { transitionStage } from "./stage-transition.js";
-import { artifactObjectName, MODEL_PREFIX, modelFromKey, modelKey, versionFromKey, versionPrefix } from "./store-keys.js";
+import { artifactObjectName, MODEL_PREFIX, modelFromKey, versionFromKey, versionPrefix } from "./store-keys.js";
 import { UploadAssembler } from "./upload-assembler.js";
 
 export interface RegistryServiceOptions {
@@ -66,8 +66,7 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
     async listModels(request) {
       const pageSize = resolvePageSize(request.pageSize);
       const after = decodePageToken(request.pageToken, MODEL_PREFIX);
-      const keys = (await store.listModelNames()).map(modelKey);
-      const page = pageOf(keys, after, pageSize);
+      const page = pageOf(await store.modelKeys(), after, pageSize);
       const models = [];
       for (const key of page.keys) {
         const found = await store.findModel(modelFromKey(key));
@@ -117,7 +116,6 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
       if (!(await store.objects.has(objectName))) await store.objects.put(objectName, artifact.bytes);
 
       const now = timestampNow();
-      const model = (await store.getModel(header.model)).value;
       const created = await store.createVersion(
         create(ModelVersionSchema, {
           model: header.model,
@@ -130,7 +128,8 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
           createTime: now,
           updateTime: now,
         }),
-        model.latestVersion + 1,
+        // A hint: createVersion moves past numbers other uploads claimed meanwhile.
+        (existing?.value.latestVersion ?? 0) + 1,
       );
       const version = created.version.version;
 

@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { aborted, notFound, unavailable } from "../../libs/errors/index.js";
+import { aborted, notFound } from "../../libs/errors/index.js";
 import {
   ModelSchema,
   ModelVersionSchema,
@@ -68,8 +68,9 @@ export class RegistryStore {
     throw aborted(`model "${name}" is being changed by many writers at once; retry`);
   }
 
-  async listModelNames(): Promise<string[]> {
-    return (await this.kv.keys(MODEL_PREFIX)).map((key) => key.slice(MODEL_PREFIX.length));
+  /** Keys of every model record, sorted (`models.<name>`). */
+  async modelKeys(): Promise<string[]> {
+    return this.kv.keys(MODEL_PREFIX);
   }
 
   async findVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined> {
@@ -140,10 +141,4 @@ export function presentVersion(record: ModelVersion, model: Model): ModelVersion
 
 function isConflict(error: unknown): boolean {
   return error instanceof ConnectError && error.code === Code.Aborted;
-}
-
-/** A store failure as clients should see it: what we understood keeps its code. */
-export function storeFailure(error: unknown, what: string): ConnectError {
-  if (error instanceof ConnectError) return error;
-  return unavailable(`${what} failed: the metadata store did not answer (${String((error as Error)?.message ?? error)}); retry`, error);
 }

@@ -154,6 +154,25 @@ describe("dynamic batching in a replica", () => {
   });
 });
 
+describe("membership", () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startTestRegistry({ mode: "nats" });
+  });
+  afterAll(async () => registry?.stop());
+
+  it("removes its record from the replicas bucket on graceful shutdown", async () => {
+    const replica = await startTestReplica(registry, { serve: [] });
+    try {
+      await expect.poll(() => replica.membership.keys()).toHaveLength(1);
+      await replica.replica.stop();
+      expect(await replica.membership.keys()).toEqual([]);
+    } finally {
+      await replica.stop();
+    }
+  });
+});
+
 describe("devices", () => {
   let registry: TestRegistry;
   beforeAll(async () => {

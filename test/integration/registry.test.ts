@@ -215,8 +215,7 @@ describe.each(["nats", "embedded"] as const)("registry over %s", (mode) => {
     await registry.client.createModel({ name });
     const versions = await Promise.all([1, 2, 3, 4, 5].map(() => uploadModelVersion(registry.client, { model: name }, fraud)));
     expect(versions.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5]);
-    const aliases = await Promise.all([1, 2, 3, 4, 5].map((v) => registry.client.setAlias({ model: name, alias: `a${v}`, version: v })));
-    expect(aliases.length).toBe(5);
+    await Promise.all([1, 2, 3, 4, 5].map((v) => registry.client.setAlias({ model: name, alias: `a${v}`, version: v })));
     expect((await registry.client.getModel({ name })).model?.aliases).toEqual({ a1: 1, a2: 2, a3: 3, a4: 4, a5: 5 });
     expect((await registry.client.getModel({ name })).model?.latestVersion).toBe(5);
   });
