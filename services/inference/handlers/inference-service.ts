@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { invalidArgument } from "../../../libs/errors/index.js";
-import type { InferenceService} from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
-import { type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import type { InferenceService, Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
 import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import { DEFAULT_ALIAS } from "../serve-list.js";
