@@ -1,8 +1,7 @@
 import type { DescMethod, DescService, MessageShape, DescMessage } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import type {
-  Metadata} from "@grpc/grpc-js";
+import type { Metadata, StatusObject } from "@grpc/grpc-js";
 import {
   type ServerDuplexStream,
   type ServerReadableStream,
@@ -12,7 +11,7 @@ import {
   type UntypedServiceImplementation,
   type sendUnaryData,
 } from "@grpc/grpc-js";
-import { connectErrorToStatus, headersToMetadata, metadataToHeaders } from "./grpc-status.js";
+import { connectErrorToStatus, headersToMetadata, metadataToHeaders, safeStatus, unsendableMetadata } from "./grpc-status.js";
 import { grpcPath, MalformedMessage } from "./grpc-service-definition.js";
 import type { CallObserver } from "./call-observer.js";
 
@@ -51,55 +50,33 @@ export function toGrpcHandlers<S extends DescService>(
 }
 
 function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, options: GrpcHandlerOptions): UntypedHandleCall {
-  const observe = (started: number, code: Code | 0, error?: unknown) =>
-    options.observer.callEnded({
-      method: `${service.typeName}/${method.name}`,
-      transport: "grpc",
-      code,
-      durationSeconds: (performance.now() - started) / 1000,
-      error,
-    });
+  const observe: Observe = (durationSeconds, code, error) =>
+    options.observer.callEnded({ method: `${service.typeName}/${method.name}`, transport: "grpc", code, durationSeconds, error });
   // Two shapes on the wire: one response (unary, client streaming) or a
   // stream of them (server streaming, bidi); the input is one message or a stream.
   const respondOnce =
     (input: (call: AnyServerCall, context: CallContext) => unknown) => (call: AnyServerCall, callback: sendUnaryData<unknown>) => {
-      const started = performance.now();
       const context = contextFor(service, method, call, options);
-      void (async () => {
-        try {
-          const response = create(method.output, (await impl(input(call, context), context)) as MessageShape<DescMessage>);
-          sendHeader(call, context);
-          callback(null, response, headersToMetadata(context.responseTrailer));
-          observe(started, 0);
-        } catch (reason) {
-          const error = ConnectError.from(reason);
-          callback(connectErrorToStatus(error));
-          observe(started, error.code, error);
-        } finally {
-          // Clears the deadline timer, which would otherwise hold the process open.
-          context.abort();
-        }
-      })();
+      answer(call, context, observe, async (reply) => {
+        const response = create(method.output, (await impl(input(call, context), context)) as MessageShape<DescMessage>);
+        const trailer = sendableMetadata(context.responseTrailer);
+        sendHeader(call, context);
+        reply(() => callback(null, response, trailer));
+      }, (status) => callback(status));
     };
+
   const respondStream =
     (input: (call: AnyServerCall, context: CallContext) => unknown) =>
     (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
-      const started = performance.now();
       const context = contextFor(service, method, call, options);
-      void (async () => {
-        try {
-          await writeAll(call, method, impl(input(call, context), context) as AsyncIterable<unknown>, context);
-          call.end(headersToMetadata(context.responseTrailer));
-          observe(started, 0);
-        } catch (reason) {
-          const error = ConnectError.from(reason);
-          call.emit("error", connectErrorToStatus(error));
-          observe(started, error.code, error);
-        } finally {
-          context.abort();
-        }
-      })();
+      answer(call, context, observe, async (reply) => {
+        await writeAll(call, method, impl(input(call, context), context) as AsyncIterable<unknown>, context);
+        const trailer = sendableMetadata(context.responseTrailer);
+        sendHeader(call, context);
+        reply(() => call.end(trailer));
+      }, (status) => call.emit("error", status));
     };
+
   const oneMessage = (call: AnyServerCall) => checked((call as ServerUnaryCall<unknown, unknown>).request);
   const messageStream = (call: AnyServerCall, context: CallContext) => readAll(call as ServerReadableStream<unknown, unknown>, context);
   switch (method.methodKind) {
@@ -130,7 +107,7 @@ function checked(message: unknown): unknown {
 }
 
 /** A handler context the adapter ends when the call is over, freeing its deadline timer. */
-type CallContext = HandlerContext & { abort(reason?: unknown): void };
+type CallContext = HandlerContext & { abort(reason?: unknown): void; headerSent?: boolean };
 
 function contextFor(service: DescService, method: DescMethod, call: AnyServerCall, options: GrpcHandlerOptions): CallContext {
   const deadline = call.getDeadline();
@@ -152,25 +129,86 @@ function contextFor(service: DescService, method: DescMethod, call: AnyServerCal
   });
 }
 
-function sendHeader(call: { sendMetadata(metadata: Metadata): void }, context: HandlerContext): void {
+/** Sends the handler's response headers, once, before the first message or the status. */
+function sendHeader(call: { sendMetadata(metadata: Metadata): void }, context: CallContext): void {
+  if (context.headerSent) return;
+  context.headerSent = true;
   let any = false;
   context.responseHeader.forEach(() => (any = true));
-  if (any) call.sendMetadata(headersToMetadata(context.responseHeader));
+  if (!any) return;
+  call.sendMetadata(sendableMetadata(context.responseHeader));
+}
+
+function sendableMetadata(headers: Headers): Metadata {
+  try {
+    return headersToMetadata(headers);
+  } catch (reason) {
+    throw unsendableMetadata(reason);
+  }
+}
+
+type Observe = (durationSeconds: number, code: Code | 0, error?: unknown) => void;
+
+/**
+ * Runs a call's handler and answers the call exactly once, whatever throws:
+ * `run` sends the success answer through `reply`; a failure is answered
+ * through `fail` with the handler's headers and trailers and the error's
+ * details (connect-node's shape). A client that cancelled gets CANCELLED,
+ * however the handler noticed (an aborted signal, a closed input stream).
+ */
+function answer(
+  call: AnyServerCall,
+  context: CallContext,
+  observe: Observe,
+  run: (reply: (send: () => void) => void) => Promise<void>,
+  fail: (status: Partial<StatusObject>) => void,
+): void {
+  const started = performance.now();
+  let replied = false;
+  const seconds = () => (performance.now() - started) / 1000;
+  const reply = (send: () => void) => {
+    replied = true;
+    send();
+  };
+  run(reply)
+    .then(
+      // A client that cancelled never saw the answer, even if the handler finished.
+      () => (call.cancelled ? observe(seconds(), Code.Canceled) : observe(seconds(), 0)),
+      (reason: unknown) => {
+        const error = call.cancelled ? new ConnectError("the client cancelled the call", Code.Canceled, undefined, undefined, reason) : ConnectError.from(reason);
+        if (!replied) {
+          replied = true;
+          try {
+            sendHeader(call, context);
+          } catch {
+            // Headers gRPC cannot carry: the status below still goes out.
+          }
+          const status = safeStatus(error, context.responseTrailer);
+          fail(status);
+          const code = (status.code ?? Code.Unknown) as Code;
+          observe(seconds(), code, code === error.code ? error : new ConnectError(status.details ?? "", code, undefined, undefined, error));
+        } else {
+          observe(seconds(), error.code, error);
+        }
+      },
+    )
+    .catch((reason: unknown) => {
+      // Only an observer can throw here; the call is answered already.
+      process.emitWarning(`libs/host: observing a gRPC call failed: ${String(reason)}`);
+    })
+    // Clears the deadline timer, which would otherwise hold the process open.
+    .finally(() => context.abort());
 }
 
 async function writeAll(
   call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
   method: DescMethod,
   responses: AsyncIterable<unknown>,
-  context: HandlerContext,
+  context: CallContext,
 ): Promise<void> {
-  let headerSent = false;
   for await (const response of responses) {
     if (context.signal.aborted) throw ConnectError.from(context.signal.reason);
-    if (!headerSent) {
-      sendHeader(call, context);
-      headerSent = true;
-    }
+    sendHeader(call, context);
     // Respect backpressure so a slow reader cannot make us buffer a whole
     // artifact in memory.
     if (!call.write(create(method.output, response as MessageShape<DescMessage>))) {
@@ -194,8 +232,20 @@ async function writeAll(
 async function* readAll(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, context: HandlerContext): AsyncGenerator<unknown> {
   // destroyOnReturn: false, or finishing the read side would destroy the
   // whole duplex call before the responses are written.
-  for await (const message of call.iterator({ destroyOnReturn: false })) {
-    yield checked(message);
+  try {
+    for await (const message of call.iterator({ destroyOnReturn: false })) {
+      yield checked(message);
+    }
+  } catch (reason) {
+    // A cancelled call's stream closes early ("premature close"): that is the client leaving, not our fault.
+    if (call.cancelled) throw new ConnectError("the client cancelled the call", Code.Canceled, undefined, undefined, reason);
+    throw reason;
   }
+  // Node's http2 turns a client's RST_STREAM into the end of the input
+  // first and closes the stream (grpc-js's "cancelled") once that end is
+  // read, a turn of the event loop later: wait that out, so a handler never
+  // takes a cancelled call's partial input for the whole of it.
+  for (let turn = 0; turn < 2 && !call.cancelled; turn++) await new Promise((resolve) => setImmediate(resolve));
+  if (call.cancelled) throw new ConnectError("the client cancelled the call", Code.Canceled);
   if (context.signal.aborted) throw ConnectError.from(context.signal.reason);
 }

@@ -1,18 +1,60 @@
 import { Metadata, type ServiceError, type StatusObject } from "@grpc/grpc-js";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { findTrailerError, headerStatusDetailsBin, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 
-/** Connect's Code enum uses the gRPC status numbers, so codes map 1:1. */
-export function connectErrorToStatus(error: ConnectError): Partial<StatusObject> {
-  return {
-    code: error.code as number,
-    details: error.rawMessage,
-    metadata: headersToMetadata(error.metadata),
-  };
+/**
+ * The status a gRPC server sends for `error`, as connect-node's gRPC
+ * handler would: the handler's trailers, the error's metadata, and its
+ * details as `grpc-status-details-bin` (a google.rpc.Status), so both of a
+ * service's ports answer one error the same way. Throws when a value is
+ * one gRPC metadata cannot carry (non-ASCII text): see safeStatus.
+ */
+export function connectErrorToStatus(error: ConnectError, trailer?: Headers): Partial<StatusObject> {
+  // setTrailerStatus is connect's own encoder (exported for transports),
+  // so the bytes match what connect-node sends and its clients parse.
+  const headers = setTrailerStatus(new Headers(trailer), error);
+  const metadata = headersToMetadata(headers);
+  const details = headers.get(headerStatusDetailsBin);
+  if (details !== null) metadata.set(headerStatusDetailsBin, Buffer.from(details, "base64"));
+  return { code: error.code as number, details: error.rawMessage, metadata };
 }
 
-export function serviceErrorToConnectError(error: Partial<ServiceError>): ConnectError {
+/**
+ * connectErrorToStatus, or, when the handler set metadata gRPC cannot
+ * carry, INTERNAL naming the problem: a call must still be answered.
+ */
+export function safeStatus(error: ConnectError, trailer?: Headers): Partial<StatusObject> {
+  try {
+    return connectErrorToStatus(error, trailer);
+  } catch (reason) {
+    return { code: Code.Internal as number, details: unsendableMetadata(reason).rawMessage, metadata: new Metadata() };
+  }
+}
+
+/** The error for response metadata grpc-js refused (it accepts printable ASCII only in text values). */
+export function unsendableMetadata(reason: unknown): ConnectError {
+  if (reason instanceof ConnectError && reason.code === Code.Internal) return reason;
+  const why = reason instanceof Error ? reason.message : String(reason);
+  return new ConnectError(`the handler set response metadata gRPC cannot carry (text values must be printable ASCII; use a -bin key for bytes): ${why}`, Code.Internal, undefined, undefined, reason);
+}
+
+/**
+ * The ConnectError for a failed grpc-js call: code and message, the
+ * response headers and trailers as its metadata, and the details from
+ * `grpc-status-details-bin` when the server sent them.
+ */
+export function serviceErrorToConnectError(error: Partial<ServiceError>, responseHeader?: Headers): ConnectError {
+  const metadata = new Headers(responseHeader);
+  if (error.metadata) metadataToHeaders(error.metadata).forEach((value, key) => metadata.append(key, value));
+  if (metadata.has(headerStatusDetailsBin)) {
+    const withDetails = findTrailerError(metadata);
+    if (withDetails) {
+      const withCause = new ConnectError(withDetails.rawMessage, withDetails.code, metadata, undefined, error);
+      withCause.details = withDetails.details;
+      return withCause;
+    }
+  }
   const code = typeof error.code === "number" && error.code in Code ? (error.code as unknown as Code) : Code.Unknown;
-  const metadata = error.metadata ? metadataToHeaders(error.metadata) : undefined;
   return new ConnectError(error.details ?? error.message ?? "call failed", code, metadata, undefined, error);
 }
 

@@ -4,6 +4,7 @@ import type { StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import { Client as GrpcClient, credentials, type CallOptions, type ChannelOptions, type ClientDuplexStream, type Metadata, type ServiceError } from "@grpc/grpc-js";
 import type { DescService } from "@bufbuild/protobuf";
 import { deserializer, grpcPath, serializer } from "./grpc-service-definition.js";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 import { headersToMetadata, metadataToHeaders, serviceErrorToConnectError, type HeadersLike } from "./grpc-status.js";
 
 export interface GrpcTransportOptions {
@@ -14,8 +15,13 @@ export interface GrpcTransportOptions {
    * the mesh has one, so a stuck peer costs a bounded wait. Default 10 s.
    */
   defaultTimeoutMs?: number;
-  /** Largest message accepted, in bytes. Default 64 MiB (artifacts come in chunks). */
+  /** Largest response message accepted, in bytes. Default DEFAULT_MAX_MESSAGE_BYTES (64 MiB). */
   maxReceiveMessageBytes?: number;
+  /**
+   * Largest request message sent, in bytes. Default DEFAULT_MAX_MESSAGE_BYTES,
+   * what our servers accept: a bigger one fails here, before the network.
+   */
+  maxSendMessageBytes?: number;
   channelOptions?: ChannelOptions;
 }
 
@@ -37,8 +43,8 @@ export function createMeshClient<S extends DescService>(service: S, options: Grp
 export function createGrpcJsTransport(options: GrpcTransportOptions): Transport & { close(): void } {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
   const channel = new GrpcClient(options.address, credentials.createInsecure(), {
-    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? 64 * 1024 * 1024,
-    "grpc.max_send_message_length": options.maxReceiveMessageBytes ?? 64 * 1024 * 1024,
+    "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": options.maxSendMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     "grpc.keepalive_time_ms": 30_000,
     ...options.channelOptions,
   });
@@ -68,7 +74,7 @@ export function createGrpcJsTransport(options: GrpcTransportOptions): Transport 
           callOptions(timeoutMs),
           (error: ServiceError | null, message?: MessageShape<O>) => {
             signal?.removeEventListener("abort", onAbort);
-            if (error || !message) return reject(serviceErrorToConnectError(error ?? {}));
+            if (error || !message) return reject(serviceErrorToConnectError(error ?? {}, responseHeader));
             resolve({ stream: false, service: method.parent, method, header: responseHeader, trailer: trailer(), message });
           },
         );
@@ -99,41 +105,85 @@ export function createGrpcJsTransport(options: GrpcTransportOptions): Transport 
         callOptions(timeoutMs),
       );
       const onAbort = () => call.cancel();
+      if (signal?.aborted) call.cancel();
       signal?.addEventListener("abort", onAbort, { once: true });
       let responseHeader = new Headers();
       const responseTrailer = new Headers();
-      call.on("metadata", (metadata: Metadata) => (responseHeader = metadataToHeaders(metadata)));
+      // Settles when the call is over, however it ends: the writer below
+      // stops waiting for `drain` then, which a finished call never emits.
+      let callEnded = false;
+      const ended = new Promise<void>((resolve) => {
+        const end = () => {
+          callEnded = true;
+          resolve();
+        };
+        call.once("status", end);
+        call.once("error", end);
+        call.once("close", end);
+      });
+      // Headers arrive before the first message, or not at all (a
+      // trailers-only answer): the caller's onHeader sees them either way.
+      const headerArrived = new Promise<void>((resolve) => {
+        call.once("metadata", (metadata: Metadata) => {
+          responseHeader = metadataToHeaders(metadata);
+          resolve();
+        });
+        void ended.then(resolve);
+      });
       call.on("status", (status: { metadata: Metadata }) =>
         metadataToHeaders(status.metadata).forEach((value, key) => responseTrailer.append(key, value)),
       );
       // Surface stream errors through the iterator below, not as unhandled events.
       let streamError: ConnectError | undefined;
-      call.on("error", (error: ServiceError) => (streamError = serviceErrorToConnectError(error)));
+      call.on("error", (error: ServiceError) => (streamError = serviceErrorToConnectError(error, responseHeader)));
 
-      void (async () => {
-        try {
-          for await (const message of input) {
-            if (!call.write(create(method.input, message))) await new Promise((resolve) => call.once("drain", resolve));
-          }
-          call.end();
-        } catch (error) {
-          call.cancel();
-          streamError ??= ConnectError.from(error);
-        }
-      })();
+      void writeRequests(call, method, input, ended, () => callEnded).catch((error: unknown) => {
+        call.cancel();
+        streamError ??= ConnectError.from(error);
+      });
 
       async function* messages(): AsyncGenerator<MessageShape<O>> {
         try {
           for await (const message of call.iterator({ destroyOnReturn: false })) yield message as MessageShape<O>;
         } catch (error) {
-          throw streamError ?? serviceErrorToConnectError(error as ServiceError);
+          throw streamError ?? serviceErrorToConnectError(error as ServiceError, responseHeader);
         } finally {
           signal?.removeEventListener("abort", onAbort);
         }
         if (streamError) throw streamError;
       }
 
+      await headerArrived;
       return { stream: true, service: method.parent, method, header: responseHeader, trailer: responseTrailer, message: messages() };
     },
   };
+}
+
+/**
+ * Writes the caller's messages, waiting for `drain` when grpc-js's buffer
+ * is full, and stops as soon as the call is over: then the caller's input
+ * is closed (its `return()`, so a generator's `finally` runs) instead of
+ * left waiting for a drain that never comes.
+ */
+async function writeRequests<I extends DescMessage>(
+  call: ClientDuplexStream<MessageShape<I>, unknown>,
+  method: DescMethodStreaming<I, DescMessage>,
+  input: AsyncIterable<MessageInitShape<I>>,
+  ended: Promise<void>,
+  isEnded: () => boolean,
+): Promise<void> {
+  const iterator = input[Symbol.asyncIterator]();
+  const stop = () => void Promise.resolve(iterator.return?.()).catch(() => {});
+  const over = ended.then(() => ({ over: true as const }));
+  for (;;) {
+    const next = await Promise.race([iterator.next(), over]);
+    if ("over" in next) return stop();
+    if (next.done) break;
+    if (isEnded()) return stop();
+    if (!call.write(create(method.input, next.value))) {
+      const drained = new Promise<"drained">((resolve) => call.once("drain", () => resolve("drained")));
+      if ((await Promise.race([drained, over])) !== "drained") return stop();
+    }
+  }
+  call.end();
 }

@@ -3,3 +3,4 @@ export { createHttpServer, sendJson, serve, type HttpRoute, type ServiceRegistra
 export { createGrpcJsTransport, createMeshClient, type GrpcTransportOptions, type MeshClient } from "./grpc-transport.js";
 export { toGrpcServiceDefinition, grpcPath } from "./grpc-service-definition.js";
 export type { CallObserver } from "./call-observer.js";
+export { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";

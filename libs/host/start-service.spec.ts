@@ -206,6 +206,8 @@ describe("ServiceHost.shutdown()", () => {
       logger: silentLogger,
     });
     const mesh = createMeshClient(EchoService, { address: host.grpcAddress, defaultTimeoutMs: 3_000 });
+    // Connected first, so the slow call is on the server before shutdown starts even on a busy machine.
+    await mesh.client.echo({ text: "warm" });
     const inFlight = mesh.client.echo({ text: "slow", delayMs: 300 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const stopping = host.shutdown();

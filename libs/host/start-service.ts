@@ -6,6 +6,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Logger } from "../log/index.js";
 import { rpcMetricsObserver } from "./rpc-metrics.js";
 import { toGrpcHandlers } from "./grpc-handlers.js";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 import { toGrpcServiceDefinition } from "./grpc-service-definition.js";
 import { addReflection } from "./reflection.js";
 import { createHttpServer, type HttpRoute, type ServiceRegistration } from "./http-server.js";
@@ -24,11 +25,7 @@ export interface ServiceHostOptions {
   logger: Logger;
   /** Metrics registry the service also registers its own metrics in. */
   metrics?: Registry;
-  /**
-   * Largest request message, in bytes, on both ports. Default 16 MiB:
-   * four times gRPC's usual 4 MiB, for batched tensors, while artifacts
-   * travel in chunks and never need more.
-   */
+  /** Largest request message, in bytes, on both ports. Default DEFAULT_MAX_MESSAGE_BYTES (64 MiB). */
   maxMessageBytes?: number;
   /** How long shutdown waits for in-flight calls before cutting them. Default 10 s. */
   shutdownGraceMs?: number;
@@ -58,7 +55,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   const shutdownController = new AbortController();
   // Every in-flight call links its own signal to this one: many are normal.
   setMaxListeners(0, shutdownController.signal);
-  const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const graceMs = options.shutdownGraceMs ?? 10_000;
 
   const health = new HealthImplementation({ "": "NOT_SERVING" });
@@ -68,7 +65,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
 
   const grpcServer = new Server({
     "grpc.max_receive_message_length": maxMessageBytes,
-    "grpc.max_send_message_length": 64 * 1024 * 1024,
+    "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
   });
   for (const { service, impl } of options.services) {
     grpcServer.addService(toGrpcServiceDefinition(service), toGrpcHandlers(service, impl, { shutdownSignal: shutdownController.signal, observer }));

@@ -5,7 +5,7 @@ import type { EventBus } from "../../libs/events/index.js";
 import { GRPCInferenceService } from "../../libs/gen/inference/grpc_service_pb.js";
 import { ReplicaRecordSchema } from "../../libs/gen/tessera/events/v1/inference_events_pb.js";
 import { InferenceService } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
-import { serve, startService, type ServiceHost } from "../../libs/host/index.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, serve, startService, type ServiceHost } from "../../libs/host/index.js";
 import type { Logger } from "../../libs/log/index.js";
 import type { KvStore } from "../../libs/store/index.js";
 import type { BatchingOverrides } from "./batching/index.js";
@@ -94,7 +94,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
         serve(InferenceService, inferenceServiceImpl(manager, metrics)),
         serve(GRPCInferenceService, oipServiceImpl(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady })),
       ],
-      routes: [oipRestRoutes(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady, maxBodyBytes: 64 * 1024 * 1024 })],
+      routes: [oipRestRoutes(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady, maxBodyBytes: DEFAULT_MAX_MESSAGE_BYTES })],
       host: config.bindHost,
       grpcPort: config.grpcPort,
       httpPort: config.httpPort,
