@@ -1,9 +1,9 @@
 import type * as ort from "onnxruntime-node";
-import { Code, ConnectError, internal, invalidArgument, unavailable } from "../../../libs/errors/index.js";
+import { Code, ConnectError, internal, invalidArgument, resourceExhausted, unavailable } from "../../../libs/errors/index.js";
 import { silentLogger, type Logger } from "../../../libs/log/index.js";
 import { fromOrtTensor, toOrtTensor, type HostTensor, type TensorMap } from "../tensor/index.js";
 import type { Device } from "./device.js";
-import { outOfMemory } from "./out-of-memory.js";
+import { withReason } from "../error-reason.js";
 import { sessionOptionsFor, type SessionTuning } from "./session-options.js";
 import { WorkerSession, type ModelSource } from "./worker-session.js";
 
@@ -266,7 +266,7 @@ export function runError(label: string, error: unknown): ConnectError {
   if (error instanceof ConnectError && error.code === Code.Unavailable) return unavailable(`${label}: ${error.rawMessage}`, error);
   const message = messageOf(error);
   if (/out of memory|Failed to allocate|bad_alloc|CUDNN_STATUS_ALLOC|cudaErrorMemoryAllocation/i.test(message)) {
-    return outOfMemory(`${label} ran out of memory on this replica (${message}); send fewer rows per request or retry elsewhere`, error);
+    return withReason(resourceExhausted(`${label} ran out of memory on this replica (${message}); send fewer rows per request or retry elsewhere`, error), "out-of-memory");
   }
   return invalidArgument(`${label} failed on this input: ${message}`, error);
 }
