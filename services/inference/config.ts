@@ -3,6 +3,8 @@ import { ConfigError, readBool, readEnum, readInt, readOptionalString, readPort,
 import { parseBatchingOverrides, type BatchingOverrides } from "../../libs/batching/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
 import { parseDevice, type Device } from "./runtime/device.js";
+import { DEFAULT_MODEL_CACHE_DIR } from "./runtime/model-cache.js";
+import { DEFAULT_DRAIN_GRACE_MS } from "./runtime/drain-grace.js";
 import { GRAPH_OPTIMIZATIONS, type GraphOptimization, type SessionTuning } from "./runtime/session-options.js";
 import { parseServeList, type ServeSpec } from "./serve-list.js";
 
@@ -29,6 +31,14 @@ export interface InferenceConfig {
   /** ONNX Runtime sessions per model version: runs that may go on at once. */
   instanceCount: number;
   session: SessionTuning;
+  /**
+   * How long unloading a version (an unload, an alias switch, shutdown)
+   * waits for its queued and running requests before answering them
+   * UNAVAILABLE and ending its session threads, ms. Default 10 s.
+   */
+  drainGraceMs: number;
+  /** Where downloaded artifacts are written for the sessions to load, one folder per sha256. */
+  modelCacheDir: string;
   /** This replica's id in membership and events. */
   replicaId: string;
   logLevel: LogLevel;
@@ -59,6 +69,8 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
       graphOptimization: readEnum<GraphOptimization>(env, "TESSERA_GRAPH_OPTIMIZATION", GRAPH_OPTIMIZATIONS, "all"),
       memoryArena: readBool(env, "TESSERA_MEMORY_ARENA", true),
     },
+    drainGraceMs: readInt(env, "TESSERA_DRAIN_GRACE_MS", DEFAULT_DRAIN_GRACE_MS, { min: 0, max: 3_600_000 }),
+    modelCacheDir: readString(env, "TESSERA_MODEL_CACHE_DIR", DEFAULT_MODEL_CACHE_DIR),
     // hostname-pid: a pod name in Kubernetes, and still unique for several replicas on one laptop.
     replicaId: readReplicaId(env, "TESSERA_REPLICA_ID", `${hostname()}-${process.pid}`),
     logLevel: readEnum<LogLevel>(env, "TESSERA_LOG_LEVEL", LOG_LEVELS, "info"),

@@ -17,6 +17,7 @@ import { InferenceMetrics } from "./inference-metrics.js";
 import { kvMembership } from "./membership/kv-membership.js";
 import { noMembership, type MembershipPublisher } from "./membership/membership-publisher.js";
 import { formatDevice, type Device } from "./runtime/device.js";
+import { ModelCache } from "./runtime/model-cache.js";
 import { resolveDevice } from "./runtime/resolve-device.js";
 import { formatServeSpec } from "./serve-list.js";
 import type { RegistryClient } from "./serving/fetch-version.js";
@@ -79,6 +80,8 @@ export async function startInference(options: StartInferenceOptions): Promise<In
     replicaId: config.replicaId,
     logger,
     resyncIntervalMs: options.resyncIntervalMs,
+    modelCache: new ModelCache(config.modelCacheDir),
+    drainGraceMs: config.drainGraceMs,
     onChange: () => {
       if (host && !host.shutdownSignal.aborted && !stopping) host.setReady(manager.isReady());
       membership.changed();

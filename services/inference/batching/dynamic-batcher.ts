@@ -219,13 +219,14 @@ export class DynamicBatcher {
    * The force after drain()'s grace period: answers every request still
    * queued or running with UNAVAILABLE at once and takes no new ones. Runs
    * already started finish in the background; their results are dropped.
+   * `reason` is the message those requests get.
    */
-  close(): void {
+  close(reason = "this model version was shut down before the request ran; retry on another replica"): void {
     this.draining = true;
     this.drained ??= new Promise<void>((resolve) => (this.onDrained = resolve));
     for (const request of [...this.live]) {
       this.stats_.count("unavailable");
-      this.fail(request, unavailable("this model version was shut down before the request ran; retry on another replica"));
+      this.fail(request, unavailable(reason));
     }
     this.schedule();
   }

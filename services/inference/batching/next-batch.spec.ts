@@ -90,6 +90,27 @@ describe("nextBatch()", () => {
       want: [[1, 0, 1], [2, 0, 1]],
     },
     {
+      name: "measures the delay from the batch's own oldest request, not an older one of another shape and priority",
+      overrides: { maxQueueDelayUs: 2000 },
+      reqs: [{ id: 1, key: "b", priority: 2, at: 0 }, { id: 2, key: "a", at: 5000 }],
+      now: 5500,
+      want: "wait",
+    },
+    {
+      name: "measures the delay from the batch's own oldest request, not an older one that does not fit",
+      overrides: { maxQueueDelayUs: 2000, maxBatchSize: 4 },
+      reqs: [{ id: 1, rows: 4, priority: 2, at: 0 }, { id: 2, at: 5000 }],
+      now: 5500,
+      want: "wait",
+    },
+    {
+      name: "cuts once the batch's own oldest request has waited the delay",
+      overrides: { maxQueueDelayUs: 2000 },
+      reqs: [{ id: 1, key: "b", priority: 2, at: 0 }, { id: 2, key: "a", at: 5000 }, { id: 3, key: "a", at: 6000 }],
+      now: 7000,
+      want: [[2, 0, 1], [3, 0, 1]],
+    },
+    {
       name: "never waits with a delay of 0",
       overrides: { maxQueueDelayUs: 0 },
       reqs: ones(1),
@@ -171,6 +192,11 @@ describe("nextBatch()", () => {
     const { options, queue } = setup({ maxQueueDelayUs: 2000 }, [{ id: 1, at: 300 }]);
     expect(nextBatch(queue, 1000, options).decision).toEqual({ kind: "wait", untilUs: 2300 });
     expect(queue.size).toBe(1);
+  });
+
+  it("wakes when the delay has passed for the batch's oldest request, however long a straggler of another shape has waited", () => {
+    const { options, queue } = setup({ maxQueueDelayUs: 2000 }, [{ id: 1, key: "b", priority: 2, at: 0 }, { id: 2, key: "a", at: 5000 }]);
+    expect(nextBatch(queue, 5500, options).decision).toEqual({ kind: "wait", untilUs: 7000 });
   });
 
   it("wakes sooner when a queued request's deadline or timeout comes first", () => {

@@ -45,8 +45,8 @@ const unmeasuredRunUs = 1000;
  *   1. when the rows reach a preferred size: at the largest one reached;
  *   2. when they reach max_batch_size;
  *   3. when they pass the largest preferred size (no preferred size is reachable any more);
- *   4. when the oldest queued request has waited max_queue_delay, or sooner
- *      if waiting longer would miss a batched request's deadline.
+ *   4. when the oldest request in the batch has waited max_queue_delay, or
+ *      sooner if waiting longer would miss a batched request's deadline.
  * Requests of another batchKey stay queued; one becomes head when those
  * ahead of it have run. Batching off: the head runs alone, at once.
  */
@@ -81,9 +81,12 @@ export function nextBatch<T>(queue: BatchQueue<T>, nowUs: number, options: Batch
   if (rows >= cap || (largestPreferred > 0 && rows > largestPreferred)) {
     return { decision: cut(queue, picks, options), expired };
   }
-  let cutAtUs = (queue.oldestEnqueuedUs() ?? nowUs) + options.maxQueueDelayUs;
+  // As Triton: the delay runs from the oldest request of this batch. One of another shape,
+  // a lower priority or one that does not fit waits its own turn, not every batch's.
+  let cutAtUs = Number.POSITIVE_INFINITY;
   const runUs = hints.runUs ?? unmeasuredRunUs;
   for (const pick of picks) {
+    cutAtUs = Math.min(cutAtUs, pick.request.enqueuedUs + options.maxQueueDelayUs);
     if (pick.request.deadlineUs !== undefined) cutAtUs = Math.min(cutAtUs, pick.request.deadlineUs - runUs);
   }
   if (nowUs >= cutAtUs) return { decision: cut(queue, picks, options), expired };

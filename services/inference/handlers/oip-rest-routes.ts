@@ -3,12 +3,14 @@ import { create, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, invalidArgument, resourceExhausted } from "../../../libs/errors/index.js";
 import { ModelStatisticsResponseSchema, ModelMetadataResponseSchema } from "../../../libs/gen/inference/grpc_service_pb.js";
 import { sendJson, type HttpRoute } from "../../../libs/host/index.js";
+import { withReason } from "../error-reason.js";
 import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import { parseRestRequestJson, toRestBinaryOutput, toRestOutput, type RestParameterValue } from "../tensor/index.js";
 import { modelMetadata, modelStatistics, SERVER_EXTENSIONS, SERVER_NAME } from "./model-descriptions.js";
 import { oipTarget } from "./oip-parameters.js";
 import { matchOipRoute, OIP_ROUTES_HELP } from "./oip-rest-path.js";
+import { restStatusFor } from "./rest-status.js";
 import { runInference } from "./run-inference.js";
 
 export interface OipRestOptions {
@@ -24,7 +26,7 @@ const HEADER_LENGTH = "inference-header-content-length";
 /**
  * The Open Inference Protocol's REST form (KServe V2 / Triton) on the HTTP
  * port, as one libs/host HttpRoute: answers /v2 paths, passes on the rest.
- * Errors are `{"error": "..."}` with the HTTP status that fits the code.
+ * Errors are `{"error": "..."}` with the HTTP status restStatusFor() gives.
  */
 export function oipRestRoutes(manager: ModelManager, metrics: InferenceMetrics, options: OipRestOptions): HttpRoute {
   return async (request, response) => {
@@ -137,38 +139,6 @@ export function oipRestRoutes(manager: ModelManager, metrics: InferenceMetrics, 
   }
 }
 
-/** The HTTP status for a gRPC code, as KServe and Triton REST clients expect. */
-export function httpStatusFor(code: Code): number {
-  switch (code) {
-    case Code.InvalidArgument:
-    case Code.OutOfRange:
-      return 400;
-    case Code.NotFound:
-      return 404;
-    case Code.AlreadyExists:
-    case Code.Aborted:
-      return 409;
-    case Code.ResourceExhausted:
-      return 429;
-    case Code.Canceled:
-      return 499;
-    case Code.Unimplemented:
-      return 501;
-    // A version that is loading, unloading or failed to load: not ready.
-    case Code.Unavailable:
-    case Code.FailedPrecondition:
-      return 503;
-    case Code.DeadlineExceeded:
-      return 504;
-    case Code.Unauthenticated:
-      return 401;
-    case Code.PermissionDenied:
-      return 403;
-    default:
-      return 500;
-  }
-}
-
 function sendError(response: ServerResponse, error: ConnectError): void {
   if (response.headersSent) {
     response.destroy();
@@ -176,7 +146,7 @@ function sendError(response: ServerResponse, error: ConnectError): void {
   }
   const pushback = error.metadata.get("grpc-retry-pushback-ms");
   if (pushback !== null && /^\d+$/.test(pushback)) response.setHeader("retry-after", String(Math.max(1, Math.ceil(Number(pushback) / 1000))));
-  sendJson(response, httpStatusFor(error.code), { error: error.rawMessage });
+  sendJson(response, restStatusFor(error), { error: error.rawMessage });
 }
 
 async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
@@ -193,7 +163,8 @@ async function readBody(request: IncomingMessage, limit: number): Promise<Buffer
 }
 
 function tooLarge(limit: number): ConnectError {
-  return resourceExhausted(`the request body is larger than ${limit} bytes; send fewer rows per request`);
+  // 413, not 429: the same body is always too large.
+  return withReason(resourceExhausted(`the request body is larger than ${limit} bytes; send fewer rows per request`), "payload-too-large");
 }
 
 function splitBody(body: Buffer, headerLength: string | string[] | undefined): { json: string; binary?: Uint8Array } {

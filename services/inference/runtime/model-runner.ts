@@ -1,4 +1,4 @@
-import { failedPrecondition } from "../../../libs/errors/index.js";
+import { failedPrecondition, type ConnectError } from "../../../libs/errors/index.js";
 import type { Signature } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 import type { Logger } from "../../../libs/log/index.js";
 import { DynamicBatcher, type BatcherStats, type BatchingOptions } from "../batching/index.js";
@@ -6,6 +6,8 @@ import type { TensorMap } from "../tensor/index.js";
 import type { Device } from "./device.js";
 import { OrtExecutor } from "./ort-executor.js";
 import type { SessionTuning } from "./session-options.js";
+import { DEFAULT_DRAIN_GRACE_MS } from "./drain-grace.js";
+import type { ModelSource } from "./worker-session.js";
 import { warmUpBatchSizes, warmUpInputs } from "./warm-up.js";
 
 export interface InferRequest {
@@ -41,12 +43,23 @@ export interface ModelRunner {
   readonly instanceCount: number;
   readonly batching: BatchingOptions;
   stats(): BatcherStats;
-  /** Stops taking requests, answers every queued and running one, then frees the sessions. */
+  /**
+   * Stops taking requests and runs what is queued, for at most the drain
+   * grace period; then answers whatever is still queued or running with
+   * UNAVAILABLE and ends the session threads. Frees the sessions.
+   */
   release(): Promise<void>;
+  /** @internal Test faults on the version's session threads (see OrtExecutor). */
+  readonly faults: {
+    crashSession(which?: "running" | "any"): Promise<void>;
+    hangSessions(): void;
+    readonly liveSessions: number;
+  };
 }
 
 export interface ModelRunnerOptions {
-  readonly model: Uint8Array;
+  /** The model file's path (ModelCache), or its bytes. */
+  readonly model: ModelSource;
   readonly signature: Signature;
   readonly batching: BatchingOptions;
   readonly device: Device;
@@ -55,6 +68,13 @@ export interface ModelRunnerOptions {
   /** "fraud@3", for messages and logs. */
   readonly label: string;
   readonly logger: Logger;
+  /**
+   * Longest release() waits for queued and running requests before it cuts
+   * them (UNAVAILABLE) and ends the session threads, ms. Default 10 s.
+   */
+  readonly drainGraceMs?: number;
+  /** The sessions all died and could not be replaced: take the version out of service. */
+  readonly onBroken?: (error: ConnectError) => void;
 }
 
 /**
@@ -69,6 +89,8 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
     tuning: options.tuning,
     instanceCount: options.instanceCount,
     label: options.label,
+    logger: options.logger,
+    onBroken: options.onBroken,
   });
   try {
     for (const rows of warmUpBatchSizes(options.signature, options.batching)) {
@@ -103,8 +125,27 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
     stats: () => batcher.stats(),
     release: () =>
       (releasing ??= (async () => {
-        await batcher.drain();
-        await executor.release();
+        const graceMs = options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS;
+        const started = Date.now();
+        let timer: NodeJS.Timeout | undefined;
+        const drained = await Promise.race([
+          batcher.drain().then(() => true),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+        ]);
+        clearTimeout(timer);
+        if (!drained) {
+          options.logger.warn("drain grace period over; answering what is left with UNAVAILABLE", { model: options.label, graceMs, queued: batcher.queueDepth, running: batcher.inFlight });
+          batcher.close(`${options.label} was unloaded before the request finished (drain grace period of ${graceMs} ms over); retry the request`);
+        }
+        // Runs that outlast the rest of the grace have their threads ended.
+        await executor.release(Math.max(0, graceMs - (Date.now() - started)));
       })()),
+    faults: {
+      crashSession: (which) => executor.crashSession(which),
+      hangSessions: () => executor.hangSessions(),
+      get liveSessions() {
+        return executor.liveSessions;
+      },
+    },
   };
 }

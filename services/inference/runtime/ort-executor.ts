@@ -1,19 +1,38 @@
 import type * as ort from "onnxruntime-node";
-import { internal, invalidArgument, resourceExhausted, type ConnectError } from "../../../libs/errors/index.js";
+import { Code, ConnectError, internal, invalidArgument, resourceExhausted, unavailable } from "../../../libs/errors/index.js";
+import { silentLogger, type Logger } from "../../../libs/log/index.js";
 import { fromOrtTensor, toOrtTensor, type HostTensor, type TensorMap } from "../tensor/index.js";
 import type { Device } from "./device.js";
+import { withReason } from "../error-reason.js";
 import { sessionOptionsFor, type SessionTuning } from "./session-options.js";
-import { WorkerSession } from "./worker-session.js";
+import { WorkerSession, type ModelSource } from "./worker-session.js";
 
 export interface OrtExecutorOptions {
-  /** The ONNX model's bytes. */
-  readonly model: Uint8Array;
+  /** The ONNX model: its file's path (see ModelCache), or its bytes. */
+  readonly model: ModelSource;
   readonly device: Device;
   readonly tuning: SessionTuning;
   /** Sessions to create: runs that may go on at once. */
   readonly instanceCount: number;
   /** "fraud@3", for messages. */
   readonly label: string;
+  readonly logger?: Logger;
+  /**
+   * Called once when the executor can run nothing any more: every session
+   * died and none could be put in its place. The owner should take the
+   * version out of service and load it again.
+   */
+  readonly onBroken?: (error: ConnectError) => void;
+  /** Tries at putting a new session in the place of a dead one before giving up. Default 3. */
+  readonly replaceAttempts?: number;
+}
+
+/** Waits between tries at replacing a dead session: 100 ms, then 4x each time. */
+const firstRetryMs = 100;
+
+interface Waiter {
+  resolve(session: WorkerSession): void;
+  reject(error: ConnectError): void;
 }
 
 /**
@@ -24,40 +43,59 @@ export interface OrtExecutorOptions {
  *
  * Each session runs on a worker thread (see worker-session.ts), so
  * instance_count sessions run batches at once and the event loop stays free
- * to answer RPCs while a batch runs.
+ * to answer RPCs while a batch runs. A session whose thread dies is dropped
+ * from the pool at once (its run answered UNAVAILABLE) and a new one is
+ * loaded from the model file in its place; runs wait for it meanwhile.
  */
 export class OrtExecutor {
-  private readonly free: WorkerSession[];
-  private readonly waiters: ((session: WorkerSession) => void)[] = [];
+  /** Live sessions, free or running. */
+  private readonly sessions = new Set<WorkerSession>();
+  private readonly free: WorkerSession[] = [];
+  private readonly waiters: Waiter[] = [];
+  private readonly sessionOptions: ort.InferenceSession.SessionOptions;
+  private readonly logger: Logger;
+  private readonly label: string;
+  private replacing = 0;
   private released = false;
+  private broken: ConnectError | undefined;
+  private names: readonly string[] = [];
+  /** Resolves release()'s wait once no session is running. */
+  private onIdle: (() => void) | undefined;
 
-  private constructor(
-    private readonly sessions: readonly WorkerSession[],
-    private readonly label: string,
-  ) {
-    this.free = [...sessions];
+  private constructor(private readonly options: OrtExecutorOptions) {
+    this.sessionOptions = sessionOptionsFor(options.device, options.tuning);
+    this.logger = options.logger ?? silentLogger;
+    this.label = options.label;
   }
 
   static async create(options: OrtExecutorOptions): Promise<OrtExecutor> {
-    const sessionOptions = sessionOptionsFor(options.device, options.tuning);
+    const executor = new OrtExecutor(options);
     const sessions: WorkerSession[] = [];
     try {
       // One after another: creating sessions at once only competes for the same cores and memory.
-      for (let i = 0; i < options.instanceCount; i++) sessions.push(await WorkerSession.create(options.model, sessionOptions));
+      for (let i = 0; i < options.instanceCount; i++) sessions.push(await WorkerSession.create(options.model, executor.sessionOptions));
     } catch (error) {
       await Promise.allSettled(sessions.map((s) => s.release()));
       throw invalidArgument(`ONNX Runtime cannot load ${options.label}: ${messageOf(error)}`, error);
     }
-    return new OrtExecutor(sessions, options.label);
+    executor.names = sessions[0]?.outputNames ?? [];
+    for (const session of sessions) executor.adopt(session);
+    return executor;
   }
 
+  /** Sessions asked for: runs that may go on at once (while one is being replaced, one fewer is live). */
   get instanceCount(): number {
-    return this.sessions.length;
+    return this.options.instanceCount;
+  }
+
+  /** Sessions alive now. */
+  get liveSessions(): number {
+    return this.sessions.size;
   }
 
   /** Output names in the model's order. */
   get outputNames(): readonly string[] {
-    return this.sessions[0]?.outputNames ?? [];
+    return this.names;
   }
 
   /** Runs the model once on these inputs; outputs in the model's output order. */
@@ -84,40 +122,160 @@ export class OrtExecutor {
     }
   }
 
-  /** Frees every session once no run uses it. Runs asked for afterwards fail. */
-  async release(): Promise<void> {
+  /**
+   * Stops taking runs (runs waiting for a session are answered UNAVAILABLE),
+   * frees the idle sessions at once and each running one when its run ends,
+   * and after `graceMs` ends the threads of runs still going (their callers
+   * get UNAVAILABLE). Resolves once every thread has ended.
+   */
+  async release(graceMs: number = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await Promise.allSettled(this.sessions.map((s) => s.release()));
+    this.rejectWaiters(unavailable(`${this.label} was unloaded before the request got a session; retry the request`));
+    const idle = this.free.splice(0);
+    const busy = this.sessions.size - idle.length;
+    const freeing = idle.map((s) => this.drop(s).release());
+    if (busy > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => (this.onIdle = resolve)),
+        ...(Number.isFinite(graceMs) ? [new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))] : []),
+      ]);
+      clearTimeout(timer);
+      this.onIdle = undefined;
+      if (this.sessions.size > 0) {
+        this.logger.warn("runs still going after the drain grace period; ending their session threads", { model: this.label, sessions: this.sessions.size, graceMs });
+      }
+    }
+    // Whatever is left is running past the grace: its thread is ended, and its caller answered UNAVAILABLE.
+    await Promise.allSettled([...freeing, ...[...this.sessions].map((s) => this.drop(s).terminate())]);
+  }
+
+  /** @internal Test fault: the thread of a session dies as a crash would; `running` picks one that is running a batch. */
+  async crashSession(which: "running" | "any" = "any"): Promise<void> {
+    const session = this.pick(which);
+    await session.crash();
+  }
+
+  /** @internal Test fault: every session's thread blocks for good, so runs given to them never answer. */
+  hangSessions(): void {
+    for (const session of this.sessions) session.hang();
+  }
+
+  private pick(which: "running" | "any"): WorkerSession {
+    const running = [...this.sessions].filter((s) => !this.free.includes(s));
+    const session = (which === "running" ? running : [...this.sessions])[0];
+    if (!session) throw new Error(`${this.label} has no ${which === "running" ? "running" : "live"} session`);
+    return session;
+  }
+
+  /** Puts a live session in the pool and watches its thread. */
+  private adopt(session: WorkerSession): void {
+    this.sessions.add(session);
+    session.onDeath = (error) => this.onDeath(session, error);
+    this.give(session);
+  }
+
+  private drop(session: WorkerSession): WorkerSession {
+    this.sessions.delete(session);
+    const i = this.free.indexOf(session);
+    if (i >= 0) this.free.splice(i, 1);
+    session.onDeath = undefined;
+    return session;
+  }
+
+  private onDeath(session: WorkerSession, error: Error): void {
+    this.drop(session);
+    if (this.released) {
+      this.checkIdle();
+      return;
+    }
+    this.logger.error("a session thread died; loading a new session in its place", { model: this.label, error: error.message, live: this.sessions.size });
+    void this.replace();
+  }
+
+  /** Loads a session in the place of a dead one; after the last failed try with none left, the executor is broken. */
+  private async replace(): Promise<void> {
+    this.replacing++;
+    const attempts = Math.max(1, this.options.replaceAttempts ?? 3);
+    let lastError: unknown;
+    try {
+      for (let attempt = 0; attempt < attempts && !this.released; attempt++) {
+        if (attempt > 0) await sleep(firstRetryMs * 4 ** (attempt - 1));
+        if (this.released) return;
+        try {
+          const session = await WorkerSession.create(this.options.model, this.sessionOptions);
+          if (this.released) {
+            await session.release();
+            return;
+          }
+          this.adopt(session);
+          this.logger.info("replaced a dead session", { model: this.label, live: this.sessions.size });
+          return;
+        } catch (error) {
+          lastError = error;
+          this.logger.warn("could not load a session in place of a dead one", { model: this.label, attempt: attempt + 1, attempts, error: messageOf(error) });
+        }
+      }
+    } finally {
+      this.replacing--;
+    }
+    if (this.released || this.sessions.size > 0 || this.replacing > 0 || this.broken) return;
+    this.broken = unavailable(`${this.label} lost its sessions and could not load new ones (${messageOf(lastError)}); retry on another replica`, lastError);
+    this.rejectWaiters(this.broken);
+    this.options.onBroken?.(this.broken);
   }
 
   private acquire(): Promise<WorkerSession> {
-    if (this.released) return Promise.reject(internal(`${this.label} was released; its sessions are gone`));
+    if (this.released) return Promise.reject(unavailable(`${this.label} was unloaded; its sessions are gone; retry the request`));
+    if (this.broken) return Promise.reject(this.broken);
     const session = this.free.pop();
     if (session) return Promise.resolve(session);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   private give(session: WorkerSession): void {
+    if (!this.sessions.has(session)) return; // died while it ran: already dropped
+    if (this.released) {
+      void this.drop(session).release();
+      this.checkIdle();
+      return;
+    }
     const next = this.waiters.shift();
-    if (next) next(session);
+    if (next) next.resolve(session);
     else this.free.push(session);
+  }
+
+  private checkIdle(): void {
+    if (this.sessions.size === 0) this.onIdle?.();
+  }
+
+  private rejectWaiters(error: ConnectError): void {
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
 }
 
 /**
- * A failed run. Inputs were checked against the signature first, so what
- * remains is mostly data the graph rejects (an index out of range) — the
- * caller's to fix; running out of memory is the replica's.
+ * A failed run. A thread that died is the runtime's fault, not the input's:
+ * UNAVAILABLE, retryable, and the batcher does not bisect for it. Running
+ * out of memory is the replica's (RESOURCE_EXHAUSTED, marked so REST does
+ * not answer 429). Inputs were checked against the signature first, so what
+ * remains is data the graph rejects (an index out of range): the caller's to fix.
  */
-function runError(label: string, error: unknown): ConnectError {
+export function runError(label: string, error: unknown): ConnectError {
+  if (error instanceof ConnectError && error.code === Code.Unavailable) return unavailable(`${label}: ${error.rawMessage}`, error);
   const message = messageOf(error);
   if (/out of memory|Failed to allocate|bad_alloc|CUDNN_STATUS_ALLOC|cudaErrorMemoryAllocation/i.test(message)) {
-    return resourceExhausted(`${label} ran out of memory on this replica (${message}); send fewer rows per request or retry elsewhere`, error);
+    return withReason(resourceExhausted(`${label} ran out of memory on this replica (${message}); send fewer rows per request or retry elsewhere`, error), "out-of-memory");
   }
   return invalidArgument(`${label} failed on this input: ${message}`, error);
 }
 
 function messageOf(error: unknown): string {
+  if (error instanceof ConnectError) return error.rawMessage;
   return error instanceof Error ? error.message : String(error);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,7 +1,36 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
+import { Code, ConnectError } from "../../../libs/errors/index.js";
+import { ModelProtoSchema, StringStringEntryProtoSchema } from "../../../libs/gen/onnx/onnx_pb.js";
 import { exampleModel } from "../../../mesh/models/index.js";
 import { WorkerSession } from "./worker-session.js";
+
+/** The model with every initializer moved into `weights.bin` beside it (ONNX external data), as large models ship. */
+async function writeWithExternalData(dir: string, bytes: Uint8Array): Promise<string> {
+  const model = fromBinary(ModelProtoSchema, bytes);
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const init of model.graph?.initializer ?? []) {
+    const raw = init.rawData;
+    init.externalData = [
+      create(StringStringEntryProtoSchema, { key: "location", value: "weights.bin" }),
+      create(StringStringEntryProtoSchema, { key: "offset", value: String(offset) }),
+      create(StringStringEntryProtoSchema, { key: "length", value: String(raw.byteLength) }),
+    ];
+    init.dataLocation = 1; // EXTERNAL
+    init.rawData = new Uint8Array(0);
+    chunks.push(raw);
+    offset += raw.byteLength;
+  }
+  await writeFile(join(dir, "weights.bin"), Buffer.concat(chunks));
+  const path = join(dir, "model.onnx");
+  await writeFile(path, toBinary(ModelProtoSchema, model));
+  return path;
+}
 
 const wide = exampleModel("wide").build();
 const gather = exampleModel("gather").build();
@@ -41,5 +70,51 @@ describe("WorkerSession", () => {
 
   it("refuses bytes that are not a model", async () => {
     await expect(WorkerSession.create(new TextEncoder().encode("not a model"), {})).rejects.toThrow();
+  });
+
+  it("loads a model from its file, external data beside it included", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "worker-session-"));
+    try {
+      const path = await writeWithExternalData(dir, wide);
+      const x = new ort.Tensor("float32", Float32Array.from({ length: 2 * 512 }, (_, i) => Math.cos(i)), [2, 512]);
+      const fromBytes = await WorkerSession.create(wide, {});
+      const expected = (await fromBytes.run({ x })).y!;
+      await fromBytes.release();
+      // The load message carries a path of a few dozen bytes; the thread reads the weights itself.
+      const session = await WorkerSession.create(path, {});
+      const actual = (await session.run({ x })).y!;
+      await session.release();
+      expect(actual.dims).toEqual([2, 16]);
+      expect(Array.from(actual.data as Float32Array)).toEqual(Array.from(expected.data as Float32Array));
+      // Without the external data file the model cannot load: the weights really were outside model.onnx.
+      await rm(join(dir, "weights.bin"));
+      await expect(WorkerSession.create(path, {})).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("answers what a dead thread held, and everything after, UNAVAILABLE, and says it died", async () => {
+    const session = await WorkerSession.create(gather, {});
+    const deaths: Error[] = [];
+    session.onDeath = (error) => deaths.push(error);
+    session.hang();
+    const x = new ort.Tensor("float32", new Float32Array(4), [1, 4]);
+    const inFlight = session.run({ x, idx: new ort.Tensor("int64", BigInt64Array.from([1n]), [1]) }).catch((e: unknown) => ConnectError.from(e));
+    await session.crash();
+    expect((await inFlight as ConnectError).code).toBe(Code.Unavailable);
+    expect(session.alive).toBe(false);
+    expect(deaths).toHaveLength(1);
+    await expect(session.run({ x, idx: new ort.Tensor("int64", BigInt64Array.from([1n]), [1]) })).rejects.toMatchObject({ code: Code.Unavailable });
+  });
+
+  it("does not call a thread it ended itself dead", async () => {
+    const session = await WorkerSession.create(gather, {});
+    let died = false;
+    session.onDeath = () => (died = true);
+    session.hang();
+    await session.terminate();
+    expect(session.alive).toBe(false);
+    expect(died).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
-import { internal } from "../../../libs/errors/index.js";
+import { unavailable } from "../../../libs/errors/index.js";
 
 /** A tensor as it crosses between threads (structured clone). */
 interface WireTensor {
@@ -37,6 +37,9 @@ parentPort.on("message", async (message) => {
     } else if (message.type === "release") {
       if (session) await session.release();
       parentPort.postMessage({ id: message.id, ok: true });
+    } else if (message.type === "hang") {
+      // Test fault: the thread blocks for good, as a run stuck in native code would.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
     }
   } catch (error) {
     parentPort.postMessage({ id: message.id, ok: false, message: error && error.message ? error.message : String(error) });
@@ -47,17 +50,35 @@ parentPort.on("message", async (message) => {
 const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node");
 
 /**
+ * What a session loads: the path of an .onnx file (what a replica uses: each
+ * thread reads the file itself, so the weights are never copied through the
+ * main thread, and external data files beside it are found), or the bytes
+ * of a small model (tests, warm-up probes).
+ */
+export type ModelSource = string | Uint8Array;
+
+/**
  * One ONNX Runtime session on a thread of its own. onnxruntime-node runs a
  * session synchronously on the calling thread, so sessions on the event
  * loop would take turns and stall every RPC while a batch runs; on worker
  * threads, `instance_count` sessions really run batches at once and the
  * event loop keeps answering.
+ *
+ * A thread that dies (a crash in native code that spares the process, an
+ * exit, a terminate) fails every request it held with UNAVAILABLE, and
+ * every later one at once; `onDeath` tells the owner, so it can put a new
+ * session in its place.
  */
 export class WorkerSession {
   private readonly pending = new Map<number, { resolve: (reply: Reply & { ok: true }) => void; reject: (error: Error) => void }>();
   private nextId = 1;
   private failure: Error | undefined;
+  /** Set by release()/terminate(): the thread's end is ours, not a death. */
+  private ending = false;
+  private readonly exited: Promise<void>;
   outputNames: readonly string[] = [];
+  /** Called once if the thread dies on its own (not by release() or terminate()). */
+  onDeath: ((error: Error) => void) | undefined;
 
   private constructor(private readonly worker: Worker) {
     worker.on("message", (reply: Reply) => {
@@ -68,26 +89,39 @@ export class WorkerSession {
       else waiter.reject(new Error(reply.message));
     });
     const fail = (error: Error) => {
+      if (this.failure) return;
       this.failure = error;
       for (const waiter of this.pending.values()) waiter.reject(error);
       this.pending.clear();
+      if (!this.ending) this.onDeath?.(error);
     };
-    worker.on("error", (error) => fail(internal(`the session thread failed: ${error.message}`, error)));
-    worker.on("exit", (code) => fail(internal(`the session thread exited (code ${code})`)));
+    // The runtime is gone, not the input wrong: UNAVAILABLE, which callers may retry and the batcher does not bisect.
+    worker.on("error", (error) => fail(unavailable(`the session thread failed (${error.message}); retry the request`, error)));
+    this.exited = new Promise((resolve) =>
+      worker.on("exit", (code) => {
+        fail(unavailable(`the session thread ${this.ending ? "was stopped" : `exited (code ${code})`} before it answered; retry the request`));
+        resolve();
+      }),
+    );
     // A session thread never keeps the process alive on its own: the server does.
     worker.unref();
   }
 
-  static async create(model: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<WorkerSession> {
+  static async create(model: ModelSource, options: ort.InferenceSession.SessionOptions): Promise<WorkerSession> {
     const session = new WorkerSession(new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } }));
     try {
       const reply = await session.request({ type: "load", model, options });
       session.outputNames = reply.outputNames ?? [];
       return session;
     } catch (error) {
-      await session.worker.terminate();
+      await session.terminate();
       throw error;
     }
+  }
+
+  /** False once the thread has died or been stopped. */
+  get alive(): boolean {
+    return this.failure === undefined;
   }
 
   async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
@@ -98,12 +132,34 @@ export class WorkerSession {
     return results;
   }
 
+  /** Frees the session and ends its thread. Call it when no run is in flight: one still running is cut (UNAVAILABLE). */
   async release(): Promise<void> {
     try {
       if (!this.failure) await this.request({ type: "release" });
     } finally {
-      await this.worker.terminate();
+      await this.terminate();
     }
+  }
+
+  /**
+   * Ends the thread now, whatever it is doing (a hung run included); what
+   * it held is answered UNAVAILABLE. Resolves when the thread has ended.
+   */
+  async terminate(): Promise<void> {
+    this.ending = true;
+    await this.worker.terminate();
+    await this.exited;
+  }
+
+  /** @internal Test fault: the thread dies as a crash would (onDeath fires). */
+  async crash(): Promise<void> {
+    await this.worker.terminate();
+    await this.exited;
+  }
+
+  /** @internal Test fault: the thread blocks for good; runs sent to it never answer. */
+  hang(): void {
+    this.worker.postMessage({ type: "hang", id: 0 });
   }
 
   private request(message: object): Promise<Reply & { ok: true }> {

@@ -15,6 +15,7 @@ import type { Logger } from "../../../libs/log/index.js";
 import { readSignature } from "../../../libs/onnx/index.js";
 import { resolveBatchingOptions, type BatchingOverrides } from "../batching/index.js";
 import { formatDevice, type Device } from "../runtime/device.js";
+import { ModelCache } from "../runtime/model-cache.js";
 import { createModelRunner } from "../runtime/model-runner.js";
 import type { SessionTuning } from "../runtime/session-options.js";
 import { fetchVersion, lookUpAlias, type RegistryClient } from "./fetch-version.js";
@@ -59,6 +60,10 @@ export interface ModelManagerOptions {
    * over a slow link, while a stuck registry still costs a bounded wait.
    */
   readonly downloadTimeoutMs?: number;
+  /** Where artifacts are written for the session threads to load. Default: a ModelCache in DEFAULT_MODEL_CACHE_DIR. */
+  readonly modelCache?: ModelCache;
+  /** How long unloading a version waits for its queued and running requests; see ModelRunnerOptions.drainGraceMs. */
+  readonly drainGraceMs?: number;
   /** Called after every state change (load, switch, unload): readiness and membership follow it. */
   readonly onChange?: () => void;
 }
@@ -78,9 +83,11 @@ export class ModelManager {
   private readonly logger: Logger;
   private readonly downloadTimeoutMs: number;
   private readonly deviceName: string;
+  private readonly cache: ModelCache;
 
   private constructor(private readonly options: ModelManagerOptions) {
     this.logger = options.logger;
+    this.cache = options.modelCache ?? new ModelCache();
     this.downloadTimeoutMs = options.downloadTimeoutMs ?? 10 * 60_000;
     this.deviceName = formatDevice(options.device);
   }
@@ -270,8 +277,10 @@ export class ModelManager {
       const signature = modelVersion.signature && modelVersion.signature.inputs.length > 0 ? modelVersion.signature : readSignature(bytes);
       slot.signature = signature;
       const batching = resolveBatchingOptions(modelVersion.batching, this.options.batchingOverrides);
+      // Sessions load the file, so the bytes here are dropped once written: one copy of the weights per session.
+      const path = await this.cache.put(modelVersion.artifact?.sha256 ?? "", bytes);
       const runner = await createModelRunner({
-        model: bytes,
+        model: path,
         signature,
         batching,
         device: this.options.device,
@@ -279,6 +288,8 @@ export class ModelManager {
         instanceCount: this.options.instanceCount,
         label,
         logger: this.logger,
+        drainGraceMs: this.options.drainGraceMs,
+        onBroken: (error) => void this.onBroken(slot, error),
       });
       if (this.closed) {
         await runner.release();
@@ -299,6 +310,30 @@ export class ModelManager {
       slot.retryable = [Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted].includes(reason.code);
       this.logger.error("model version failed to load", { model: slot.model, version: slot.version, error: reason.rawMessage, code: Code[reason.code] });
     }
+  }
+
+  /**
+   * Every session of a READY version died and none could be replaced: the
+   * version is FAILED (retryable, so requests get UNAVAILABLE) while it is
+   * loaded again from scratch.
+   */
+  private async onBroken(slot: ServedVersion, error: ConnectError): Promise<void> {
+    if (this.closed || slot.state !== "READY" || this.table.getVersion(slot.model, slot.version) !== slot) return;
+    this.logger.error("model version lost its sessions; loading it again", { model: slot.model, version: slot.version, error: error.rawMessage });
+    const runner = slot.runner;
+    slot.runner = undefined;
+    slot.state = "FAILED";
+    slot.error = error.rawMessage;
+    slot.failure = error;
+    slot.retryable = true;
+    this.changed();
+    try {
+      await runner?.release();
+    } catch (releaseError) {
+      this.logger.error("releasing a broken model version failed", { model: slot.model, version: slot.version, error: releaseError });
+    }
+    if (this.closed) return;
+    await this.ensureLoaded(slot.model, slot.version);
   }
 
   /** Releases versions nothing leads to any more; returns their numbers. In-flight requests finish first. */

@@ -9,6 +9,8 @@ export interface VersionSlot {
   state: VersionState;
   /** Why loading failed, when FAILED. */
   error?: string;
+  /** FAILED for a passing reason (registry unreachable, sessions lost): the replica tries again. */
+  retryable?: boolean;
 }
 
 /** How a replica was told to serve a model: follow an alias, or pin a version. */
@@ -191,8 +193,8 @@ export class ServedTable<V extends VersionSlot> {
   /**
    * The version a request goes to. NOT_FOUND (listing what this replica
    * serves) for a model, version or alias it does not hold; UNAVAILABLE
-   * while the version is loading or being unloaded; FAILED_PRECONDITION
-   * when it failed to load; INVALID_ARGUMENT when version and alias disagree.
+   * while the version is loading or being unloaded, or failed to load for a
+   * passing reason; FAILED_PRECONDITION when it failed to load for good; INVALID_ARGUMENT when version and alias disagree.
    */
   resolve(target: Target): V {
     const entry = this.models.get(target.model);
@@ -233,6 +235,8 @@ export class ServedTable<V extends VersionSlot> {
       case "LOADING":
         throw unavailable(`${asked} is still loading; retry shortly`);
       case "FAILED":
+        // A passing failure is retried here, so another replica (or a later retry) can answer: UNAVAILABLE, not a permanent error.
+        if (slot.retryable) throw unavailable(`${asked} failed to load on this replica for now (${slot.error ?? "unknown error"}); it is being retried — retry the request`);
         throw failedPrecondition(`${asked} failed to load on this replica (${slot.error ?? "unknown error"}); load another version or fix the model`);
       case "UNLOADING":
         throw unavailable(`${asked} is being unloaded from this replica; retry to reach the version that replaces it`);

@@ -21,8 +21,6 @@ export interface ServedVersion extends VersionSlot {
   unloading?: Promise<void>;
   /** Why the load failed, with its code, when FAILED. */
   failure?: ConnectError;
-  /** A failure worth retrying (registry unreachable) rather than a broken model. */
-  retryable?: boolean;
 }
 
 /** A version READY to serve: what resolve() hands the handlers. */

@@ -1,0 +1,136 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveBatchingOptions } from "../../../libs/batching/index.js";
+import { Code, ConnectError } from "../../../libs/errors/index.js";
+import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { exampleModel } from "../../../mesh/models/index.js";
+import { DynamicBatcher } from "../batching/index.js";
+import type { HostTensor, TensorMap } from "../tensor/index.js";
+import { OrtExecutor, type OrtExecutorOptions } from "./ort-executor.js";
+
+const fraud = exampleModel("fraud");
+const tuning = { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true } as const;
+
+const row = (seed = 0): TensorMap =>
+  new Map<string, HostTensor>([["features", { dtype: DataType.FLOAT32, shape: [1, 16], data: Float32Array.from({ length: 16 }, (_, i) => Math.sin(i + seed)) }]]);
+
+async function failure(promise: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await promise;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("expected it to fail");
+}
+
+describe("OrtExecutor", () => {
+  let dir: string;
+  let modelPath: string;
+  const open: OrtExecutor[] = [];
+  const create = async (options: Partial<OrtExecutorOptions> = {}) => {
+    const executor = await OrtExecutor.create({ model: modelPath, device: { kind: "cpu" }, tuning, instanceCount: 1, label: "fraud@1", ...options });
+    open.push(executor);
+    return executor;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ort-executor-"));
+    modelPath = join(dir, "fraud.onnx");
+    await writeFile(modelPath, fraud.build());
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(open.map((e) => e.release(0)));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("answers a run on a thread that dies UNAVAILABLE, replaces the session, and runs the next request", async () => {
+    const executor = await create();
+    const expected = await executor.run(row(1));
+    executor.hangSessions();
+    const inFlight = executor.run(row(1));
+    await executor.crashSession("running");
+    const error = await failure(inFlight);
+    expect(error.code).toBe(Code.Unavailable);
+    expect(error.rawMessage).toMatch(/fraud@1: the session thread exited/);
+    // Waits for the session loaded in the dead one's place.
+    const after = await executor.run(row(1));
+    expect(after.get("score")?.data).toEqual(expected.get("score")?.data);
+    expect(executor.liveSessions).toBe(1);
+  });
+
+  it("answers the batch of a dead thread UNAVAILABLE for every request, without bisecting it", async () => {
+    const executor = await create();
+    const batcher = new DynamicBatcher({
+      options: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, preferredBatchSizes: [4], isolateFailures: true }),
+      execute: (inputs) => executor.run(inputs),
+      instances: 1,
+    });
+    executor.hangSessions();
+    const answers = [1, 2, 3, 4].map((seed) => failure(batcher.submit({ inputs: row(seed), rows: 1 })));
+    // The four were cut as one batch of the preferred size and handed to the hung session.
+    expect(batcher.inFlight).toBe(1);
+    await executor.crashSession("running");
+    const codes = (await Promise.all(answers)).map((e) => e.code);
+    expect(codes).toEqual([Code.Unavailable, Code.Unavailable, Code.Unavailable, Code.Unavailable]);
+    expect(batcher.stats().outcomes.isolationRuns).toBe(0);
+  });
+
+  it("keeps answering INVALID_ARGUMENT for what the graph itself rejects", async () => {
+    const gather = await OrtExecutor.create({ model: exampleModel("gather").build(), device: { kind: "cpu" }, tuning, instanceCount: 1, label: "gather@1" });
+    open.push(gather);
+    const bad = new Map<string, HostTensor>([
+      ["x", { dtype: DataType.FLOAT32, shape: [1, 4], data: new Float32Array(4) }],
+      ["idx", { dtype: DataType.INT64, shape: [1], data: BigInt64Array.from([99n]) }],
+    ]);
+    expect((await failure(gather.run(bad))).code).toBe(Code.InvalidArgument);
+    expect(gather.liveSessions).toBe(1);
+  });
+
+  it("ends a run still going after the release grace, and answers runs waiting for a session", async () => {
+    const executor = await create();
+    executor.hangSessions();
+    const running = failure(executor.run(row()));
+    const waiting = failure(executor.run(row()));
+    await executor.release(50);
+    expect((await running).code).toBe(Code.Unavailable);
+    const waited = await waiting;
+    expect(waited.code).toBe(Code.Unavailable);
+    expect(waited.rawMessage).toMatch(/unloaded/);
+    expect(executor.liveSessions).toBe(0);
+    expect((await failure(executor.run(row()))).code).toBe(Code.Unavailable);
+  });
+
+  it("lets a run finish within the release grace before freeing its session", async () => {
+    const executor = await create({ instanceCount: 2 });
+    const runs = [executor.run(row(1)), executor.run(row(2))];
+    const released = executor.release(60_000);
+    const results = await Promise.all(runs);
+    await released;
+    expect(results.map((r) => r.get("score")?.shape)).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+    expect(executor.liveSessions).toBe(0);
+  });
+
+  it("reports itself broken when no session can be loaded in place of the dead one", async () => {
+    const path = join(dir, "soon-broken.onnx");
+    await writeFile(path, fraud.build());
+    let broken: ConnectError | undefined;
+    const executor = await create({ model: path, replaceAttempts: 2, onBroken: (error) => (broken = error) });
+    await writeFile(path, "no longer a model");
+    executor.hangSessions();
+    const running = failure(executor.run(row()));
+    const waiting = failure(executor.run(row()));
+    await executor.crashSession("running");
+    expect((await running).rawMessage).toMatch(/the session thread exited/);
+    const error = await waiting;
+    expect(error.code).toBe(Code.Unavailable);
+    expect(error.rawMessage).toMatch(/lost its sessions and could not load new ones/);
+    expect(broken?.code).toBe(Code.Unavailable);
+    expect((await failure(executor.run(row()))).code).toBe(Code.Unavailable);
+  });
+});
