@@ -1,10 +1,12 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ModelState } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { buildMlp } from "../../libs/onnx/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
@@ -109,6 +111,28 @@ describe("inference replica: session threads that die or hang", () => {
     expect(await running).toBe(Code.Unavailable);
     expect(await queued).toBe(Code.Unavailable);
     expect(await outcome(predict(hung))).toBe("OK");
+  });
+
+  it("takes a version that loses every session out of service and loads it again, repairing its cached file", async () => {
+    const model = modelName();
+    const bytes = buildMlp({ ...fraud.mlp!, seed: 4242 });
+    await uploadModelVersion(registry.client, { model, createModel: true }, bytes);
+    await replica.client.loadModel({ model, selector: { case: "version", value: 1 } });
+    const runner = runnerOf(model);
+    // No new session can load from a damaged file: the dead one cannot be replaced.
+    const path = join(cacheDir, createHash("sha256").update(bytes).digest("hex"), "model.onnx");
+    await writeFile(path, "damaged");
+    runner.faults.hangSessions();
+    const running = outcome(predict(model));
+    const queued = outcome(predict(model));
+    await until(() => runner.queueDepth >= 1);
+    await runner.faults.crashSession("running");
+    expect(await running).toBe(Code.Unavailable);
+    expect(await queued).toBe(Code.Unavailable);
+    // FAILED for a passing reason while it reloads (UNAVAILABLE to callers), then READY from a fresh download.
+    while ((await stateOf(model)) !== ModelState.READY) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await outcome(predict(model))).toBe("OK");
+    expect(new Uint8Array(await readFile(path))).toEqual(bytes);
   });
 
   it("shuts down while a run hangs", async () => {
