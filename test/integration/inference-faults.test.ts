@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -133,6 +134,21 @@ describe("inference replica: session threads that die or hang", () => {
     while ((await stateOf(model)) !== ModelState.READY) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await outcome(predict(model))).toBe("OK");
     expect(new Uint8Array(await readFile(path))).toEqual(bytes);
+  });
+
+  it("answers an oversized REST body 413, which no client retries, before reading it", async () => {
+    const url = new URL(`${replica.httpUrl}/v2/models/${crashed}/infer`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { "content-type": "application/json", "content-length": String(1024 * 1024 * 1024) } });
+      req.on("response", (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on("error", reject);
+      req.flushHeaders();
+    });
+    expect(status).toBe(413);
   });
 
   it("shuts down while a run hangs", async () => {
