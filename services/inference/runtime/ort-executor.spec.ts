@@ -103,6 +103,13 @@ describe("OrtExecutor", () => {
     expect((await failure(executor.run(row()))).code).toBe(Code.Unavailable);
   });
 
+  it("ends an idle session whose freeing hangs once the release grace is over", async () => {
+    const executor = await create();
+    executor.hangSessions();
+    await executor.release(50);
+    expect(executor.liveSessions).toBe(0);
+  });
+
   it("lets a run finish within the release grace before freeing its session", async () => {
     const executor = await create({ instanceCount: 2 });
     const runs = [executor.run(row(1)), executor.run(row(2))];
