@@ -105,6 +105,8 @@ describe("inference replica: session threads that die or hang", () => {
     const queued = outcome(predict(hung));
     await until(() => runner.queueDepth >= 1);
     const unloading = replica.client.unloadModel({ model: hung, version: 1 });
+    // Draining (or, on a very slow box, already gone): the load below must come after the unload.
+    await until(() => !replica.replica.manager.list().some((m) => m.model === hung && m.state === ModelState.READY));
     // Asked for again while the old one drains: loads once the grace has cut the hung run.
     const loaded = await replica.client.loadModel({ model: hung, selector: { case: "version", value: 1 } });
     expect((await unloading).unloadedVersions).toEqual([1]);
