@@ -105,7 +105,8 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
       options.logger.debug("warmed up", { model: options.label, rows });
     }
   } catch (error) {
-    await executor.release();
+    // Warm-up runs of the other sessions may still be going: bounded like any release.
+    await executor.release(options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
     throw error;
   }
   const batcher = new DynamicBatcher({

@@ -64,13 +64,13 @@ describe("OrtExecutor", () => {
   it("answers the batch of a dead thread UNAVAILABLE for every request, without bisecting it", async () => {
     const executor = await create();
     const batcher = new DynamicBatcher({
-      options: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, preferredBatchSizes: [4], isolateFailures: true }),
+      options: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, preferredBatchSizes: [4], maxQueueDelayUs: 60_000_000, isolateFailures: true }),
       execute: (inputs) => executor.run(inputs),
       instances: 1,
     });
     executor.hangSessions();
     const answers = [1, 2, 3, 4].map((seed) => failure(batcher.submit({ inputs: row(seed), rows: 1 })));
-    // The four were cut as one batch of the preferred size and handed to the hung session.
+    // Cut only at the preferred size (the delay is a minute), so the four are one batch on the hung session.
     expect(batcher.inFlight).toBe(1);
     await executor.crashSession("running");
     const codes = (await Promise.all(answers)).map((e) => e.code);
@@ -101,6 +101,13 @@ describe("OrtExecutor", () => {
     expect(waited.rawMessage).toMatch(/unloaded/);
     expect(executor.liveSessions).toBe(0);
     expect((await failure(executor.run(row()))).code).toBe(Code.Unavailable);
+  });
+
+  it("ends an idle session whose freeing hangs once the release grace is over", async () => {
+    const executor = await create();
+    executor.hangSessions();
+    await executor.release(50);
+    expect(executor.liveSessions).toBe(0);
   });
 
   it("lets a run finish within the release grace before freeing its session", async () => {

@@ -132,10 +132,9 @@ export class OrtExecutor {
     if (this.released) return;
     this.released = true;
     this.rejectWaiters(unavailable(`${this.label} was unloaded before the request got a session; retry the request`));
-    const idle = this.free.splice(0);
-    const busy = this.sessions.size - idle.length;
-    const freeing = idle.map((s) => this.drop(s).release());
-    if (busy > 0) {
+    for (const session of this.free.splice(0)) this.releaseSession(session);
+    // Running sessions are released as their runs end (give()); each leaves `sessions` once freed.
+    if (this.sessions.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         new Promise<void>((resolve) => (this.onIdle = resolve)),
@@ -143,12 +142,11 @@ export class OrtExecutor {
       ]);
       clearTimeout(timer);
       this.onIdle = undefined;
-      if (this.sessions.size > 0) {
-        this.logger.warn("runs still going after the drain grace period; ending their session threads", { model: this.label, sessions: this.sessions.size, graceMs });
-      }
     }
-    // Whatever is left is running past the grace: its thread is ended, and its caller answered UNAVAILABLE.
-    await Promise.allSettled([...freeing, ...[...this.sessions].map((s) => this.drop(s).terminate())]);
+    if (this.sessions.size === 0) return;
+    // Whatever is left is running (or freeing) past the grace: its thread is ended, its caller answered UNAVAILABLE.
+    this.logger.warn("sessions still busy after the drain grace period; ending their threads", { model: this.label, sessions: this.sessions.size, graceMs });
+    await Promise.allSettled([...this.sessions].map((s) => this.drop(s).terminate()));
   }
 
   /** @internal Test fault: the thread of a session dies as a crash would; `running` picks one that is running a batch. */
@@ -237,13 +235,24 @@ export class OrtExecutor {
   private give(session: WorkerSession): void {
     if (!this.sessions.has(session)) return; // died while it ran: already dropped
     if (this.released) {
-      void this.drop(session).release();
-      this.checkIdle();
+      this.releaseSession(session);
       return;
     }
     const next = this.waiters.shift();
     if (next) next.resolve(session);
     else this.free.push(session);
+  }
+
+  /** Frees a session no run uses; it stays in `sessions` until its thread has ended. */
+  private releaseSession(session: WorkerSession): void {
+    session.onDeath = undefined;
+    void session
+      .release()
+      .catch((error: unknown) => this.logger.warn("freeing a session failed; its thread was ended", { model: this.label, error: messageOf(error) }))
+      .finally(() => {
+        this.drop(session);
+        this.checkIdle();
+      });
   }
 
   private checkIdle(): void {

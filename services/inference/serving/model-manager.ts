@@ -11,6 +11,8 @@ import {
   ModelVersionCreatedSchema,
 } from "../../../libs/gen/tessera/events/v1/registry_events_pb.js";
 import type { ServedModel } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import type { ModelVersion } from "../../../libs/gen/tessera/registry/v1/registry_pb.js";
+import type { Signature } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 import type { Logger } from "../../../libs/log/index.js";
 import { readSignature } from "../../../libs/onnx/index.js";
 import { resolveBatchingOptions, type BatchingOverrides } from "../batching/index.js";
@@ -271,14 +273,10 @@ export class ModelManager {
     const label = `${slot.model}@${slot.version}`;
     const started = performance.now();
     try {
-      const { modelVersion, bytes } = await fetchVersion(this.options.registry, slot.model, slot.version, { timeoutMs: this.downloadTimeoutMs });
+      const { modelVersion, signature, path } = await this.fetchToCache(slot);
       slot.modelVersion = modelVersion;
-      // The registry reads the signature at upload; reading it here too covers a registry that did not.
-      const signature = modelVersion.signature && modelVersion.signature.inputs.length > 0 ? modelVersion.signature : readSignature(bytes);
       slot.signature = signature;
       const batching = resolveBatchingOptions(modelVersion.batching, this.options.batchingOverrides);
-      // Sessions load the file, so the bytes here are dropped once written: one copy of the weights per session.
-      const path = await this.cache.put(modelVersion.artifact?.sha256 ?? "", bytes);
       const runner = await createModelRunner({
         model: path,
         signature,
@@ -310,6 +308,19 @@ export class ModelManager {
       slot.retryable = [Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted].includes(reason.code);
       this.logger.error("model version failed to load", { model: slot.model, version: slot.version, error: reason.rawMessage, code: Code[reason.code] });
     }
+  }
+
+  /**
+   * Downloads a version and writes its artifact to the cache. The bytes
+   * never leave this function, so they are garbage once it returns: sessions
+   * load the file, one copy of the weights each.
+   */
+  private async fetchToCache(slot: ServedVersion): Promise<{ modelVersion: ModelVersion; signature: Signature; path: string }> {
+    const { modelVersion, bytes } = await fetchVersion(this.options.registry, slot.model, slot.version, { timeoutMs: this.downloadTimeoutMs });
+    // The registry reads the signature at upload; reading it here too covers a registry that did not.
+    const signature = modelVersion.signature && modelVersion.signature.inputs.length > 0 ? modelVersion.signature : readSignature(bytes);
+    const path = await this.cache.put(modelVersion.artifact?.sha256 ?? "", bytes);
+    return { modelVersion, signature, path };
   }
 
   /**

@@ -73,6 +73,13 @@ describe("ServedTable.resolve()", () => {
     t.putVersion(slot("bad", 1, "FAILED", "not an ONNX model"));
     expect(codeOf(t, { model: "bad" })).toMatchObject({ code: Code.FailedPrecondition, message: expect.stringContaining("not an ONNX model") });
   });
+
+  it("answers UNAVAILABLE for a version that failed for a passing reason and is being loaded again", () => {
+    const t = table();
+    t.addSelector("lost", { version: 1 });
+    t.putVersion({ ...slot("lost", 1, "FAILED", "lost its sessions"), retryable: true });
+    expect(codeOf(t, { model: "lost" })).toMatchObject({ code: Code.Unavailable, message: expect.stringContaining("lost its sessions") });
+  });
 });
 
 describe("ServedTable alias moves", () => {
