@@ -61,8 +61,6 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
       metricReaders: [],
       logRecordProcessors: [],
-      // Host and process details only; no cloud metadata lookups at start-up.
-      resourceDetectors: [],
     });
     diag.setLogger(diagLogger(logger), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
     // sdk-node answers a configuration it cannot use with a no-op SDK (and a diag error).
