@@ -28,6 +28,7 @@ export function encodeCloudEvent<Desc extends DescMessage>(
     "content-type": EVENT_CONTENT_TYPE,
   };
   if (options.traceparent) headers.traceparent = options.traceparent;
+  if (options.traceparent && options.tracestate) headers.tracestate = options.tracestate;
   return { headers, data: toBinary(schema, message) };
 }
 
@@ -64,7 +65,8 @@ export function decodeCloudEvent<Desc extends DescMessage>(
     return { problem: `payload does not decode as ${type}: ${err instanceof Error ? err.message : String(err)}` };
   }
   const traceparent = header("traceparent");
-  return { event: { subject, type, id, time, source, ...(traceparent ? { traceparent } : {}), message } };
+  const tracestate = traceparent ? header("tracestate") : undefined;
+  return { event: { subject, type, id, time, source, ...(traceparent ? { traceparent } : {}), ...(tracestate ? { tracestate } : {}), message } };
 }
 
 /** The schemas a subscriber reads, by type name. */

@@ -3,8 +3,13 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 export interface PublishOptions {
   /** CloudEvents `source`: who emits it, e.g. "tessera/registry". */
   source: string;
-  /** W3C trace context of the operation that caused the event, so one trace follows it across NATS. */
+  /**
+   * W3C trace context of the operation that caused the event, so one trace
+   * follows it across NATS. Default: the active span's (publish starts a
+   * producer span under it), so callers rarely set it.
+   */
   traceparent?: string;
+  tracestate?: string;
 }
 
 /** One event as a subscriber receives it. */
@@ -17,6 +22,7 @@ export interface BusEvent<M> {
   time: Date;
   source: string;
   traceparent?: string;
+  tracestate?: string;
   message: M;
 }
 

@@ -2,6 +2,7 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { silentLogger, type Logger } from "../log/index.js";
 import { decodeCloudEvent, encodeCloudEvent, schemaMap, type CloudEventEnvelope } from "./cloud-event.js";
 import type { EventBus, EventHandler, Unsubscribe } from "./event-bus.js";
+import { handleTraced, publishTraced } from "./event-tracing.js";
 import { subjectMatches } from "./subject-matches.js";
 import { validateSubject, validateSubjectPattern } from "./validate-subject.js";
 
@@ -28,10 +29,12 @@ export function createMemoryEventBus(options: MemoryEventBusOptions = {}): Event
   return {
     async publish(subject, schema, message, publishOptions) {
       validateSubject(subject);
-      const envelope = encodeCloudEvent(schema, message, publishOptions);
-      for (const s of subscriptions) {
-        if (subjectMatches(s.pattern, subject)) s.deliver(subject, envelope);
-      }
+      await publishTraced(subject, schema.typeName, publishOptions, async (traceContext) => {
+        const envelope = encodeCloudEvent(schema, message, { ...publishOptions, ...traceContext });
+        for (const s of subscriptions) {
+          if (subjectMatches(s.pattern, subject)) s.deliver(subject, envelope);
+        }
+      });
     },
 
     async subscribe<Desc extends DescMessage>(
@@ -56,7 +59,7 @@ export function createMemoryEventBus(options: MemoryEventBusOptions = {}): Event
             continue;
           }
           try {
-            await handler(decoded.event);
+            await handleTraced(decoded.event, handler);
           } catch (err) {
             logger.warn("an event handler failed", { subject, type: decoded.event.type, id: decoded.event.id, error: err });
           }

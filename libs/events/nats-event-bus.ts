@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from "../log/index.js";
 import { translateNatsError } from "../nats/index.js";
 import { decodeCloudEvent, encodeCloudEvent, schemaMap } from "./cloud-event.js";
 import type { EventBus, EventHandler, Unsubscribe } from "./event-bus.js";
+import { handleTraced, publishTraced } from "./event-tracing.js";
 import { ensureEventsStream, EVENTS_SUBJECTS, type EventsStreamOptions } from "./events-stream.js";
 import { subjectMatches } from "./subject-matches.js";
 import { validateSubject, validateSubjectPattern } from "./validate-subject.js";
@@ -39,18 +40,20 @@ export async function openNatsEventBus(nc: NatsConnection, options: NatsEventBus
   return {
     async publish(subject, schema, message, publishOptions) {
       validateSubject(subject);
-      const envelope = encodeCloudEvent(schema, message, publishOptions);
-      const h = natsHeaders();
-      for (const [name, value] of Object.entries(envelope.headers)) h.set(name, value);
-      try {
-        if (durable && subjectMatches(EVENTS_SUBJECTS, subject)) {
-          await js.publish(subject, envelope.data, { headers: h, msgID: envelope.headers["ce-id"] });
-        } else {
-          nc.publish(subject, envelope.data, { headers: h });
+      await publishTraced(subject, schema.typeName, publishOptions, async (traceContext) => {
+        const envelope = encodeCloudEvent(schema, message, { ...publishOptions, ...traceContext });
+        const h = natsHeaders();
+        for (const [name, value] of Object.entries(envelope.headers)) h.set(name, value);
+        try {
+          if (durable && subjectMatches(EVENTS_SUBJECTS, subject)) {
+            await js.publish(subject, envelope.data, { headers: h, msgID: envelope.headers["ce-id"] });
+          } else {
+            nc.publish(subject, envelope.data, { headers: h });
+          }
+        } catch (err) {
+          throw translateNatsError(err, `publishing ${schema.typeName} on ${subject}`);
         }
-      } catch (err) {
-        throw translateNatsError(err, `publishing ${schema.typeName} on ${subject}`);
-      }
+      });
     },
 
     async subscribe<Desc extends DescMessage>(
@@ -74,7 +77,7 @@ export async function openNatsEventBus(nc: NatsConnection, options: NatsEventBus
             continue;
           }
           try {
-            await handler(decoded.event);
+            await handleTraced(decoded.event, handler);
           } catch (err) {
             const { type, id } = decoded.event;
             logger.warn("an event handler failed", { subject: m.subject, type, id, error: err });

@@ -14,6 +14,8 @@ import {
 import { connectErrorToStatus, headersToMetadata, metadataToHeaders, safeStatus, unsendableMetadata } from "./grpc-status.js";
 import { grpcPath, MalformedMessage } from "./grpc-service-definition.js";
 import type { CallObserver } from "./call-observer.js";
+import { context as otelContext, ROOT_CONTEXT, trace } from "@opentelemetry/api";
+import { contextFromHeaders, endRpcSpan, startRpcSpan } from "../telemetry/index.js";
 
 type AnyServerCall =
   | ServerUnaryCall<unknown, unknown>
@@ -57,7 +59,7 @@ function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, opt
   const respondOnce =
     (input: (call: AnyServerCall, context: CallContext) => unknown) => (call: AnyServerCall, callback: sendUnaryData<unknown>) => {
       const context = contextFor(service, method, call, options);
-      answer(call, context, observe, async (reply) => {
+      answer(call, context, method, observe, async (reply) => {
         const response = create(method.output, (await impl(input(call, context), context)) as MessageShape<DescMessage>);
         const trailer = sendableMetadata(context.responseTrailer);
         sendHeader(call, context);
@@ -69,7 +71,7 @@ function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, opt
     (input: (call: AnyServerCall, context: CallContext) => unknown) =>
     (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
       const context = contextFor(service, method, call, options);
-      answer(call, context, observe, async (reply) => {
+      answer(call, context, method, observe, async (reply) => {
         await writeAll(call, method, impl(input(call, context), context) as AsyncIterable<unknown>, context);
         const trailer = sendableMetadata(context.responseTrailer);
         sendHeader(call, context);
@@ -159,6 +161,7 @@ type Observe = (durationSeconds: number, code: Code | 0, error?: unknown) => voi
 function answer(
   call: AnyServerCall,
   context: CallContext,
+  method: DescMethod,
   observe: Observe,
   run: (reply: (send: () => void) => void) => Promise<void>,
   fail: (status: Partial<StatusObject>) => void,
@@ -166,14 +169,23 @@ function answer(
   const started = performance.now();
   let replied = false;
   const seconds = () => (performance.now() - started) / 1000;
+  // The server span, a child of the caller's (traceparent in the metadata);
+  // the handler runs inside it, so its own calls, events and logs join the trace.
+  const parent = contextFromHeaders(context.requestHeader, ROOT_CONTEXT);
+  const span = startRpcSpan({ system: "grpc", service: method.parent.typeName, method: method.name, side: "server", parent });
+  const ended = (code: Code | 0, error?: unknown) => {
+    endRpcSpan(span, "server", code, error instanceof ConnectError ? error.rawMessage : undefined);
+    observe(seconds(), code, error);
+  };
   const reply = (send: () => void) => {
     replied = true;
     send();
   };
-  run(reply)
+  otelContext
+    .with(trace.setSpan(parent, span), () => run(reply))
     .then(
       // A client that cancelled never saw the answer, even if the handler finished.
-      () => (call.cancelled ? observe(seconds(), Code.Canceled) : observe(seconds(), 0)),
+      () => (call.cancelled ? ended(Code.Canceled) : ended(0)),
       (reason: unknown) => {
         const error = call.cancelled ? new ConnectError("the client cancelled the call", Code.Canceled, undefined, undefined, reason) : ConnectError.from(reason);
         if (!replied) {
@@ -186,9 +198,9 @@ function answer(
           const status = safeStatus(error, context.responseTrailer);
           fail(status);
           const code = (status.code ?? Code.Unknown) as Code;
-          observe(seconds(), code, code === error.code ? error : new ConnectError(status.details ?? "", code, undefined, undefined, error));
+          ended(code, code === error.code ? error : new ConnectError(status.details ?? "", code, undefined, undefined, error));
         } else {
-          observe(seconds(), error.code, error);
+          ended(error.code, error);
         }
       },
     )

@@ -1,8 +1,10 @@
 import { create, type DescMessage, type DescMethodStreaming, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import type { StreamResponse, UnaryResponse } from "@connectrpc/connect";
-import { Client as GrpcClient, credentials, type CallOptions, type ChannelOptions, type ClientDuplexStream, type Metadata, type ServiceError } from "@grpc/grpc-js";
-import type { DescService } from "@bufbuild/protobuf";
+import { Client as GrpcClient, credentials, type CallOptions, type ChannelOptions, type ClientDuplexStream, type Metadata, type ServiceError, type StatusObject } from "@grpc/grpc-js";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { context as otelContext, trace, type Span } from "@opentelemetry/api";
+import { endRpcSpan, injectIntoHeaders, startRpcSpan } from "../telemetry/index.js";
 import { deserializer, grpcPath, serializer } from "./grpc-service-definition.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 import { headersToMetadata, metadataToHeaders, serviceErrorToConnectError, type HeadersLike } from "./grpc-status.js";
@@ -53,6 +55,16 @@ export function createGrpcJsTransport(options: GrpcTransportOptions): Transport 
     deadline: Date.now() + (timeoutMs ?? defaultTimeoutMs),
   });
 
+  // A client span per call, a child of whatever span is active (the handler
+  // that makes this call, say), its context sent as traceparent metadata.
+  const clientSpan = (method: DescMethod) =>
+    startRpcSpan({ system: "grpc", service: method.parent.typeName, method: method.name, side: "client", address: options.address, parent: otelContext.active() });
+  const requestMetadata = (header: HeadersLike | undefined, span: Span): Metadata => {
+    const headers = new Headers(header);
+    injectIntoHeaders(headers, trace.setSpan(otelContext.active(), span));
+    return headersToMetadata(headers);
+  };
+
   return {
     close: () => channel.close(),
 
@@ -65,15 +77,17 @@ export function createGrpcJsTransport(options: GrpcTransportOptions): Transport 
     ): Promise<UnaryResponse<I, O>> {
       return new Promise((resolve, reject) => {
         let responseHeader = new Headers();
+        const span = clientSpan(method);
         const call = channel.makeUnaryRequest<MessageShape<I>, MessageShape<O>>(
           grpcPath(method),
           serializer(method.input),
           deserializer(method.output) as (bytes: Buffer) => MessageShape<O>,
           create(method.input, input),
-          headersToMetadata(header),
+          requestMetadata(header, span),
           callOptions(timeoutMs),
           (error: ServiceError | null, message?: MessageShape<O>) => {
             signal?.removeEventListener("abort", onAbort);
+            endRpcSpan(span, "client", error?.code ?? 0, error?.details);
             if (error || !message) return reject(serviceErrorToConnectError(error ?? {}, responseHeader));
             resolve({ stream: false, service: method.parent, method, header: responseHeader, trailer: trailer(), message });
           },
@@ -97,13 +111,15 @@ export function createGrpcJsTransport(options: GrpcTransportOptions): Transport 
     ): Promise<StreamResponse<I, O>> {
       // One duplex call covers all three streaming kinds: grpc-js frames
       // them the same way on the wire.
+      const span = clientSpan(method);
       const call: ClientDuplexStream<MessageShape<I>, MessageShape<O>> = channel.makeBidiStreamRequest(
         grpcPath(method),
         serializer(method.input),
         deserializer(method.output) as (bytes: Buffer) => MessageShape<O>,
-        headersToMetadata(header),
+        requestMetadata(header, span),
         callOptions(timeoutMs),
       );
+      call.once("status", (status: StatusObject) => endRpcSpan(span, "client", status.code, status.details));
       const onAbort = () => call.cancel();
       if (signal?.aborted) call.cancel();
       signal?.addEventListener("abort", onAbort, { once: true });

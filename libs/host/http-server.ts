@@ -2,7 +2,9 @@ import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { context as otelContext, ROOT_CONTEXT, trace, type Context } from "@opentelemetry/api";
+import { contextFromHeaders, endRpcSpan, startRpcSpan } from "../telemetry/index.js";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
 import type { CallObserver } from "./call-observer.js";
@@ -46,7 +48,7 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
     // A misspelt field from curl should be an error, not silently ignored.
     jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: options.shutdownSignal,
-    interceptors: [observingInterceptor(options.observer)],
+    interceptors: [tracingInterceptor(), observingInterceptor(options.observer)],
   });
 
   return http.createServer((request, response) => {
@@ -96,4 +98,61 @@ function observingInterceptor(observer: CallObserver): Interceptor {
       throw error;
     }
   };
+}
+
+/**
+ * A server span per Connect / gRPC-Web call, a child of the caller's
+ * (traceparent in the request headers), around the handler, so what it
+ * calls, publishes and logs joins the trace. A streaming response's span
+ * ends with its last message.
+ */
+function tracingInterceptor(): Interceptor {
+  return (next) => async (request) => {
+    const parent = contextFromHeaders(request.header, ROOT_CONTEXT);
+    const span = startRpcSpan({ system: "connect_rpc", service: request.service.typeName, method: request.method.name, side: "server", parent });
+    const active = trace.setSpan(parent, span);
+    const end = (reason?: unknown) => {
+      if (reason === undefined) return endRpcSpan(span, "server", 0);
+      const error = ConnectError.from(reason);
+      span.setAttribute("rpc.connect_rpc.error_code", connectCodeName(error.code));
+      endRpcSpan(span, "server", error.code, error.rawMessage);
+    };
+    let response;
+    try {
+      response = await otelContext.with(active, () => next(request));
+    } catch (reason) {
+      end(reason);
+      throw reason;
+    }
+    if (!response.stream) {
+      end();
+      return response;
+    }
+    return { ...response, message: endWith(response.message, active, end) };
+  };
+}
+
+/** Iterates `messages` inside `ctx` (a generator's body runs on each next()), then calls `end`. */
+async function* endWith<T>(messages: AsyncIterable<T>, ctx: Context, end: (reason?: unknown) => void): AsyncGenerator<T> {
+  const iterator = messages[Symbol.asyncIterator]();
+  let failure: { reason: unknown } | undefined;
+  try {
+    for (;;) {
+      const next = await otelContext.with(ctx, () => iterator.next());
+      if (next.done) break;
+      yield next.value;
+    }
+  } catch (reason) {
+    failure = { reason };
+    throw reason;
+  } finally {
+    // Also when the caller stops early: the handler's generator is closed, the span ends.
+    await otelContext.with(ctx, async () => iterator.return?.()).catch(() => {});
+    end(failure?.reason ?? undefined);
+  }
+}
+
+/** Connect's name for a code, "not_found": the rpc.connect_rpc.error_code attribute. */
+function connectCodeName(code: Code): string {
+  return (Code[code] ?? String(code)).replace(/[A-Z]/g, (c, i: number) => (i === 0 ? "" : "_") + c.toLowerCase());
 }

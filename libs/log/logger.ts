@@ -1,3 +1,5 @@
+import { context, isSpanContextValid, trace } from "@opentelemetry/api";
+
 /** Fields attached to one log line. */
 export type LogFields = Record<string, unknown>;
 
@@ -21,13 +23,18 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-/** One JSON line per event: {time, level, service, msg, ...fields}. */
+/**
+ * One JSON line per event: {time, level, service, msg, ...fields}, plus
+ * trace_id, span_id and trace_flags while a span is active (the names
+ * OpenTelemetry gives trace context in non-OTLP log formats), so a line
+ * leads to its trace.
+ */
 export function createLogger(service: string, options: LoggerOptions = {}, bound: LogFields = {}): Logger {
   const min = levelRank[options.level ?? "info"];
   const write = options.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (levelRank[level] < min) return;
-    const line: LogFields = { time: new Date().toISOString(), level, service, msg, ...bound, ...fields };
+    const line: LogFields = { time: new Date().toISOString(), level, service, msg, ...traceFields(), ...bound, ...fields };
     write(JSON.stringify(line, errorReplacer));
   };
   return {
@@ -47,6 +54,12 @@ export const silentLogger: Logger = {
   error: () => {},
   child: () => silentLogger,
 };
+
+function traceFields(): LogFields {
+  const span = trace.getSpanContext(context.active());
+  if (!span || !isSpanContextValid(span)) return {};
+  return { trace_id: span.traceId, span_id: span.spanId, trace_flags: `0${span.traceFlags.toString(16)}`.slice(-2) };
+}
 
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };

@@ -4,6 +4,7 @@ import { ConnectError } from "../../libs/errors/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger, type Logger } from "../../libs/log/index.js";
+import { startTelemetry } from "../../libs/telemetry/index.js";
 import { envWithFlags } from "./cli-flags.js";
 import { readInferenceConfig } from "./config.js";
 import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "./membership/kv-membership.js";
@@ -16,6 +17,7 @@ const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 try {
   const config = readInferenceConfig(envWithFlags(process.argv.slice(2), process.env));
   const logger = createLogger("inference", { level: config.logLevel }, { replica: config.replicaId });
+  const telemetry = startTelemetry({ serviceName: "tessera-inference", logger });
   const backends = await connectBackends(config.natsUrl, logger);
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });
   const kv = await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS });
@@ -26,6 +28,7 @@ try {
         await replica.stop();
         registry.close();
         await backends.close();
+        await telemetry.shutdown();
       },
     },
     logger,

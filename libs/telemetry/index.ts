@@ -1,0 +1,3 @@
+export * from "./start-telemetry.js";
+export * from "./rpc-spans.js";
+export * from "./trace-headers.js";

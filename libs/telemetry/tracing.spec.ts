@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type ServiceImpl } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace";
+import { createMemoryEventBus, openNatsEventBus, type EventBus } from "../events/index.js";
+import { AliasMovedSchema } from "../gen/tessera/events/v1/registry_events_pb.js";
+import { EchoService } from "../gen/tessera/testing/v1/echo_pb.js";
+import { createMeshClient, serve, startService, type ServiceHost } from "../host/index.js";
+import { createLogger } from "../log/index.js";
+import { connectNats, type NatsConnection } from "../nats/index.js";
+import { testNatsUrl, uniqueName } from "../testing/index.js";
+import { startTelemetry, type Telemetry } from "./index.js";
+
+// One tracer provider for the file (OpenTelemetry's globals are set once
+// per process), exporting into memory: the span tree is what is asserted.
+const exporter = new InMemorySpanExporter();
+let telemetry: Telemetry;
+const logLines: Record<string, unknown>[] = [];
+const logger = createLogger("traced", { write: (line) => logLines.push(JSON.parse(line) as Record<string, unknown>) });
+
+const impl: Partial<ServiceImpl<typeof EchoService>> = {
+  async echo(request) {
+    logger.info("echo handled", { text: request.text });
+    if (request.failWithCode !== 0) throw new ConnectError("failing as asked", request.failWithCode as Code);
+    return { text: request.text };
+  },
+  async *echoStream(request) {
+    for (let i = 0; i < request.count; i++) yield { text: `${i}` };
+  },
+};
+
+const spans = () => exporter.getFinishedSpans();
+const named = (name: string, kind: SpanKind) => spans().filter((s) => s.name === name && s.kind === kind);
+const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+
+describe("tracing across libs/host and libs/events", () => {
+  let host: ServiceHost;
+  let mesh: ReturnType<typeof createMeshClient<typeof EchoService>>;
+
+  beforeAll(async () => {
+    telemetry = startTelemetry({ serviceName: "traced", spanProcessors: [new SimpleSpanProcessor({ exporter })], env: {} });
+    host = await startService({ name: "traced", services: [serve(EchoService, impl)], grpcPort: 0, httpPort: 0, logger: createLogger("traced", { write: () => {} }) });
+    mesh = createMeshClient(EchoService, { address: host.grpcAddress });
+  });
+
+  afterAll(async () => {
+    mesh.close();
+    await host.shutdown();
+    await telemetry.shutdown();
+  });
+
+  beforeEach(() => {
+    exporter.reset();
+    logLines.length = 0;
+  });
+
+  it("is on when given span processors", () => {
+    expect(telemetry.enabled).toBe(true);
+  });
+
+  it("makes a client span under the caller's span and a server span under the client span, one trace", async () => {
+    const root = trace.getTracer("test").startSpan("root");
+    await context.with(trace.setSpan(context.active(), root), () => mesh.client.echo({ text: "hi" }));
+    root.end();
+
+    const [client] = named("tessera.testing.v1.EchoService/Echo", SpanKind.CLIENT);
+    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
+    expect(client && server).toBeTruthy();
+    expect(parentOf(client!)).toBe(root.spanContext().spanId);
+    expect(parentOf(server!)).toBe(client!.spanContext().spanId);
+    expect(new Set([root.spanContext().traceId, client!.spanContext().traceId, server!.spanContext().traceId]).size).toBe(1);
+    for (const span of [client!, server!]) {
+      expect(span.attributes).toMatchObject({
+        "rpc.system": "grpc",
+        "rpc.service": "tessera.testing.v1.EchoService",
+        "rpc.method": "Echo",
+        "rpc.grpc.status_code": 0,
+      });
+    }
+    expect(client!.attributes["server.address"]).toBe("127.0.0.1");
+    expect(client!.attributes["server.port"]).toBe(Number(host.grpcAddress.split(":")[1]));
+  });
+
+  it("puts the server span's trace and span id in the handler's log lines", async () => {
+    await mesh.client.echo({ text: "logged" });
+    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
+    const line = logLines.find((l) => l.msg === "echo handled");
+    expect(line).toMatchObject({ trace_id: server!.spanContext().traceId, span_id: server!.spanContext().spanId, trace_flags: "01" });
+  });
+
+  it("leaves trace fields out of log lines outside any span", () => {
+    logger.info("no span");
+    expect(logLines[0]).not.toHaveProperty("trace_id");
+  });
+
+  it("records the status code: an error on the client span, not on the server span for a caller's error", async () => {
+    await mesh.client.echo({ failWithCode: Code.NotFound }).catch(() => {});
+    const [client] = named("tessera.testing.v1.EchoService/Echo", SpanKind.CLIENT);
+    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
+    expect(client!.attributes["rpc.grpc.status_code"]).toBe(Code.NotFound);
+    expect(server!.attributes["rpc.grpc.status_code"]).toBe(Code.NotFound);
+    expect(client!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(server!.status.code).toBe(SpanStatusCode.UNSET);
+
+    exporter.reset();
+    await mesh.client.echo({ failWithCode: Code.Internal }).catch(() => {});
+    expect(named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER)[0]!.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it("ends a server-streaming call's spans with the stream", async () => {
+    for await (const _ of mesh.client.echoStream({ count: 3 }));
+    const [client] = named("tessera.testing.v1.EchoService/EchoStream", SpanKind.CLIENT);
+    const [server] = named("tessera.testing.v1.EchoService/EchoStream", SpanKind.SERVER);
+    expect(parentOf(server!)).toBe(client!.spanContext().spanId);
+    expect(server!.attributes["rpc.grpc.status_code"]).toBe(0);
+  });
+
+  it("continues a trace a Connect caller sent in traceparent, on the HTTP port", async () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const parentId = "00f067aa0ba902b7";
+    const response = await fetch(`http://${host.httpAddress}/tessera.testing.v1.EchoService/Echo`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-${parentId}-01` },
+      body: JSON.stringify({ text: "web" }),
+    });
+    expect(response.status).toBe(200);
+    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
+    expect(server!.spanContext().traceId).toBe(traceId);
+    expect(parentOf(server!)).toBe(parentId);
+    expect(server!.attributes).toMatchObject({ "rpc.system": "connect_rpc", "rpc.service": "tessera.testing.v1.EchoService", "rpc.method": "Echo", "rpc.grpc.status_code": 0 });
+  });
+
+  it("marks a Connect error with its code on the HTTP port", async () => {
+    const web = createClient(EchoService, createConnectTransport({ baseUrl: `http://${host.httpAddress}`, httpVersion: "1.1" }));
+    await web.echo({ failWithCode: Code.FailedPrecondition }).catch(() => {});
+    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
+    expect(server!.attributes).toMatchObject({ "rpc.grpc.status_code": Code.FailedPrecondition, "rpc.connect_rpc.error_code": "failed_precondition" });
+  });
+
+  describe.each([
+    ["NATS", true],
+    ["the embedded bus", false],
+  ] as const)("events on %s", (_name, onNats) => {
+    let publisherConn: NatsConnection | undefined;
+    let subscriberConn: NatsConnection | undefined;
+    let publisher: EventBus;
+    let subscriber: EventBus;
+
+    beforeAll(async () => {
+      if (onNats) {
+        publisherConn = await connectNats({ servers: testNatsUrl(), name: "tracing-publisher" });
+        subscriberConn = await connectNats({ servers: testNatsUrl(), name: "tracing-subscriber" });
+        publisher = await openNatsEventBus(publisherConn, { durable: false });
+        subscriber = await openNatsEventBus(subscriberConn, { durable: false });
+      } else {
+        publisher = subscriber = createMemoryEventBus();
+      }
+    });
+
+    afterAll(async () => {
+      await publisher.close();
+      await subscriber.close();
+      await publisherConn?.close();
+      await subscriberConn?.close();
+    });
+
+    it("keeps one trace from the publisher's span through a consumer span around the handler", async () => {
+      const subject = `tracing.${uniqueName("ev")}`;
+      let handlerSpan: string | undefined;
+      let handled!: () => void;
+      const done = new Promise<void>((resolve) => (handled = resolve));
+      const stop = await subscriber.subscribe(subject, AliasMovedSchema, () => {
+        handlerSpan = trace.getActiveSpan()?.spanContext().spanId;
+        logger.info("event handled");
+        handled();
+      });
+      const root = trace.getTracer("test").startSpan("root");
+      await context.with(trace.setSpan(context.active(), root), () =>
+        publisher.publish(subject, AliasMovedSchema, create(AliasMovedSchema, { model: "m", alias: "production", version: 2 }), { source: "tessera/test" }),
+      );
+      root.end();
+      await done;
+      await stop();
+
+      const [producer] = named(`publish ${subject}`, SpanKind.PRODUCER);
+      await expect.poll(() => named(`process ${subject}`, SpanKind.CONSUMER).length).toBe(1);
+      const [consumer] = named(`process ${subject}`, SpanKind.CONSUMER);
+      expect(parentOf(producer!)).toBe(root.spanContext().spanId);
+      expect(parentOf(consumer!)).toBe(producer!.spanContext().spanId);
+      expect(consumer!.spanContext().traceId).toBe(root.spanContext().traceId);
+      expect(handlerSpan).toBe(consumer!.spanContext().spanId);
+      expect(consumer!.attributes).toMatchObject({ "messaging.system": "nats", "messaging.destination.name": subject, "cloudevents.event_type": "tessera.events.v1.AliasMoved" });
+      expect(logLines.find((l) => l.msg === "event handled")).toMatchObject({ trace_id: root.spanContext().traceId });
+    });
+  });
+});
