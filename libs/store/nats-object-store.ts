@@ -17,6 +17,8 @@ export interface NatsObjectStoreOptions {
    * at most about 1 MiB of an object is in memory at once per reader.
    */
   readAheadChunks?: number;
+  /** Copies a NATS cluster keeps (when this call creates the bucket). Default 1. */
+  replicas?: number;
 }
 
 const bucketPattern = /^[-_a-zA-Z0-9]+$/;
@@ -67,7 +69,7 @@ export async function openNatsObjectStore(nc: NatsConnection, options: NatsObjec
   const readAhead = options.readAheadChunks ?? 8;
   let os: NatsObjectStore;
   try {
-    os = await new Objm(nc).create(bucket, { storage: StorageType.File });
+    os = await new Objm(nc).create(bucket, { storage: StorageType.File, replicas: options.replicas ?? 1 });
   } catch (err) {
     throw translateNatsError(err, `opening object store bucket "${bucket}"`);
   }
