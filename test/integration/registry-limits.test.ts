@@ -37,7 +37,7 @@ function stalledUpload(registry: TestRegistry, model: string, release: Promise<v
 describe("registry limits", () => {
   let registry: TestRegistry;
   beforeAll(async () => {
-    registry = await startTestRegistry({ limits: { ...DEFAULT_REGISTRY_LIMITS, maxConcurrentUploads: 1, uploadIdleTimeoutMs: 500, maxAliases: 3, maxTags: 2 } });
+    registry = await startTestRegistry({ limits: { ...DEFAULT_REGISTRY_LIMITS, maxConcurrentUploads: 1, uploadIdleTimeoutMs: 3000, maxAliases: 3, maxTags: 2 } });
   });
   afterAll(async () => registry.stop());
 
@@ -53,7 +53,7 @@ describe("registry limits", () => {
     const idle = await errorOf(held);
     release();
     expect(idle?.code).toBe(Code.DeadlineExceeded);
-    expect(idle?.rawMessage).toMatch(/sent nothing for 500 ms; nothing was stored/);
+    expect(idle?.rawMessage).toMatch(/sent nothing for 3000 ms; nothing was stored/);
     expect((await uploadModelVersion(registry.client, { model: name(), createModel: true }, fraud)).version).toBe(1);
   });
 
