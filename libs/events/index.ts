@@ -5,3 +5,4 @@ export * from "./validate-subject.js";
 export * from "./events-stream.js";
 export * from "./memory-event-bus.js";
 export * from "./nats-event-bus.js";
+export * from "./consume-events.js";
