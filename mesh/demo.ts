@@ -11,6 +11,7 @@ import { InferenceService } from "../libs/gen/tessera/inference/v1/inference_pb.
 import { RegistryService } from "../libs/gen/tessera/registry/v1/registry_pb.js";
 import { DataType } from "../libs/gen/tessera/registry/v1/signature_pb.js";
 import { createMeshClient } from "../libs/host/index.js";
+import { redactUrl } from "../libs/nats/index.js";
 import { mlpReference } from "../libs/onnx/index.js";
 import { uploadModelVersion } from "../libs/registry-client/index.js";
 import { describeError } from "./cli/describe-error.js";
@@ -36,7 +37,7 @@ let mesh: RunningMesh | undefined;
 try {
   say("Tessera demo\n");
   nats = await findNats(process.env);
-  if (nats.kind === "nats") say(`NATS: ${nats.url} (${nats.how})`);
+  if (nats.kind === "nats") say(`NATS: ${redactUrl(nats.url)} (${nats.how})`);
   else say(`NATS: none (${nats.why})\n  -> falling back to the EMBEDDED backends: registry and replica share this one process, state is lost at exit`);
 
   const topology = readTopology(

@@ -1,6 +1,7 @@
 import { DiscardPolicy, JetStreamApiError, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { failedPrecondition } from "../errors/index.js";
+import { meshNames, type MeshNames } from "../mesh-names/index.js";
 import { translateNatsError } from "../nats/index.js";
 
 /** The JetStream stream that keeps every event, for consumers that were away. */
@@ -16,6 +17,13 @@ export interface EventsStreamOptions {
   maxAgeMs?: number;
   /** Bytes kept at most, oldest dropped first. Default 1 GiB, so a laptop's disk is not filled by prediction logs. */
   maxBytes?: number;
+  /**
+   * Copies of every event kept by a NATS cluster. Default 1; a clustered
+   * server should get 3, or one server's loss loses the events.
+   */
+  replicas?: number;
+  /** The mesh whose stream this is. Default: the `tessera` mesh (TESSERA_EVENTS on `tessera.>`). */
+  names?: MeshNames;
 }
 
 const streamNotFound = 10059;
@@ -28,19 +36,23 @@ const subjectsOverlap = 10065;
  * services starting at once.
  */
 export async function ensureEventsStream(nc: NatsConnection, options: EventsStreamOptions = {}): Promise<void> {
-  const what = `making sure JetStream stream ${EVENTS_STREAM} exists`;
+  const names = options.names ?? meshNames();
+  const stream = names.eventsStream;
+  const subjects = names.eventsSubjects;
+  const what = `making sure JetStream stream ${stream} exists`;
   try {
     const jsm = await jetstreamManager(nc);
     try {
-      await jsm.streams.info(EVENTS_STREAM);
+      await jsm.streams.info(stream);
       return;
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === streamNotFound)) throw err;
     }
     try {
       await jsm.streams.add({
-        name: EVENTS_STREAM,
-        subjects: [EVENTS_SUBJECTS],
+        name: stream,
+        subjects: [subjects],
+        num_replicas: options.replicas ?? 1,
         storage: StorageType.File,
         retention: RetentionPolicy.Limits,
         discard: DiscardPolicy.Old,
@@ -53,7 +65,7 @@ export async function ensureEventsStream(nc: NatsConnection, options: EventsStre
       if (err instanceof JetStreamApiError && err.code === streamNameInUse) return; // another service won the race
       if (err instanceof JetStreamApiError && err.code === subjectsOverlap) {
         throw failedPrecondition(
-          `${what}: another JetStream stream already captures subjects under ${EVENTS_SUBJECTS} (${err.message}); remove it or rename it to ${EVENTS_STREAM}`,
+          `${what}: another JetStream stream already captures subjects under ${subjects} (${err.message}); remove it or rename it to ${stream}`,
           err,
         );
       }

@@ -6,3 +6,4 @@ export * from "./events-stream.js";
 export * from "./memory-event-bus.js";
 export * from "./nats-event-bus.js";
 export * from "./event-tracing.js";
+export * from "./consume-events.js";

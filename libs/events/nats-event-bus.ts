@@ -2,11 +2,12 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { jetstream } from "@nats-io/jetstream";
 import { headers as natsHeaders, Match, type NatsConnection } from "@nats-io/transport-node";
 import { silentLogger, type Logger } from "../log/index.js";
+import { meshNames, type MeshNames } from "../mesh-names/index.js";
 import { translateNatsError } from "../nats/index.js";
 import { decodeCloudEvent, encodeCloudEvent, schemaMap } from "./cloud-event.js";
 import type { EventBus, EventHandler, Unsubscribe } from "./event-bus.js";
 import { handleTraced, publishTraced } from "./event-tracing.js";
-import { ensureEventsStream, EVENTS_SUBJECTS, type EventsStreamOptions } from "./events-stream.js";
+import { ensureEventsStream, type EventsStreamOptions } from "./events-stream.js";
 import { subjectMatches } from "./subject-matches.js";
 import { validateSubject, validateSubjectPattern } from "./validate-subject.js";
 
@@ -19,7 +20,14 @@ export interface NatsEventBusOptions {
    */
   durable?: boolean;
   /** Limits for the stream when this call creates it. */
-  stream?: EventsStreamOptions;
+  stream?: Omit<EventsStreamOptions, "names">;
+  /**
+   * The mesh this bus belongs to. Callers name subjects as in the `tessera`
+   * mesh (`tessera.registry.alias.moved`); the bus sends and subscribes
+   * under this mesh's prefix and hands subscribers the logical subject, so
+   * two meshes on one NATS never see each other's events. Default: `tessera`.
+   */
+  names?: MeshNames;
   /** Where skipped events and failing handlers are reported. Default: dropped. */
   logger?: Logger;
 }
@@ -33,25 +41,27 @@ export interface NatsEventBusOptions {
 export async function openNatsEventBus(nc: NatsConnection, options: NatsEventBusOptions = {}): Promise<EventBus> {
   const logger = options.logger ?? silentLogger;
   const durable = options.durable ?? true;
-  if (durable) await ensureEventsStream(nc, options.stream);
+  const names = options.names ?? meshNames();
+  if (durable) await ensureEventsStream(nc, { ...options.stream, names });
   const js = jetstream(nc);
   const unsubscribes = new Set<Unsubscribe>();
 
   return {
     async publish(subject, schema, message, publishOptions) {
       validateSubject(subject);
-      await publishTraced(subject, schema.typeName, publishOptions, async (traceContext) => {
+      const wire = names.subject(subject);
+      await publishTraced(wire, schema.typeName, publishOptions, async (traceContext) => {
         const envelope = encodeCloudEvent(schema, message, { ...publishOptions, ...traceContext });
         const h = natsHeaders();
         for (const [name, value] of Object.entries(envelope.headers)) h.set(name, value);
         try {
-          if (durable && subjectMatches(EVENTS_SUBJECTS, subject)) {
-            await js.publish(subject, envelope.data, { headers: h, msgID: envelope.headers["ce-id"] });
+          if (durable && subjectMatches(names.eventsSubjects, wire)) {
+            await js.publish(wire, envelope.data, { headers: h, msgID: envelope.headers["ce-id"] });
           } else {
-            nc.publish(subject, envelope.data, { headers: h });
+            nc.publish(wire, envelope.data, { headers: h });
           }
         } catch (err) {
-          throw translateNatsError(err, `publishing ${schema.typeName} on ${subject}`);
+          throw translateNatsError(err, `publishing ${schema.typeName} on ${wire}`);
         }
       });
     },
@@ -63,11 +73,11 @@ export async function openNatsEventBus(nc: NatsConnection, options: NatsEventBus
     ): Promise<Unsubscribe> {
       validateSubjectPattern(pattern);
       const bySchema = schemaMap(schemas);
-      const sub = nc.subscribe(pattern);
+      const sub = nc.subscribe(names.subject(pattern));
       const done = (async () => {
         for await (const m of sub) {
           const decoded = decodeCloudEvent(
-            m.subject,
+            names.logicalSubject(m.subject),
             (name) => (m.headers?.has(name, Match.IgnoreCase) ? m.headers.get(name, Match.IgnoreCase) : undefined),
             m.data,
             bySchema,

@@ -28,6 +28,8 @@ export interface HttpServerOptions {
   metrics: Registry;
   observer: CallObserver;
   isReady: () => boolean;
+  /** Why the service is not ready, for /readyz. */
+  notReadyReason?: () => string | undefined;
   shutdownSignal: AbortSignal;
   maxMessageBytes: number;
 }
@@ -63,7 +65,8 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
     if (request.method === "GET" && path === "/healthz") return sendJson(response, 200, { status: "ok" });
     if (request.method === "GET" && path === "/readyz") {
       const ready = options.isReady();
-      return sendJson(response, ready ? 200 : 503, { status: ready ? "ready" : "not ready" });
+      const reason = ready ? undefined : options.notReadyReason?.();
+      return sendJson(response, ready ? 200 : 503, { status: ready ? "ready" : "not ready", ...(reason ? { reason } : {}) });
     }
     if (request.method === "GET" && path === "/metrics") {
       const body = await options.metrics.metrics();

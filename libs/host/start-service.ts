@@ -41,7 +41,14 @@ export interface ServiceHost {
   readonly shutdownSignal: AbortSignal;
   /** Health: SERVING for every service (and "") once ready, NOT_SERVING otherwise. */
   setReady(ready: boolean): void;
+  /** Ready: setReady(true) and no problem reported. */
   isReady(): boolean;
+  /**
+   * Readiness hook: while `source` (e.g. "nats") has a problem the service
+   * is not ready, whatever setReady says, and /readyz names the problem;
+   * undefined clears it. For a store the service cannot work without.
+   */
+  reportProblem(source: string, problem: string | undefined): void;
   /** Stop accepting, drain in-flight calls within the grace period, then close. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -62,6 +69,8 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   const serviceNames = options.services.map((s) => s.service.typeName);
   serviceNames.forEach((name) => health.setStatus(name, "NOT_SERVING"));
   let ready = false;
+  const problems = new Map<string, string>();
+  const effectiveReady = () => ready && problems.size === 0;
 
   const grpcServer = new Server({
     "grpc.max_receive_message_length": maxMessageBytes,
@@ -82,7 +91,8 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     routes: options.routes ?? [],
     metrics,
     observer,
-    isReady: () => ready,
+    isReady: effectiveReady,
+    notReadyReason: () => (problems.size > 0 ? [...problems.values()].join("; ") : ready ? undefined : "starting or shutting down"),
     shutdownSignal: shutdownController.signal,
     maxMessageBytes,
   });
@@ -97,7 +107,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   let closing: Promise<void> | undefined;
   const setReady = (value: boolean) => {
     ready = value;
-    const status = value ? "SERVING" : "NOT_SERVING";
+    const status = effectiveReady() ? "SERVING" : "NOT_SERVING";
     health.setStatus("", status);
     serviceNames.forEach((name) => health.setStatus(name, status));
   };
@@ -108,7 +118,12 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     metrics,
     shutdownSignal: shutdownController.signal,
     setReady,
-    isReady: () => ready,
+    isReady: effectiveReady,
+    reportProblem(source, problem) {
+      if (problem === undefined) problems.delete(source);
+      else problems.set(source, problem);
+      setReady(ready);
+    },
     shutdown: () => (closing ??= shutdown()),
   };
 

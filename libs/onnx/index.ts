@@ -1,4 +1,5 @@
 export { readSignature } from "./read-signature.js";
+export { readSignatureFromStream } from "./read-signature-stream.js";
 export {
   buildModel,
   float32Initializer,

@@ -347,8 +347,8 @@ function elemTypeName(elemType: number): string {
 
 const supportedTypeNames = Array.from({ length: DataType.UINT64 }, (_, i) => TensorProto_DataType[i + 1]).join(", ");
 
-/** Recognizes files people upload by mistake, to say what they are. */
-function foreignFormat(bytes: Uint8Array): string | undefined {
+/** @internal Recognizes files people upload by mistake, to say what they are. */
+export function foreignFormat(bytes: Uint8Array): string | undefined {
   const starts = (magic: readonly number[]) => magic.every((byte, i) => bytes[i] === byte);
   if (starts([0x50, 0x4b, 0x03, 0x04])) return "this is a zip archive (a PyTorch .pt/.pth or Keras .keras file?)";
   if (starts([0x89, 0x48, 0x44, 0x46])) return "this is an HDF5 file (a Keras .h5 model?)";
@@ -358,7 +358,8 @@ function foreignFormat(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
-function notModel(reason: string, cause?: unknown): ConnectError {
+/** @internal */
+export function notModel(reason: string, cause?: unknown): ConnectError {
   return invalidArgument(`not an ONNX model: ${reason}`, cause);
 }
 

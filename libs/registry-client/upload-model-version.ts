@@ -20,6 +20,8 @@ export interface UploadHeader {
   batching?: MessageInitShape<typeof BatchingConfigSchema>;
   createModel?: boolean;
   aliases?: string[];
+  /** Makes a retry of this upload answer the version the first attempt created (see the proto). */
+  idempotencyKey?: string;
 }
 
 /** Uploads an artifact as a new version, sending its size and sha256 so the registry can check both. */
@@ -39,6 +41,35 @@ export async function uploadModelVersion(
     }
   }
   const response = await client.uploadModelVersion(messages(), { timeoutMs: options.timeoutMs ?? 120_000 });
+  if (!response.modelVersion) throw new Error("registry answered an upload without the new version");
+  return response.modelVersion;
+}
+
+/**
+ * Uploads an artifact that arrives as a stream (a file read stream), never
+ * holding it whole: the caller gives its size, and its sha256 when known
+ * (without one the registry cannot check the bytes against it).
+ */
+export async function uploadModelVersionStream(
+  client: Client<typeof RegistryService>,
+  header: UploadHeader & { sizeBytes: number | bigint; sha256?: string },
+  chunks: AsyncIterable<Uint8Array>,
+  options: { timeoutMs?: number } = {},
+): Promise<ModelVersion> {
+  async function* messages() {
+    yield {
+      payload: {
+        case: "header" as const,
+        value: create(UploadModelVersionRequest_HeaderSchema, { ...header, sizeBytes: BigInt(header.sizeBytes), sha256: header.sha256 ?? "" }),
+      },
+    };
+    for await (const chunk of chunks) {
+      for (let offset = 0; offset < chunk.byteLength; offset += UPLOAD_CHUNK_BYTES) {
+        yield { payload: { case: "chunk" as const, value: chunk.subarray(offset, offset + UPLOAD_CHUNK_BYTES) } };
+      }
+    }
+  }
+  const response = await client.uploadModelVersion(messages(), { timeoutMs: options.timeoutMs ?? 600_000 });
   if (!response.modelVersion) throw new Error("registry answered an upload without the new version");
   return response.modelVersion;
 }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { link, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { internal } from "../errors/index.js";
+import { alreadyExists, internal, notFound } from "../errors/index.js";
 import { chunksOf } from "./object-source.js";
 import type { ObjectInfo, ObjectStore } from "./object-store.js";
 import { plainBytes } from "./plain-bytes.js";
@@ -133,6 +133,24 @@ export async function openDirectoryObjectStore(dir: string): Promise<ObjectStore
       return (await info(name)) !== undefined;
     },
 
+    async rename(from, to) {
+      validateObjectName(from);
+      validateObjectName(to);
+      const stored = await info(from);
+      if (stored === undefined) throw notFound(`object "${from}" does not exist`);
+      try {
+        // link() refuses an existing target, so a concurrent rename cannot replace it.
+        await link(pathOf(from), pathOf(to));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") throw alreadyExists(`object "${to}" already exists`);
+        if (isMissing(err)) throw notFound(`object "${from}" does not exist`);
+        throw err;
+      }
+      await unlink(pathOf(from)).catch((err: unknown) => {
+        if (!isMissing(err)) throw err;
+      });
+      return { ...stored, name: to };
+    },
     async delete(name) {
       validateObjectName(name);
       try {

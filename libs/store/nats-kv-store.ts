@@ -26,6 +26,8 @@ export interface NatsKvOptions {
   history?: number;
   /** Where a watcher's failing onChange is reported. Default: dropped. */
   logger?: Logger;
+  /** Copies a NATS cluster keeps (when this call creates the bucket). Default 1. */
+  replicas?: number;
 }
 
 const bucketPattern = /^[-_a-zA-Z0-9]+$/;
@@ -57,6 +59,7 @@ export async function openNatsKv(nc: NatsConnection, options: NatsKvOptions): Pr
   try {
     kv = await new Kvm(nc).create(bucket, {
       history,
+      replicas: options.replicas ?? 1,
       ...(options.ttlMs === undefined ? {} : { ttl: options.ttlMs }),
     });
   } catch (err) {

@@ -1,7 +1,7 @@
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { Objm, StorageType, type ObjectInfo as NatsObjectInfo, type ObjectStore as NatsObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { aborted, failedPrecondition, invalidArgument, unavailable } from "../errors/index.js";
+import { aborted, alreadyExists, failedPrecondition, invalidArgument, notFound, unavailable } from "../errors/index.js";
 import { translateNatsError } from "../nats/index.js";
 import { chunksOf } from "./object-source.js";
 import type { ObjectInfo, ObjectStore } from "./object-store.js";
@@ -17,6 +17,8 @@ export interface NatsObjectStoreOptions {
    * at most about 1 MiB of an object is in memory at once per reader.
    */
   readAheadChunks?: number;
+  /** Copies a NATS cluster keeps (when this call creates the bucket). Default 1. */
+  replicas?: number;
 }
 
 const bucketPattern = /^[-_a-zA-Z0-9]+$/;
@@ -67,7 +69,7 @@ export async function openNatsObjectStore(nc: NatsConnection, options: NatsObjec
   const readAhead = options.readAheadChunks ?? 8;
   let os: NatsObjectStore;
   try {
-    os = await new Objm(nc).create(bucket, { storage: StorageType.File });
+    os = await new Objm(nc).create(bucket, { storage: StorageType.File, replicas: options.replicas ?? 1 });
   } catch (err) {
     throw translateNatsError(err, `opening object store bucket "${bucket}"`);
   }
@@ -118,6 +120,21 @@ export async function openNatsObjectStore(nc: NatsConnection, options: NatsObjec
       return (await rawInfo(name)) !== undefined;
     },
 
+    async rename(from, to) {
+      validateObjectName(from);
+      validateObjectName(to);
+      const info = await rawInfo(from);
+      if (info === undefined) throw notFound(`${where(from)} does not exist`);
+      if ((await rawInfo(to)) !== undefined) throw alreadyExists(`${where(to)} already exists`);
+      try {
+        // Only the metadata moves: the chunks stay under the object's nuid.
+        await os.update(from, { name: to });
+      } catch (err) {
+        if (err instanceof Error && /already exists/.test(err.message)) throw alreadyExists(`${where(to)} already exists`, err);
+        throw translateNatsError(err, `renaming ${where(from)} to "${to}"`);
+      }
+      return { ...toObjectInfo(info), name: to };
+    },
     async delete(name) {
       validateObjectName(name);
       try {

@@ -36,4 +36,10 @@ export interface ObjectStore {
   has(name: string): Promise<boolean>;
   /** Removes the object; false when there was none. */
   delete(name: string): Promise<boolean>;
+  /**
+   * Gives the object `from` the name `to` without copying its content (an
+   * upload stored under a temporary name, then named by its sha256).
+   * NOT_FOUND when `from` is absent, ALREADY_EXISTS when `to` is present.
+   */
+  rename(from: string, to: string): Promise<ObjectInfo>;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import { Argument, Command, Option } from "commander";
 import { Code } from "../../libs/errors/index.js";
 import type { BatchingConfig } from "../../libs/gen/tessera/registry/v1/batching_pb.js";
@@ -15,6 +15,7 @@ import { parseVersionNumber } from "./parse-count.js";
 import { STAGE_NAMES, stageFromName, stageName, type StageName } from "./parse-stage.js";
 import { collectList, collectTag } from "./parse-tag.js";
 import { callPeer, PeerError, type Peer } from "./peer-error.js";
+import { modelNameFor } from "./model-name-from-file.js";
 import { UsageError } from "./usage-error.js";
 
 type RegistryClient = MeshClient<typeof RegistryService>["client"];
@@ -38,8 +39,8 @@ export function modelsCommand(io: CliIo): Command {
       .option("--batching <json|@file>", 'dynamic batching for this version, as protobuf JSON, e.g. \'{"enabled":true,"maxBatchSize":32,"maxQueueDelayUs":"2000"}\''),
     { registry: true },
   ).action(async (file: string, options: PushOptions, command: Command) => {
+    const name = modelNameFor(file, options.name);
     const batching = options.batching === undefined ? undefined : parseBatching(options.batching, (path) => readFileSync(resolve(io.cwd, path), "utf8"));
-    const name = options.name ?? basename(file).replace(/\.onnx$/i, "");
     const bytes = await readArtifact(resolve(io.cwd, file), file);
     await withRegistry(command, io, async (client, peer, timeoutMs) => {
       await ensureModel(client, peer, { name, description: options.description ?? "", tags: options.tag ?? {} }, timeoutMs);

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { redactUrl } from "../../libs/nats/index.js";
 import { join, relative, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
@@ -65,8 +66,8 @@ async function launch(topology: Topology, embedded: boolean, logDir: string, io:
   }
   const natsUrl = io.env.NATS_URL || topology.natsUrl || DEFAULT_NATS_URL;
   const check = await checkNats(natsUrl);
-  if (!check.ok) throw new Error(natsAdvice(natsUrl, check));
-  io.err(`starting the registry and ${count} as processes over NATS at ${natsUrl}\n`);
+  if (!check.ok) throw new Error(natsAdvice(redactUrl(natsUrl), check));
+  io.err(`starting the registry and ${count} as processes over NATS at ${redactUrl(natsUrl)}\n`);
   return launchProcesses({ topology, natsUrl, logDir });
 }
 

@@ -1,4 +1,6 @@
 import { hostname } from "node:os";
+import { readMeshName } from "../../libs/mesh-names/index.js";
+import { readNatsOptions, type NatsOptions } from "../../libs/nats/index.js";
 import { ConfigError, readBool, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import { parseBatchingOverrides, type BatchingOverrides } from "../../libs/batching/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
@@ -20,6 +22,10 @@ export interface InferenceConfig {
   registryAddress: string;
   /** NATS for registry events and membership; undefined: the in-process bus. */
   natsUrl: string | undefined;
+  /** Credentials, TLS and the JetStream replica count for NATS (readNatsOptions). */
+  nats: NatsOptions;
+  /** The mesh (TESSERA_MESH): namespaces event subjects and the membership bucket. */
+  mesh: string;
   /** The device asked for; resolveDevice() decides whether it is usable. */
   device: Device;
   /** Run on the CPU, with a warning, when the asked-for GPU cannot be used. */
@@ -57,6 +63,8 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
     bindHost: readString(env, "TESSERA_BIND_HOST", "127.0.0.1"),
     registryAddress: readAddress(env, "TESSERA_REGISTRY_ADDRESS", "127.0.0.1:50051"),
     natsUrl: readOptionalString(env, "NATS_URL"),
+    nats: readNatsOptions(env),
+    mesh: readMeshName(env),
     device: readParsed(env, "TESSERA_DEVICE", "cpu", parseDevice),
     allowCpuFallback: readBool(env, "TESSERA_ALLOW_CPU_FALLBACK", false),
     serve: readParsed(env, "TESSERA_SERVE", "", parseServeList),

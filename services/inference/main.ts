@@ -6,7 +6,7 @@ import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger, type Logger } from "../../libs/log/index.js";
 import { startTelemetry } from "../../libs/telemetry/index.js";
 import { envWithFlags } from "./cli-flags.js";
-import { readInferenceConfig } from "./config.js";
+import { readInferenceConfig, type InferenceConfig } from "./config.js";
 import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "./membership/kv-membership.js";
 import { startInference } from "./start-inference.js";
 
@@ -18,7 +18,7 @@ try {
   const config = readInferenceConfig(envWithFlags(process.argv.slice(2), process.env));
   const logger = createLogger("inference", { level: config.logLevel }, { replica: config.replicaId });
   const telemetry = startTelemetry({ serviceName: "tessera-inference", logger });
-  const backends = await connectBackends(config.natsUrl, logger);
+  const backends = await connectBackends(config, logger);
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });
   const kv = await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS });
   const replica = await startInference({ config, registryClient: registry.client, events: backends.events, kv, logger });
@@ -46,15 +46,16 @@ try {
  * the registry, not events). An explicit NATS_URL that does not answer is
  * an error: the operator asked for it.
  */
-async function connectBackends(natsUrl: string | undefined, logger: Logger): Promise<Backends> {
+async function connectBackends(config: Pick<InferenceConfig, "natsUrl" | "nats" | "mesh">, logger: Logger): Promise<Backends> {
+  const natsUrl = config.natsUrl;
   try {
-    return await openBackends({ mode: "nats", natsUrl: natsUrl ?? DEFAULT_NATS_URL, clientName: "tessera-inference", logger });
+    return await openBackends({ mode: "nats", natsUrl: natsUrl === undefined ? DEFAULT_NATS_URL : config.nats.servers, nats: config.nats, mesh: config.mesh, clientName: "tessera-inference", logger });
   } catch (error) {
     if (natsUrl !== undefined) throw error;
     logger.warn("NATS not reachable at the default address; using the embedded event bus (no membership, aliases re-read every 30 s)", {
       url: DEFAULT_NATS_URL,
       error,
     });
-    return openBackends({ mode: "embedded", dataDir: ".tessera/data", logger });
+    return openBackends({ mode: "embedded", dataDir: ".tessera/data", logger, mesh: config.mesh });
   }
 }

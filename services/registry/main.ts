@@ -13,8 +13,8 @@ try {
   const telemetry = startTelemetry({ serviceName: "tessera-registry", logger });
   const backends = await openBackends(
     config.store === "nats"
-      ? { mode: "nats", natsUrl: config.natsUrl, clientName: "tessera-registry", logger }
-      : { mode: "embedded", dataDir: config.dataDir, logger },
+      ? { mode: "nats", natsUrl: config.nats.servers, nats: config.nats, clientName: "tessera-registry", logger, mesh: config.mesh }
+      : { mode: "embedded", dataDir: config.dataDir, logger, mesh: config.mesh },
   );
   const host = await startRegistry({ config, backends, logger });
   shutdownOnSignals({ shutdown: () => host.shutdown().finally(() => telemetry.shutdown()) }, logger);

@@ -23,7 +23,9 @@ export function checkAliasName(alias: string): string {
   return alias;
 }
 
-export function checkTags(tags: Record<string, string>, field = "tags"): void {
+export function checkTags(tags: Record<string, string>, field = "tags", maxTags = Number.POSITIVE_INFINITY): void {
+  const count = Object.keys(tags).length;
+  if (count > maxTags) throw invalidArgument(`${field}: ${count} tags; at most ${maxTags} (TESSERA_MAX_TAGS): remove some`);
   for (const [key, value] of Object.entries(tags)) {
     if (!TAG_KEY.test(key)) throw invalidArgument(`${field}: key "${key}" is not valid: use 1-128 letters, digits, '_', '.', '-' or '/'`);
     if (value.length > 1024) throw invalidArgument(`${field}: value of "${key}" is ${value.length} characters; at most 1024`);
@@ -44,4 +46,16 @@ export function checkMetrics(metrics: Record<string, number>, field = "metrics")
 export function checkVersionNumber(version: number, field = "version"): number {
   if (!Number.isInteger(version) || version < 1) throw invalidArgument(`${field} must be 1 or more, got ${version}`);
   return version;
+}
+
+/** An alias in a selector: the alias-name rule, or "latest". */
+export function checkAliasSelector(alias: string, field = "version.alias"): string {
+  if (alias === "latest") return alias;
+  if (!ALIAS_NAME.test(alias)) throw invalidArgument(`${field} "${alias}" is not a valid alias: use 1-63 lower-case letters, digits, '-' or '_', starting with a letter, or "latest"`);
+  return alias;
+}
+
+export function checkIdempotencyKey(key: string): string {
+  if (key.length > 128 || [...key].some((c) => c.charCodeAt(0) < 0x20)) throw invalidArgument("header.idempotency_key must be at most 128 printable characters");
+  return key;
 }

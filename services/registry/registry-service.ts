@@ -1,31 +1,20 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import { checkBatchable, resolveBatchingOptions } from "../../libs/batching/index.js";
-import { alreadyExists, invalidArgument, notFound } from "../../libs/errors/index.js";
-import type {
-  RegistryService} from "../../libs/gen/tessera/registry/v1/registry_pb.js";
-import {
-  ArtifactSchema,
-  ModelSchema,
-  ModelVersionSchema,
-  Stage,
-  type ModelVersion,
-  type UploadModelVersionRequest,
-  type UploadModelVersionRequest_Header,
-} from "../../libs/gen/tessera/registry/v1/registry_pb.js";
-import type { BatchingConfig } from "../../libs/gen/tessera/registry/v1/batching_pb.js";
-import type { Signature } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../libs/errors/index.js";
+import type { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { ModelSchema, ModelVersionSchema, Stage, type ModelVersion } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import type { Logger } from "../../libs/log/index.js";
-import { readSignature } from "../../libs/onnx/index.js";
 import { checkAliasName, checkDescription, checkMetrics, checkModelName, checkTags, checkVersionNumber } from "./names.js";
 import { decodePageToken, encodePageToken, pageOf, resolvePageSize } from "./page-token.js";
-import { presentVersion, type RegistryStore } from "./registry-store.js";
 import type { RegistryEvents } from "./registry-events.js";
-import { checkSelector, resolveVersionNumber } from "./resolve-version.js";
+import { DEFAULT_REGISTRY_LIMITS, type RegistryLimits } from "./registry-limits.js";
+import { presentVersion, type RegistryStore } from "./registry-store.js";
+import { aliasVersion, checkSelector, resolveVersionNumber } from "./resolve-version.js";
 import { transitionStage } from "./stage-transition.js";
 import { artifactObjectName, MODEL_PREFIX, modelFromKey, versionFromKey, versionPrefix } from "./store-keys.js";
-import { UploadAssembler } from "./upload-assembler.js";
+import { checkBatchingFits, uploadModelVersion } from "./upload-model-version.js";
+import { UploadSlots } from "./upload-slots.js";
 
 export interface RegistryServiceOptions {
   store: RegistryStore;
@@ -33,6 +22,8 @@ export interface RegistryServiceOptions {
   logger: Logger;
   /** Largest artifact accepted, in bytes. */
   maxArtifactBytes: number;
+  /** Upload concurrency, idle timeout, tag and alias caps. Default DEFAULT_REGISTRY_LIMITS. */
+  limits?: RegistryLimits;
 }
 
 const DEFAULT_CHUNK_BYTES = 256 * 1024;
@@ -40,21 +31,24 @@ const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export function createRegistryService(options: RegistryServiceOptions): ServiceImpl<typeof RegistryService> {
   const { store, events } = options;
+  const limits = options.limits ?? DEFAULT_REGISTRY_LIMITS;
+  const uploads = new UploadSlots(limits.maxConcurrentUploads);
 
   return {
     async createModel(request) {
       checkModelName(request.name);
       checkDescription(request.description);
-      checkTags(request.tags);
+      checkTags(request.tags, "tags", limits.maxTags);
       const now = timestampNow();
       const model = create(ModelSchema, { name: request.name, description: request.description, tags: request.tags, createTime: now, updateTime: now });
+      let revision: number;
       try {
-        await store.createModel(model);
+        revision = (await store.createModel(model)).revision;
       } catch (error) {
         if (error instanceof ConnectError && error.code === Code.AlreadyExists) throw alreadyExists(`model "${request.name}" already exists`);
         throw error;
       }
-      await events.modelCreated({ model });
+      await events.modelCreated({ model, revision: BigInt(revision) });
       return { model };
     },
 
@@ -78,87 +72,25 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
     async updateModel(request) {
       checkModelName(request.name);
       if (request.description !== undefined) checkDescription(request.description);
-      checkTags(request.setTags, "set_tags");
-      const model = await store.updateModel(request.name, (current) => {
+      checkTags(request.setTags, "set_tags", limits.maxTags);
+      const { value: model, revision } = await store.updateModel(request.name, (current) => {
         const tags = { ...current.tags, ...request.setTags };
         for (const key of request.removeTags) delete tags[key];
+        checkTags(tags, "tags", limits.maxTags);
         return create(ModelSchema, { ...current, description: request.description ?? current.description, tags });
       });
-      await events.modelUpdated({ model });
+      await events.modelUpdated({ model, revision: BigInt(revision) });
       return { model };
     },
 
     async uploadModelVersion(requests) {
-      const iterator = requests[Symbol.asyncIterator]();
-      const first = await iterator.next();
-      const header = headerOf(first.done ? undefined : first.value);
-      checkUploadHeader(header);
-
-      const existing = await store.findModel(header.model);
-      if (!existing && !header.createModel) {
-        throw notFound(`model "${header.model}" does not exist; create it first, or set header.create_model`);
-      }
-
-      const assembler = new UploadAssembler(header, options.maxArtifactBytes);
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        const payload = next.value.payload;
-        if (payload.case !== "chunk") throw invalidArgument("only the first upload message may carry a header; the rest carry chunks");
-        assembler.add(payload.value);
-      }
-      const artifact = assembler.finish();
-      const signature = readSignature(artifact.bytes);
-      checkBatchingFits(header.batching, signature);
-
-      // Everything is checked: now write, artifact first (content-addressed,
-      // so a retry or a twin upload reuses it), then the records.
-      if (!existing) await createModelIfMissing(header.model);
-      const objectName = artifactObjectName(artifact.sha256);
-      if (!(await store.objects.has(objectName))) await store.objects.put(objectName, artifact.bytes);
-
-      const now = timestampNow();
-      const created = await store.createVersion(
-        create(ModelVersionSchema, {
-          model: header.model,
-          description: header.description,
-          tags: header.tags,
-          metrics: header.metrics,
-          artifact: create(ArtifactSchema, { sha256: artifact.sha256, sizeBytes: BigInt(artifact.bytes.byteLength), format: "onnx" }),
-          signature,
-          batching: header.batching,
-          createTime: now,
-          updateTime: now,
-        }),
-        // A hint: createVersion moves past numbers other uploads claimed meanwhile.
-        (existing?.value.latestVersion ?? 0) + 1,
-      );
-      const version = created.version.version;
-
-      const previousAliases: Record<string, number> = {};
-      let updatedModel;
+      const release = uploads.acquire();
       try {
-        updatedModel = await store.updateModel(header.model, (current) => {
-          const aliases = { ...current.aliases };
-          for (const alias of header.aliases) {
-            previousAliases[alias] = current.aliases[alias] ?? 0;
-            aliases[alias] = version;
-          }
-          return create(ModelSchema, { ...current, aliases, latestVersion: Math.max(current.latestVersion, version) });
-        });
-      } catch (error) {
-        // Undo the version record so the upload applies whole or not at all.
-        await store.removeVersion(header.model, version, created.revision).catch((undoError: unknown) =>
-          options.logger.error("could not undo a half-written version", { model: header.model, version, error: undoError }),
-        );
-        throw error;
+        const modelVersion = await uploadModelVersion({ store, events, logger: options.logger, maxArtifactBytes: options.maxArtifactBytes, limits }, requests);
+        return { modelVersion };
+      } finally {
+        release();
       }
-
-      const modelVersion = presentVersion(created.version, updatedModel);
-      await events.versionCreated({ modelVersion });
-      for (const alias of header.aliases) {
-        await events.aliasMoved({ model: header.model, alias, version, previousVersion: previousAliases[alias] ?? 0 });
-      }
-      options.logger.info("model version created", { model: header.model, version, sha256: artifact.sha256, bytes: artifact.bytes.byteLength });
-      return { modelVersion };
     },
 
     async getModelVersion(request) {
@@ -192,12 +124,13 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
       checkModelName(request.model, "model");
       checkVersionNumber(request.version);
       if (request.description !== undefined) checkDescription(request.description);
-      checkTags(request.setTags, "set_tags");
+      checkTags(request.setTags, "set_tags", limits.maxTags);
       checkMetrics(request.setMetrics, "set_metrics");
-      const record = await store.updateVersion(request.model, request.version, (current) => {
+      const { value: record, revision } = await store.updateVersion(request.model, request.version, (current) => {
         if (request.batching) checkBatchingFits(request.batching, current.signature);
         const tags = { ...current.tags, ...request.setTags };
         for (const key of request.removeTags) delete tags[key];
+        checkTags(tags, "tags", limits.maxTags);
         return create(ModelVersionSchema, {
           ...current,
           description: request.description ?? current.description,
@@ -207,7 +140,7 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
         });
       });
       const modelVersion = presentVersion(record, (await store.getModel(request.model)).value);
-      await events.versionUpdated({ modelVersion });
+      await events.versionUpdated({ modelVersion, revision: BigInt(revision) });
       return { modelVersion };
     },
 
@@ -216,14 +149,14 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
       checkVersionNumber(request.version);
       const record = (await store.getVersion(request.model, request.version)).value;
       let outcome: ReturnType<typeof transitionStage> | undefined;
-      const model = await store.updateModel(request.model, (current) => {
+      const { value: model, revision } = await store.updateModel(request.model, (current) => {
         outcome = transitionStage(current, request.version, request.stage, request.archiveExisting);
         return outcome.model;
       });
       const { previousStage, archived } = outcome!;
-      await events.stageChanged({ model: request.model, version: request.version, previousStage, stage: request.stage });
+      await events.stageChanged({ model: request.model, version: request.version, previousStage, stage: request.stage, revision: BigInt(revision) });
       for (const version of archived) {
-        await events.stageChanged({ model: request.model, version, previousStage: request.stage, stage: Stage.ARCHIVED });
+        await events.stageChanged({ model: request.model, version, previousStage: request.stage, stage: Stage.ARCHIVED, revision: BigInt(revision) });
       }
       return { modelVersion: presentVersion(record, model), archivedVersions: archived };
     },
@@ -234,11 +167,15 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
       checkVersionNumber(request.version);
       await store.getVersion(request.model, request.version);
       let previousVersion = 0;
-      const model = await store.updateModel(request.model, (current) => {
-        previousVersion = current.aliases[request.alias] ?? 0;
+      const { value: model, revision } = await store.updateModel(request.model, (current) => {
+        previousVersion = aliasVersion(current, request.alias);
+        const count = Object.keys(current.aliases).length;
+        if (previousVersion === 0 && count >= limits.maxAliases) {
+          throw failedPrecondition(`model "${request.model}" has ${count} aliases, the most allowed (TESSERA_MAX_ALIASES): delete an unused one first (DeleteAlias)`);
+        }
         return create(ModelSchema, { ...current, aliases: { ...current.aliases, [request.alias]: request.version } });
       });
-      await events.aliasMoved({ model: request.model, alias: request.alias, version: request.version, previousVersion });
+      await events.aliasMoved({ model: request.model, alias: request.alias, version: request.version, previousVersion, revision: BigInt(revision) });
       return { model, previousVersion };
     },
 
@@ -246,14 +183,14 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
       checkModelName(request.model, "model");
       checkAliasName(request.alias);
       let previousVersion = 0;
-      const model = await store.updateModel(request.model, (current) => {
-        previousVersion = current.aliases[request.alias] ?? 0;
+      const { value: model, revision } = await store.updateModel(request.model, (current) => {
+        previousVersion = aliasVersion(current, request.alias);
         if (previousVersion === 0) throw notFound(`model "${request.model}" has no alias "${request.alias}"`);
         const aliases = { ...current.aliases };
         delete aliases[request.alias];
         return create(ModelSchema, { ...current, aliases });
       });
-      await events.aliasDeleted({ model: request.model, alias: request.alias, previousVersion });
+      await events.aliasDeleted({ model: request.model, alias: request.alias, previousVersion, revision: BigInt(revision) });
       return { model };
     },
 
@@ -270,39 +207,6 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
       for await (const chunk of rechunk(content, chunkSize)) yield { payload: { case: "chunk", value: chunk } };
     },
   };
-
-  async function createModelIfMissing(name: string): Promise<void> {
-    const now = timestampNow();
-    const model = create(ModelSchema, { name, createTime: now, updateTime: now });
-    try {
-      await store.createModel(model);
-      await events.modelCreated({ model });
-    } catch (error) {
-      if (!(error instanceof ConnectError && error.code === Code.AlreadyExists)) throw error;
-    }
-  }
-}
-
-function headerOf(message: UploadModelVersionRequest | undefined): UploadModelVersionRequest_Header {
-  if (!message) throw invalidArgument("upload stream was empty: send a header message first, then the artifact in chunks");
-  if (message.payload.case !== "header") throw invalidArgument("the first upload message must carry the header (model, size_bytes, ...)");
-  return message.payload.value;
-}
-
-function checkUploadHeader(header: UploadModelVersionRequest_Header): void {
-  checkModelName(header.model, "header.model");
-  checkDescription(header.description);
-  checkTags(header.tags, "header.tags");
-  checkMetrics(header.metrics, "header.metrics");
-  header.aliases.forEach(checkAliasName);
-  if (header.batching) resolveBatchingOptions(header.batching);
-}
-
-/** Batching needs every input and output to have a dynamic leading dimension. */
-function checkBatchingFits(batching: BatchingConfig | undefined, signature: Signature | undefined): void {
-  if (!batching) return;
-  resolveBatchingOptions(batching);
-  if (signature) checkBatchable(signature, batching);
 }
 
 /** Re-slices a byte stream into chunks of exactly `size` bytes (the last may be shorter). */

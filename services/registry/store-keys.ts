@@ -2,6 +2,7 @@
  * Where registry records live in the metadata KV bucket:
  *   models.<model>                    the Model record (aliases, stages)
  *   versions.<model>.<0000000042>     one ModelVersion record
+ *   uploads.<model>.<hash of key>     what an upload's idempotency key created (UploadRecord, JSON)
  * Version numbers are zero-padded so key order is version order.
  */
 export const MODEL_PREFIX = "models.";
@@ -16,6 +17,10 @@ export function versionPrefix(model: string): string {
 
 export function versionKey(model: string, version: number): string {
   return `${versionPrefix(model)}${String(version).padStart(10, "0")}`;
+}
+
+export function uploadKey(model: string, keyHash: string): string {
+  return `uploads.${model}.${keyHash}`;
 }
 
 export function versionFromKey(key: string): number {

@@ -9,13 +9,11 @@ const sha256 = createHash("sha256").update(bytes).digest("hex");
 const header = (init: { sizeBytes?: bigint; sha256?: string }) => create(UploadModelVersionRequest_HeaderSchema, { model: "m", ...init });
 
 describe("UploadAssembler", () => {
-  it("joins chunks and hashes them", () => {
+  it("counts and hashes chunks as they pass", () => {
     const assembler = new UploadAssembler(header({ sizeBytes: 1000n, sha256 }), 10_000);
     assembler.add(bytes.subarray(0, 400));
     assembler.add(bytes.subarray(400));
-    const artifact = assembler.finish();
-    expect(artifact.sha256).toBe(sha256);
-    expect(Buffer.compare(Buffer.from(artifact.bytes), Buffer.from(bytes))).toBe(0);
+    expect(assembler.finish()).toEqual({ sha256, sizeBytes: 1000 });
   });
 
   it.each([

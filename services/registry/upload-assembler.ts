@@ -4,19 +4,17 @@ import type { UploadModelVersionRequest_Header } from "../../libs/gen/tessera/re
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-export interface AssembledArtifact {
-  bytes: Uint8Array;
+export interface CheckedArtifact {
+  sizeBytes: number;
   sha256: string;
 }
 
 /**
- * Collects an upload's chunks, counting and hashing as they come, and
- * refuses the upload the moment it goes wrong (too many bytes), or at the
- * end (too few, or a different sha256). Nothing is stored before finish()
- * succeeds, so a broken upload leaves no trace.
+ * Checks an upload's chunks as they pass on to the object store: counts
+ * and hashes them, keeping none, and refuses the upload the moment it goes
+ * wrong (too many bytes), or at the end (too few, or a different sha256).
  */
 export class UploadAssembler {
-  private readonly chunks: Uint8Array[] = [];
   private received = 0;
   private readonly hash: Hash = createHash("sha256");
 
@@ -42,10 +40,9 @@ export class UploadAssembler {
       throw invalidArgument(`upload sent more than header.size_bytes (${this.expectedBytes}) bytes; nothing was stored`);
     }
     this.hash.update(chunk);
-    this.chunks.push(chunk);
   }
 
-  finish(): AssembledArtifact {
+  finish(): CheckedArtifact {
     if (this.received < this.expectedBytes) {
       throw invalidArgument(`upload ended after ${this.received} of ${this.expectedBytes} bytes; nothing was stored`);
     }
@@ -53,6 +50,6 @@ export class UploadAssembler {
     if (this.header.sha256 !== "" && this.header.sha256 !== sha256) {
       throw invalidArgument(`artifact sha256 is ${sha256}, but the header said ${this.header.sha256}; nothing was stored`);
     }
-    return { bytes: Buffer.concat(this.chunks, this.received), sha256 };
+    return { sizeBytes: this.received, sha256 };
   }
 }

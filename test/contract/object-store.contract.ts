@@ -52,6 +52,19 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
       await fixture.dispose();
     });
 
+    it("renames an object without changing its content, refusing an absent source or a taken name", async () => {
+      const bytes = patternBytes(300_000, 7);
+      await store.put("uploads/tmp-1", chunked(bytes, 65_536));
+      await store.put("taken", new Uint8Array([1]));
+      const renamed = await store.rename("uploads/tmp-1", "sha256-abc");
+      expect(renamed).toEqual({ name: "sha256-abc", size: bytes.byteLength, sha256: sha256(bytes) });
+      expect(await store.has("uploads/tmp-1")).toBe(false);
+      expect(sha256((await readAll(await store.get("sha256-abc"))).bytes)).toBe(sha256(bytes));
+      await expectCode(store.rename("uploads/tmp-1", "other"), Code.NotFound);
+      await expectCode(store.rename("sha256-abc", "taken"), Code.AlreadyExists);
+      expect(await store.has("sha256-abc")).toBe(true);
+    });
+
     it("stores a buffer and gives back the same bytes, size and sha256", async () => {
       const bytes = new TextEncoder().encode("hello, model");
       const info = await store.put("models/iris/1/model.onnx", bytes);

@@ -129,6 +129,8 @@ describe("tessera models", () => {
     ["a version that is not a number", ["models", "show", "fraud", "--version", "x"], /^tessera models show: option '--version <n>' argument 'x' is invalid/],
     ["an unknown stage", ["models", "stage", "fraud", "1", "prod"], /^tessera models stage: .*Allowed choices are none, staging, production, archived/],
     ["an alias with neither version nor --delete", ["models", "alias", "fraud", "staging"], 'tessera: missing the version to point "staging" at (or --delete to remove it)\n'],
+    // The file does not exist: the name is refused before it would be read.
+    ["a file name that is no model name", ["models", "push", "/nowhere/Fraud Model.onnx"], /^tessera: the model name taken from the file name "Fraud Model" is not a valid model name.*; pass --name, e\.g\. --name fraud-model\n$/],
   ])("answers exit 2 for %s", async (_label, args, message) => {
     const run = await tessera(args, env);
     expect(run.code).toBe(2);

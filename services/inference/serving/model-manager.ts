@@ -81,6 +81,9 @@ export class ModelManager {
   private readonly table = new ServedTable<ServedVersion>();
   private readonly unsubscribes: Unsubscribe[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
+  /** The newest registry revision seen per followed model and alias. */
+  private readonly seenRevisions = new Map<string, bigint>();
+  private readonly aliasChecks = new Map<string, Promise<void>>();
   private closed = false;
   private readonly logger: Logger;
   private readonly downloadTimeoutMs: number;
@@ -99,7 +102,7 @@ export class ModelManager {
     const manager = new ModelManager(options);
     const { events } = options;
     manager.unsubscribes.push(
-      await events.subscribe(registryEventSubjects.aliasMoved, AliasMovedSchema, ({ message }) => manager.onAliasMoved(message.model, message.alias, message.version)),
+      await events.subscribe(registryEventSubjects.aliasMoved, AliasMovedSchema, ({ message }) => manager.onAliasEvent(message.model, message.alias, message.revision)),
       await events.subscribe(registryEventSubjects.aliasDeleted, AliasDeletedSchema, ({ message }) => {
         if (!manager.table.isFollowing(message.model, message.alias)) return;
         manager.logger.warn("a followed alias was deleted in the registry; still serving its last version until told otherwise", {
@@ -110,7 +113,7 @@ export class ModelManager {
       }),
       await events.subscribe(registryEventSubjects.versionCreated, ModelVersionCreatedSchema, ({ message }) => {
         const mv = message.modelVersion;
-        if (mv) manager.onAliasMoved(mv.model, LATEST, mv.version);
+        if (mv) manager.onAliasEvent(mv.model, LATEST, message.revision);
       }),
     );
     const interval = options.resyncIntervalMs ?? 30_000;
@@ -211,6 +214,31 @@ export class ModelManager {
     await Promise.allSettled(this.unsubscribes.map((u) => u()));
     for (const model of this.table.modelNames()) this.table.removeSelectors(model, 0);
     await Promise.allSettled(this.table.modelNames().map((m) => this.collect(m)));
+  }
+
+  /**
+   * A registry event says `alias` moved. Events from concurrent writers can
+   * arrive out of order, so one older than what was seen is dropped; and the
+   * payload is only a hint: the version comes from the registry itself (anyone
+   * who can publish on NATS could otherwise move production). One re-read at
+   * a time per alias, in event order.
+   */
+  private onAliasEvent(model: string, alias: string, revision: bigint): void {
+    if (this.closed || !this.table.isFollowing(model, alias)) return;
+    const key = `${model}\u0000${alias}`;
+    const seen = this.seenRevisions.get(key) ?? 0n;
+    if (revision !== 0n && revision <= seen) return; // 0: a registry that sends no revisions
+    if (revision > seen) this.seenRevisions.set(key, revision);
+    const check = (this.aliasChecks.get(key) ?? Promise.resolve())
+      .then(async () => {
+        const current = await lookUpAlias(this.options.registry, model, alias, { timeoutMs: 10_000 });
+        this.onAliasMoved(model, alias, current.version);
+      })
+      .catch((error: unknown) => this.logger.warn("could not re-read a moved alias from the registry; the next resync will", { model, alias, error: loadError(error).rawMessage }));
+    this.aliasChecks.set(key, check);
+    void check.finally(() => {
+      if (this.aliasChecks.get(key) === check) this.aliasChecks.delete(key);
+    });
   }
 
   private onAliasMoved(model: string, alias: string, version: number): void {

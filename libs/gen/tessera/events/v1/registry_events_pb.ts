@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/events/v1/registry_events.proto.
  */
 export const file_tessera_events_v1_registry_events: GenFile = /*@__PURE__*/
-  fileDesc("Cid0ZXNzZXJhL2V2ZW50cy92MS9yZWdpc3RyeV9ldmVudHMucHJvdG8SEXRlc3NlcmEuZXZlbnRzLnYxIjkKDE1vZGVsQ3JlYXRlZBIpCgVtb2RlbBgBIAEoCzIaLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwiOQoMTW9kZWxVcGRhdGVkEikKBW1vZGVsGAEgASgLMhoudGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbCJPChNNb2RlbFZlcnNpb25DcmVhdGVkEjgKDW1vZGVsX3ZlcnNpb24YASABKAsyIS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJPChNNb2RlbFZlcnNpb25VcGRhdGVkEjgKDW1vZGVsX3ZlcnNpb24YASABKAsyIS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiKNAQoMU3RhZ2VDaGFuZ2VkEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SMgoOcHJldmlvdXNfc3RhZ2UYAyABKA4yGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlN0YWdlEikKBXN0YWdlGAQgASgOMhoudGVzc2VyYS5yZWdpc3RyeS52MS5TdGFnZSJVCgpBbGlhc01vdmVkEg0KBW1vZGVsGAEgASgJEg0KBWFsaWFzGAIgASgJEg8KB3ZlcnNpb24YAyABKA0SGAoQcHJldmlvdXNfdmVyc2lvbhgEIAEoDSJGCgxBbGlhc0RlbGV0ZWQSDQoFbW9kZWwYASABKAkSDQoFYWxpYXMYAiABKAkSGAoQcHJldmlvdXNfdmVyc2lvbhgDIAEoDWIGcHJvdG8z", [file_tessera_registry_v1_registry]);
+  fileDesc("Cid0ZXNzZXJhL2V2ZW50cy92MS9yZWdpc3RyeV9ldmVudHMucHJvdG8SEXRlc3NlcmEuZXZlbnRzLnYxIksKDE1vZGVsQ3JlYXRlZBIpCgVtb2RlbBgBIAEoCzIaLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwSEAoIcmV2aXNpb24YAiABKAQiSwoMTW9kZWxVcGRhdGVkEikKBW1vZGVsGAEgASgLMhoudGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbBIQCghyZXZpc2lvbhgCIAEoBCJhChNNb2RlbFZlcnNpb25DcmVhdGVkEjgKDW1vZGVsX3ZlcnNpb24YASABKAsyIS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbhIQCghyZXZpc2lvbhgCIAEoBCJhChNNb2RlbFZlcnNpb25VcGRhdGVkEjgKDW1vZGVsX3ZlcnNpb24YASABKAsyIS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbhIQCghyZXZpc2lvbhgCIAEoBCKfAQoMU3RhZ2VDaGFuZ2VkEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SMgoOcHJldmlvdXNfc3RhZ2UYAyABKA4yGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlN0YWdlEikKBXN0YWdlGAQgASgOMhoudGVzc2VyYS5yZWdpc3RyeS52MS5TdGFnZRIQCghyZXZpc2lvbhgFIAEoBCJnCgpBbGlhc01vdmVkEg0KBW1vZGVsGAEgASgJEg0KBWFsaWFzGAIgASgJEg8KB3ZlcnNpb24YAyABKA0SGAoQcHJldmlvdXNfdmVyc2lvbhgEIAEoDRIQCghyZXZpc2lvbhgFIAEoBCJYCgxBbGlhc0RlbGV0ZWQSDQoFbW9kZWwYASABKAkSDQoFYWxpYXMYAiABKAkSGAoQcHJldmlvdXNfdmVyc2lvbhgDIAEoDRIQCghyZXZpc2lvbhgEIAEoBGIGcHJvdG8z", [file_tessera_registry_v1_registry]);
 
 /**
  * Subject tessera.registry.model.created
@@ -24,6 +24,15 @@ export type ModelCreated = Message<"tessera.events.v1.ModelCreated"> & {
    * @generated from field: tessera.registry.v1.Model model = 1;
    */
   model?: Model | undefined;
+
+  /**
+   * Revision of the write this event reports: the registry metadata
+   * bucket's sequence after it, which only grows. A subscriber drops an
+   * event older than what it has applied for that model.
+   *
+   * @generated from field: uint64 revision = 2;
+   */
+  revision: bigint;
 };
 
 /**
@@ -43,6 +52,15 @@ export type ModelUpdated = Message<"tessera.events.v1.ModelUpdated"> & {
    * @generated from field: tessera.registry.v1.Model model = 1;
    */
   model?: Model | undefined;
+
+  /**
+   * Revision of the write this event reports: the registry metadata
+   * bucket's sequence after it, which only grows. A subscriber drops an
+   * event older than what it has applied for that model.
+   *
+   * @generated from field: uint64 revision = 2;
+   */
+  revision: bigint;
 };
 
 /**
@@ -62,6 +80,15 @@ export type ModelVersionCreated = Message<"tessera.events.v1.ModelVersionCreated
    * @generated from field: tessera.registry.v1.ModelVersion model_version = 1;
    */
   modelVersion?: ModelVersion | undefined;
+
+  /**
+   * Revision of the write this event reports: the registry metadata
+   * bucket's sequence after it, which only grows. A subscriber drops an
+   * event older than what it has applied for that model.
+   *
+   * @generated from field: uint64 revision = 2;
+   */
+  revision: bigint;
 };
 
 /**
@@ -81,6 +108,14 @@ export type ModelVersionUpdated = Message<"tessera.events.v1.ModelVersionUpdated
    * @generated from field: tessera.registry.v1.ModelVersion model_version = 1;
    */
   modelVersion?: ModelVersion | undefined;
+
+  /**
+   * Revision of the version record after this write (the registry
+   * metadata bucket's sequence, which only grows).
+   *
+   * @generated from field: uint64 revision = 2;
+   */
+  revision: bigint;
 };
 
 /**
@@ -115,6 +150,15 @@ export type StageChanged = Message<"tessera.events.v1.StageChanged"> & {
    * @generated from field: tessera.registry.v1.Stage stage = 4;
    */
   stage: Stage;
+
+  /**
+   * Revision of the write this event reports: the registry metadata
+   * bucket's sequence after it, which only grows. A subscriber drops an
+   * event older than what it has applied for that model.
+   *
+   * @generated from field: uint64 revision = 5;
+   */
+  revision: bigint;
 };
 
 /**
@@ -151,6 +195,15 @@ export type AliasMoved = Message<"tessera.events.v1.AliasMoved"> & {
    * @generated from field: uint32 previous_version = 4;
    */
   previousVersion: number;
+
+  /**
+   * Revision of the write this event reports: the registry metadata
+   * bucket's sequence after it, which only grows. A subscriber drops an
+   * event older than what it has applied for that model.
+   *
+   * @generated from field: uint64 revision = 5;
+   */
+  revision: bigint;
 };
 
 /**
@@ -180,6 +233,15 @@ export type AliasDeleted = Message<"tessera.events.v1.AliasDeleted"> & {
    * @generated from field: uint32 previous_version = 3;
    */
   previousVersion: number;
+
+  /**
+   * Revision of the write this event reports: the registry metadata
+   * bucket's sequence after it, which only grows. A subscriber drops an
+   * event older than what it has applied for that model.
+   *
+   * @generated from field: uint64 revision = 4;
+   */
+  revision: bigint;
 };
 
 /**
