@@ -4,10 +4,11 @@ import { startBenchMesh } from "./support/bench-mesh.js";
 import { readBenchOptions } from "./support/bench-options.js";
 import type { ClosedLoopResult } from "./support/closed-loop.js";
 import { formatRow } from "./support/format.js";
+import { withCpuPerCall } from "./support/process-cpu.js";
 import { oneRowRequest, responseAsArg } from "./support/predict-request.js";
 import { spawnBareServer } from "./support/spawn-bare-server.js";
 import { spawnLoad } from "./support/spawn-load.js";
-import { targetLine } from "./support/target-line.js";
+import { targetLine, targetLineAtMost } from "./support/target-line.js";
 
 /**
  * Issue "foundation": what the replica's gRPC Predict path costs over the
@@ -26,27 +27,31 @@ async function main(): Promise<void> {
     const sample = await replica.client.predict(create(PredictRequestSchema, request));
     const bare = await spawnBareServer(responseAsArg(sample));
     console.log(`rpc bench: one-row Predict of fraud (batching off), ${options.warmupMs} ms warm-up + ${options.durationMs} ms per point, load from a separate process`);
+    console.log("cpu µs: the server process's CPU time (all threads) over the load ÷ calls it answered");
     console.log(`replica RSS with fraud loaded: ${(await replica.rssMb()).toFixed(1)} MB`);
-    const widths = [12, 5, 10, 9, 9, 7];
-    console.log(formatRow(["server", "conc", "calls/s", "p50 ms", "p99 ms", "errors"], widths));
-    const row = (name: string, c: number, r: ClosedLoopResult) =>
-      console.log(formatRow([name, String(c), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors)], widths) + (r.firstError ? `  first error: ${r.firstError}` : ""));
-    let ratioC64 = 0;
+    const widths = [12, 5, 10, 9, 9, 7, 8];
+    console.log(formatRow(["server", "conc", "calls/s", "p50 ms", "p99 ms", "errors", "cpu µs"], widths));
+    const row = (name: string, c: number, r: ClosedLoopResult & { cpuUsPerCall: number }) =>
+      console.log(formatRow([name, String(c), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors), r.cpuUsPerCall], widths) + (r.firstError ? `  first error: ${r.firstError}` : ""));
+    const ratios = new Map<number, { calls: number; cpu: number }>();
     try {
       for (const concurrency of [1, 64]) {
         const job = { request, concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs };
-        const served = await spawnLoad({ ...job, address: replica.grpcAddress });
+        const served = await withCpuPerCall(replica.pid, () => spawnLoad({ ...job, address: replica.grpcAddress }));
         row("predict", concurrency, served);
-        const ceiling = await spawnLoad({ ...job, address: bare.address });
+        const ceiling = await withCpuPerCall(bare.pid, () => spawnLoad({ ...job, address: bare.address }));
         row("bare", concurrency, ceiling);
-        const ratio = served.callsPerSecond / ceiling.callsPerSecond;
-        console.log(`  predict / bare at c=${concurrency}: ${ratio.toFixed(2)}`);
-        if (concurrency === 64) ratioC64 = ratio;
+        const ratio = { calls: served.callsPerSecond / ceiling.callsPerSecond, cpu: served.cpuUsPerCall / ceiling.cpuUsPerCall };
+        console.log(`  predict / bare at c=${concurrency}: ${ratio.calls.toFixed(2)} of the calls/s, ${ratio.cpu.toFixed(2)}x the CPU per call`);
+        ratios.set(concurrency, ratio);
       }
     } finally {
       await bare.stop();
     }
-    targets.push(targetLine("predict-vs-bare-rpc-c64", ratioC64, 0.6));
+    targets.push(targetLine("predict-vs-bare-rpc-c1", ratios.get(1)!.calls, 0.7));
+    targets.push(targetLine("predict-vs-bare-rpc-c64", ratios.get(64)!.calls, 0.8));
+    // Replica CPU µs per Predict over the bare server's per call, at c=64 where both are busy the whole time.
+    targets.push(targetLineAtMost("cpu-per-predict-vs-bare-c64", ratios.get(64)!.cpu, 1.5));
   } finally {
     await mesh.stop();
   }
