@@ -1,11 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { PredictRequestSchema } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { startBenchMesh } from "./support/bench-mesh.js";
-import { readBenchOptions } from "./support/bench-options.js";
+import { readBenchOptions, type BenchOptions } from "./support/bench-options.js";
 import type { ClosedLoopResult } from "./support/closed-loop.js";
 import { formatRow } from "./support/format.js";
 import { withCpuPerCall } from "./support/process-cpu.js";
-import { oneRowRequest, responseAsArg } from "./support/predict-request.js";
+import { oneRowRequest, responseAsArg, type PredictRequestInit } from "./support/predict-request.js";
 import { spawnBareServer } from "./support/spawn-bare-server.js";
 import { spawnLoad } from "./support/spawn-load.js";
 import { targetLine, targetLineAtMost } from "./support/target-line.js";
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     } finally {
       await bare.stop();
     }
+    await frontEndScaling(request, responseAsArg(sample), options);
     targets.push(targetLine("predict-vs-bare-rpc-c1", ratios.get(1)!.calls, 0.7));
     targets.push(targetLine("predict-vs-bare-rpc-c64", ratios.get(64)!.calls, 0.8));
     // Replica CPU µs per Predict over the bare server's per call, at c=64 where both are busy the whole time.
@@ -57,6 +58,35 @@ async function main(): Promise<void> {
   }
   for (const line of targets) console.log(line);
   process.exit(0);
+}
+
+/**
+ * How far more event loops could take the front end on this machine: the bare
+ * server on one loop and on two node:cluster workers (the primary hands out
+ * connections round-robin), each loaded by two load processes (two
+ * connections) with 32 calls in flight each. No target: the figures size the
+ * front end (docs/inference.md, "Front end").
+ */
+async function frontEndScaling(request: PredictRequestInit, responseArg: string, options: BenchOptions): Promise<void> {
+  const results: { loops: number; calls: number; cpuUs: number }[] = [];
+  for (const loops of [1, 2]) {
+    const bare = await spawnBareServer(responseArg, loops);
+    try {
+      const job = { request, concurrency: 32, durationMs: options.durationMs, warmupMs: options.warmupMs, address: bare.address };
+      const both = await withCpuPerCall(bare.pid, async () => {
+        const parts = await Promise.all([spawnLoad(job), spawnLoad(job)]);
+        return { calls: parts[0]!.callsPerSecond + parts[1]!.callsPerSecond, totalCalls: parts[0]!.totalCalls + parts[1]!.totalCalls };
+      });
+      results.push({ loops, calls: both.calls, cpuUs: both.cpuUsPerCall });
+    } finally {
+      await bare.stop();
+    }
+  }
+  const [one, two] = results;
+  console.log(
+    `front-end scaling, bare server, 2 load processes × c=32: 1 loop ${Math.round(one!.calls)} calls/s (${one!.cpuUs.toFixed(0)} µs CPU/call), ` +
+      `2 loops (node:cluster) ${Math.round(two!.calls)} calls/s (${two!.cpuUs.toFixed(0)} µs CPU/call): ${(two!.calls / one!.calls).toFixed(2)}x`,
+  );
 }
 
 main().catch((error: unknown) => {
