@@ -115,7 +115,7 @@ async function sampleGpu(run) {
 }
 
 async function statistics(oip) {
-  const { modelStats } = await oip.modelStatistics({ name: "wide", version: "" });
+  const { modelStats } = await oip.client.modelStatistics({ name: "wide", version: "" });
   return { inferences: Number(modelStats[0]?.inferenceCount ?? 0n), executions: Number(modelStats[0]?.executionCount ?? 0n) };
 }
 
