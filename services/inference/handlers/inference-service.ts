@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { invalidArgument } from "../../../libs/errors/index.js";
-import { create } from "@bufbuild/protobuf";
 import { PredictResponseSchema, type InferenceService, type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
 import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
