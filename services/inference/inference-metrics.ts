@@ -1,6 +1,15 @@
 import { Code } from "../../libs/errors/index.js";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
+/** One version's series, bound once: prom-client then skips validating and hashing labels on every request. */
+interface VersionSeries {
+  readonly ok: { inc(): void };
+  readonly rows: { inc(value: number): void };
+  readonly queue: { observe(value: number): void };
+  readonly compute: { observe(value: number): void };
+  readonly batchSize: { observe(value: number): void };
+}
+
 /** What the queue-depth gauge reads at scrape time. */
 export interface QueueSource {
   readonly model: string;
@@ -28,6 +37,8 @@ export class InferenceMetrics {
   private readonly queue: Histogram<"model" | "version">;
   private readonly compute: Histogram<"model" | "version">;
   private readonly batchSize: Histogram<"model" | "version">;
+  /** model → version label → its series; bounded by the versions this replica has answered for. */
+  private readonly series = new Map<string, Map<number, VersionSeries>>();
 
   constructor(registry: Registry, sources: () => Iterable<QueueSource>) {
     const registers = [registry];
@@ -64,12 +75,38 @@ export class InferenceMetrics {
 
   /** One answered request: `version` 0 when it never reached a version. */
   record(model: string, version: number, code: Code | 0, outcome?: InferenceOutcome): void {
-    const labels = { model, version: version === 0 ? "" : String(version) };
-    this.requests.inc({ ...labels, status: code === 0 ? "OK" : Code[code] });
+    if (code !== 0) {
+      this.requests.inc({ model, version: versionLabel(version), status: Code[code] });
+      return;
+    }
+    const series = this.seriesFor(model, version);
+    series.ok.inc();
     if (!outcome) return;
-    this.rows.inc(labels, outcome.rows);
-    this.queue.observe(labels, outcome.queueUs / 1e6);
-    this.compute.observe(labels, outcome.computeUs / 1e6);
-    this.batchSize.observe(labels, outcome.batchSize);
+    series.rows.inc(outcome.rows);
+    series.queue.observe(outcome.queueUs / 1e6);
+    series.compute.observe(outcome.computeUs / 1e6);
+    series.batchSize.observe(outcome.batchSize);
   }
+
+  private seriesFor(model: string, version: number): VersionSeries {
+    let versions = this.series.get(model);
+    if (!versions) this.series.set(model, (versions = new Map()));
+    let series = versions.get(version);
+    if (!series) {
+      const v = versionLabel(version);
+      series = {
+        ok: this.requests.labels(model, v, "OK"),
+        rows: this.rows.labels(model, v),
+        queue: this.queue.labels(model, v),
+        compute: this.compute.labels(model, v),
+        batchSize: this.batchSize.labels(model, v),
+      };
+      versions.set(version, series);
+    }
+    return series;
+  }
+}
+
+function versionLabel(version: number): string {
+  return version === 0 ? "" : String(version);
 }

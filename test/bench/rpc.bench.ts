@@ -1,13 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import { PredictRequestSchema } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { startBenchMesh } from "./support/bench-mesh.js";
-import { readBenchOptions } from "./support/bench-options.js";
+import { readBenchOptions, type BenchOptions } from "./support/bench-options.js";
 import type { ClosedLoopResult } from "./support/closed-loop.js";
 import { formatRow } from "./support/format.js";
-import { oneRowRequest, responseAsArg } from "./support/predict-request.js";
+import { withCpuPerCall } from "./support/process-cpu.js";
+import { oneRowRequest, responseAsArg, type PredictRequestInit } from "./support/predict-request.js";
 import { spawnBareServer } from "./support/spawn-bare-server.js";
 import { spawnLoad } from "./support/spawn-load.js";
-import { targetLine } from "./support/target-line.js";
+import { targetLine, targetLineAtMost } from "./support/target-line.js";
 
 /**
  * Issue "foundation": what the replica's gRPC Predict path costs over the
@@ -26,32 +27,66 @@ async function main(): Promise<void> {
     const sample = await replica.client.predict(create(PredictRequestSchema, request));
     const bare = await spawnBareServer(responseAsArg(sample));
     console.log(`rpc bench: one-row Predict of fraud (batching off), ${options.warmupMs} ms warm-up + ${options.durationMs} ms per point, load from a separate process`);
+    console.log("cpu µs: the server process's CPU time (all threads) over the load ÷ calls it answered");
     console.log(`replica RSS with fraud loaded: ${(await replica.rssMb()).toFixed(1)} MB`);
-    const widths = [12, 5, 10, 9, 9, 7];
-    console.log(formatRow(["server", "conc", "calls/s", "p50 ms", "p99 ms", "errors"], widths));
-    const row = (name: string, c: number, r: ClosedLoopResult) =>
-      console.log(formatRow([name, String(c), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors)], widths) + (r.firstError ? `  first error: ${r.firstError}` : ""));
-    let ratioC64 = 0;
+    const widths = [12, 5, 10, 9, 9, 7, 8];
+    console.log(formatRow(["server", "conc", "calls/s", "p50 ms", "p99 ms", "errors", "cpu µs"], widths));
+    const row = (name: string, c: number, r: ClosedLoopResult & { cpuUsPerCall: number }) =>
+      console.log(formatRow([name, String(c), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors), r.cpuUsPerCall], widths) + (r.firstError ? `  first error: ${r.firstError}` : ""));
+    const ratios = new Map<number, { calls: number; cpu: number }>();
     try {
       for (const concurrency of [1, 64]) {
         const job = { request, concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs };
-        const served = await spawnLoad({ ...job, address: replica.grpcAddress });
+        const served = await withCpuPerCall(replica.pid, () => spawnLoad({ ...job, address: replica.grpcAddress }));
         row("predict", concurrency, served);
-        const ceiling = await spawnLoad({ ...job, address: bare.address });
+        const ceiling = await withCpuPerCall(bare.pid, () => spawnLoad({ ...job, address: bare.address }));
         row("bare", concurrency, ceiling);
-        const ratio = served.callsPerSecond / ceiling.callsPerSecond;
-        console.log(`  predict / bare at c=${concurrency}: ${ratio.toFixed(2)}`);
-        if (concurrency === 64) ratioC64 = ratio;
+        const ratio = { calls: served.callsPerSecond / ceiling.callsPerSecond, cpu: served.cpuUsPerCall / ceiling.cpuUsPerCall };
+        console.log(`  predict / bare at c=${concurrency}: ${ratio.calls.toFixed(2)} of the calls/s, ${ratio.cpu.toFixed(2)}x the CPU per call`);
+        ratios.set(concurrency, ratio);
       }
     } finally {
       await bare.stop();
     }
-    targets.push(targetLine("predict-vs-bare-rpc-c64", ratioC64, 0.6));
+    await frontEndScaling(request, responseAsArg(sample), options);
+    targets.push(targetLine("predict-vs-bare-rpc-c1", ratios.get(1)!.calls, 0.7));
+    targets.push(targetLine("predict-vs-bare-rpc-c64", ratios.get(64)!.calls, 0.8));
+    // Replica CPU µs per Predict over the bare server's per call, at c=64 where both are busy the whole time.
+    targets.push(targetLineAtMost("cpu-per-predict-vs-bare-c64", ratios.get(64)!.cpu, 1.5));
   } finally {
     await mesh.stop();
   }
   for (const line of targets) console.log(line);
   process.exit(0);
+}
+
+/**
+ * How far more event loops could take the front end on this machine: the bare
+ * server on one loop and on two node:cluster workers (the primary hands out
+ * connections round-robin), each loaded by two load processes (two
+ * connections) with 32 calls in flight each. No target: the figures size the
+ * front end (docs/inference.md, "Front end").
+ */
+async function frontEndScaling(request: PredictRequestInit, responseArg: string, options: BenchOptions): Promise<void> {
+  const results: { loops: number; calls: number; cpuUs: number }[] = [];
+  for (const loops of [1, 2]) {
+    const bare = await spawnBareServer(responseArg, loops);
+    try {
+      const job = { request, concurrency: 32, durationMs: options.durationMs, warmupMs: options.warmupMs, address: bare.address };
+      const both = await withCpuPerCall(bare.pid, async () => {
+        const parts = await Promise.all([spawnLoad(job), spawnLoad(job)]);
+        return { calls: parts[0]!.callsPerSecond + parts[1]!.callsPerSecond, totalCalls: parts[0]!.totalCalls + parts[1]!.totalCalls };
+      });
+      results.push({ loops, calls: both.calls, cpuUs: both.cpuUsPerCall });
+    } finally {
+      await bare.stop();
+    }
+  }
+  const [one, two] = results;
+  console.log(
+    `front-end scaling, bare server, 2 load processes × c=32: 1 loop ${Math.round(one!.calls)} calls/s (${one!.cpuUs.toFixed(0)} µs CPU/call), ` +
+      `2 loops (node:cluster) ${Math.round(two!.calls)} calls/s (${two!.cpuUs.toFixed(0)} µs CPU/call): ${(two!.calls / one!.calls).toFixed(2)}x`,
+  );
 }
 
 main().catch((error: unknown) => {

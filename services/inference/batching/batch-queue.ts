@@ -140,14 +140,29 @@ export class BatchQueue<T = unknown> {
     return start;
   }
 
-  /** Every queued request, in the order they are served: level 1 first, FIFO, demoted last. */
-  *[Symbol.iterator](): IterableIterator<QueuedRequest<T>> {
-    for (const list of [...this.levels, ...this.demoted]) for (const slot of [...list]) yield slot.request;
+  /**
+   * Every queued request, in the order they are served: level 1 first, FIFO,
+   * demoted last. A snapshot, so the queue may change while it is walked.
+   */
+  [Symbol.iterator](): IterableIterator<QueuedRequest<T>> {
+    return this.inOrder()[Symbol.iterator]();
+  }
+
+  /** The snapshot behind the iterator: one array, built on every cut (no generator, no copy per level). */
+  private inOrder(): QueuedRequest<T>[] {
+    const out: QueuedRequest<T>[] = [];
+    for (const lists of [this.levels, this.demoted]) {
+      for (let l = 0; l < lists.length; l++) {
+        const list = lists[l]!;
+        for (let i = 0; i < list.length; i++) out.push(list[i]!.request);
+      }
+    }
+    return out;
   }
 
   /** The first request to be served, if any. */
   head(): QueuedRequest<T> | undefined {
-    for (const list of [...this.levels, ...this.demoted]) if (list[0]) return list[0].request;
+    for (const lists of [this.levels, this.demoted]) for (const list of lists) if (list[0]) return list[0].request;
     return undefined;
   }
 

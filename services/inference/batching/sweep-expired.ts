@@ -21,9 +21,10 @@ export interface SweepResult<T> {
  */
 export function sweepExpired<T>(queue: BatchQueue<T>, nowUs: number, options: BatchingOptions): SweepResult<T> {
   const expired: ExpiredRequest<T>[] = [];
-  let nextEventUs: number | undefined;
+  // Infinity, not undefined, while walking: one comparison per request instead of a closure call.
+  let next = Number.POSITIVE_INFINITY;
   const soonest = (t: number | undefined) => {
-    if (t !== undefined && (nextEventUs === undefined || t < nextEventUs)) nextEventUs = t;
+    if (t !== undefined && t < next) next = t;
   };
   for (const request of queue) {
     if (request.signal?.aborted) {
@@ -41,9 +42,9 @@ export function sweepExpired<T>(queue: BatchQueue<T>, nowUs: number, options: Ba
         expired.push({ request, reason: "timeout" });
       }
     } else {
-      soonest(request.deadlineUs);
-      if (!queue.isDemoted(request.id)) soonest(request.timeoutAtUs);
+      if (request.deadlineUs !== undefined && request.deadlineUs < next) next = request.deadlineUs;
+      if (request.timeoutAtUs !== undefined && request.timeoutAtUs < next && !queue.isDemoted(request.id)) next = request.timeoutAtUs;
     }
   }
-  return { expired, nextEventUs };
+  return { expired, nextEventUs: next === Number.POSITIVE_INFINITY ? undefined : next };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { invalidArgument } from "../../../libs/errors/index.js";
-import type { InferenceService, Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { PredictResponseSchema, type InferenceService, type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
 import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import { DEFAULT_ALIAS } from "../serve-list.js";
@@ -24,17 +25,20 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
       });
       // Answer in the form asked in: raw bytes for raw requests (cheap for big tensors), typed fields otherwise.
       const raw = request.inputs.length > 0 && request.inputs.every((t) => t.rawData.byteLength > 0);
-      return {
+      const outputs: Tensor[] = [];
+      for (const [name, host] of answer.outputs) outputs.push(toTensorMessage(name, host, { raw }));
+      // A finished message: the host sends it as is instead of building one from a plain object.
+      return create(PredictResponseSchema, {
         model: answer.version.model,
         version: answer.version.version,
-        outputs: [...answer.outputs].map(([name, host]) => toTensorMessage(name, host, { raw })),
+        outputs,
         requestId: request.requestId || randomUUID(),
         timing: {
           queueUs: BigInt(Math.max(0, Math.round(answer.result.queueUs))),
           computeUs: BigInt(Math.max(0, Math.round(answer.result.computeUs))),
           batchSize: answer.result.batchSize,
         },
-      };
+      });
     },
 
     listServedModels() {

@@ -111,7 +111,8 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
   }
   const batcher = new DynamicBatcher({
     options: options.batching,
-    execute: (inputs) => executor.run(inputs),
+    // The batcher hands each run inputs that nothing reads afterwards: move them, do not copy.
+    execute: (inputs) => executor.run(inputs, true),
     instances: executor.instanceCount,
     logger: options.logger,
   });

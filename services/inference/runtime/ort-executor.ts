@@ -98,15 +98,19 @@ export class OrtExecutor {
     return this.names;
   }
 
-  /** Runs the model once on these inputs; outputs in the model's output order. */
-  async run(inputs: TensorMap): Promise<Map<string, HostTensor>> {
+  /**
+   * Runs the model once on these inputs; outputs in the model's output order.
+   * `owned`: the caller never reads `inputs` again, so their buffers move to
+   * the session's thread without a copy (see WorkerSession.run).
+   */
+  async run(inputs: TensorMap, owned = false): Promise<Map<string, HostTensor>> {
     const session = await this.acquire();
     try {
       const feeds: Record<string, ort.Tensor> = {};
       for (const [name, host] of inputs) feeds[name] = toOrtTensor(host, name);
       let results: Record<string, ort.Tensor>;
       try {
-        results = await session.run(feeds);
+        results = await session.run(feeds, owned);
       } catch (error) {
         throw runError(this.label, error);
       }

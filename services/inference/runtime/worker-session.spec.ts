@@ -48,6 +48,21 @@ describe("WorkerSession", () => {
     expect(Buffer.compare(Buffer.from((actual.data as Float32Array).buffer), Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength))).toBe(0);
   });
 
+  it("moves owned inputs to the session's thread and leaves shared ones intact, answering the same", async () => {
+    const session = await WorkerSession.create(wide, {});
+    const values = Float32Array.from({ length: 2 * 512 }, (_, i) => Math.cos(i));
+    const shared = new ort.Tensor("float32", values.slice(), [2, 512]);
+    const owned = new ort.Tensor("float32", values.slice(), [2, 512]);
+    const fromShared = (await session.run({ x: shared })).y!.data as Float32Array;
+    const fromOwned = (await session.run({ x: owned }, true)).y!.data as Float32Array;
+    await session.release();
+    expect((shared.data as Float32Array).length).toBe(2 * 512);
+    expect(Array.from(shared.data as Float32Array)).toEqual(Array.from(values));
+    expect((owned.data as Float32Array).byteLength).toBe(0); // detached: it moved
+    expect(Buffer.compare(Buffer.from(fromOwned.buffer, fromOwned.byteOffset, fromOwned.byteLength), Buffer.from(fromShared.buffer, fromShared.byteOffset, fromShared.byteLength))).toBe(0);
+    expect(fromOwned.length).toBe(2 * 16);
+  });
+
   it("leaves the event loop free while a batch runs", async () => {
     const session = await WorkerSession.create(wide, {});
     const x = new ort.Tensor("float32", new Float32Array(1024 * 512).fill(0.5), [1024, 512]);

@@ -2,14 +2,7 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import { unavailable } from "../../../libs/errors/index.js";
-
-/** A tensor as it crosses between threads (structured clone). */
-interface WireTensor {
-  name: string;
-  type: ort.Tensor.Type;
-  dims: readonly number[];
-  data: ort.Tensor.DataType;
-}
+import { packTensors, type WireTensor } from "./wire-tensors.js";
 
 type Reply = { id: number; ok: true; outputNames?: string[]; outputs?: WireTensor[] } | { id: number; ok: false; message: string };
 
@@ -29,11 +22,19 @@ parentPort.on("message", async (message) => {
       const feeds = {};
       for (const t of message.inputs) feeds[t.name] = new ort.Tensor(t.type, t.data, t.dims);
       const results = await session.run(feeds);
-      const outputs = session.outputNames.map((name) => {
+      const outputs = [];
+      const transfer = [];
+      for (const name of session.outputNames) {
         const value = results[name];
-        return { name, type: value.type, dims: value.dims, data: value.data };
-      });
-      parentPort.postMessage({ id: message.id, ok: true, outputs });
+        let data = value.data;
+        // Move output buffers to the main thread (see wire-tensors.ts); a view into a larger buffer is copied out first.
+        if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer) {
+          if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) data = data.slice();
+          if (!transfer.includes(data.buffer)) transfer.push(data.buffer);
+        }
+        outputs.push({ name, type: value.type, dims: value.dims, data });
+      }
+      parentPort.postMessage({ id: message.id, ok: true, outputs }, transfer);
     } else if (message.type === "release") {
       if (session) await session.release();
       parentPort.postMessage({ id: message.id, ok: true });
@@ -124,9 +125,14 @@ export class WorkerSession {
     return this.failure === undefined;
   }
 
-  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-    const inputs: WireTensor[] = Object.entries(feeds).map(([name, t]) => ({ name, type: t.type, dims: t.dims, data: t.data }));
-    const reply = await this.request({ type: "run", inputs });
+  /**
+   * Runs the session once. `owned`: the caller hands the feeds over and never
+   * reads them again, so their buffers move to the session's thread instead of
+   * being copied (they are detached here afterwards).
+   */
+  async run(feeds: Record<string, ort.Tensor>, owned = false): Promise<Record<string, ort.Tensor>> {
+    const { tensors: inputs, transfer } = packTensors(Object.entries(feeds), owned);
+    const reply = await this.request({ type: "run", inputs }, transfer);
     const results: Record<string, ort.Tensor> = {};
     for (const t of reply.outputs ?? []) results[t.name] = new ort.Tensor(t.type, t.data as never, t.dims);
     return results;
@@ -162,12 +168,12 @@ export class WorkerSession {
     this.worker.postMessage({ type: "hang", id: 0 });
   }
 
-  private request(message: object): Promise<Reply & { ok: true }> {
+  private request(message: object, transfer: ArrayBuffer[] = []): Promise<Reply & { ok: true }> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...message, id });
+      this.worker.postMessage({ ...message, id }, transfer);
     });
   }
 }

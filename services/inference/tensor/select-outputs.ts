@@ -7,8 +7,8 @@ import type { HostTensor, TensorMap } from "./host-tensor.js";
  * or every output of the signature when none are requested. Unknown names are
  * INVALID_ARGUMENT listing the model's outputs, so a request can be refused before it runs.
  */
-export function resolveOutputNames(requested: readonly string[], signature: Signature): string[] {
-  const all = signature.outputs.map((s) => s.name);
+export function resolveOutputNames(requested: readonly string[], signature: Signature): readonly string[] {
+  const all = outputNamesOf(signature);
   if (requested.length === 0) return all;
   const known = new Set(all);
   const names = [...new Set(requested)];
@@ -19,6 +19,15 @@ export function resolveOutputNames(requested: readonly string[], signature: Sign
       `unknown output${unknown.length === 1 ? "" : "s"} ${list}; this model returns ${all.map((n) => `'${n}'`).join(", ") || "no outputs"}`,
     );
   }
+  return names;
+}
+
+// A version's signature never changes: its output names are worked out once, not per request.
+const outputNames = new WeakMap<Signature, readonly string[]>();
+
+function outputNamesOf(signature: Signature): readonly string[] {
+  let names = outputNames.get(signature);
+  if (!names) outputNames.set(signature, (names = Object.freeze(signature.outputs.map((s) => s.name))));
   return names;
 }
 

@@ -34,6 +34,7 @@ export function validateInputs(inputs: TensorMap, signature: Signature): Validat
 }
 
 function checkNames(inputs: TensorMap, signature: Signature): void {
+  if (hasExactlyTheNames(inputs, signature)) return;
   const expected = new Set(signature.inputs.map((s) => s.name));
   const unknown = [...inputs.keys()].filter((name) => !expected.has(name));
   const missing = signature.inputs.filter((s) => !inputs.has(s.name)).map((s) => s.name);
@@ -43,6 +44,13 @@ function checkNames(inputs: TensorMap, signature: Signature): void {
   if (missing.length > 0) problems.push(`${plural(missing.length, "missing input")} ${quoteList(missing)}`);
   const takes = signature.inputs.map((s) => `'${s.name}' ${describeSpec(s)}`).join(", ");
   throw invalidArgument(`${problems.join(" and ")}; this model takes ${takes || "no inputs"}`);
+}
+
+/** The usual case, checked without allocating: every input the model takes, and no other. */
+function hasExactlyTheNames(inputs: TensorMap, signature: Signature): boolean {
+  if (inputs.size !== signature.inputs.length) return false;
+  for (const spec of signature.inputs) if (!inputs.has(spec.name)) return false;
+  return true;
 }
 
 function checkTensor(spec: TensorSpec, host: HostTensor): void {

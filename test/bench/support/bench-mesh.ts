@@ -139,7 +139,10 @@ async function spawnReplica(
 ): Promise<BenchReplica> {
   const grpcPort = await freePort();
   const httpPort = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [INFERENCE_MAIN], {
+  // BENCH_CPU_PROF_DIR: the replica writes a V8 CPU profile there when it exits (node --cpu-prof).
+  const profileDir = process.env.BENCH_CPU_PROF_DIR;
+  const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, INFERENCE_MAIN], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "ignore", "inherit"],
     env: {

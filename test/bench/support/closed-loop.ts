@@ -12,6 +12,8 @@ export interface ClosedLoopOptions {
 export interface ClosedLoopResult extends LatencySummary {
   callsPerSecond: number;
   errors: number;
+  /** Every call answered, warm-up and errors included (for CPU per call). */
+  totalCalls: number;
   firstError?: string;
 }
 
@@ -23,6 +25,7 @@ export interface ClosedLoopResult extends LatencySummary {
 export async function runClosedLoop(call: () => Promise<unknown>, options: ClosedLoopOptions): Promise<ClosedLoopResult> {
   const latencies: number[] = [];
   let errors = 0;
+  let totalCalls = 0;
   let firstError: string | undefined;
   const start = performance.now();
   const measureFrom = start + options.warmupMs;
@@ -33,8 +36,10 @@ export async function runClosedLoop(call: () => Promise<unknown>, options: Close
       const began = performance.now();
       try {
         await call();
+        totalCalls++;
         if (began >= measureFrom) latencies.push(performance.now() - began);
       } catch (error) {
+        totalCalls++;
         if (began >= measureFrom) errors++;
         firstError ??= String((error as Error)?.message ?? error);
       }
@@ -42,5 +47,5 @@ export async function runClosedLoop(call: () => Promise<unknown>, options: Close
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   const measuredSeconds = (performance.now() - measureFrom) / 1000;
-  return { ...summarize(latencies), callsPerSecond: latencies.length / measuredSeconds, errors, firstError };
+  return { ...summarize(latencies), callsPerSecond: latencies.length / measuredSeconds, errors, totalCalls, firstError };
 }

@@ -1,7 +1,9 @@
 /** Fixed-width table rows for bench output: numbers right-aligned, text left. */
-export function formatRow(cells: readonly (string | number)[], widths: readonly number[]): string {
+export function formatRow(cells: readonly (string | number | null | undefined)[], widths: readonly number[]): string {
   return cells
-    .map((cell, i) => {
+    // A load with no answered call reports NaN latencies, which arrive as null through JSON.
+    .map((value, i) => {
+      const cell = value ?? Number.NaN;
       const text = typeof cell === "number" ? formatNumber(cell) : cell;
       const width = widths[i] ?? 10;
       return typeof cell === "number" ? text.padStart(width) : text.padEnd(width);

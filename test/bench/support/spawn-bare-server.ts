@@ -10,10 +10,13 @@ export interface BareServer {
   stop(): Promise<void>;
 }
 
-/** Starts bare-predict-server.ts in a process of its own, answering every Predict with `responseArg` (see responseAsArg). */
-export async function spawnBareServer(responseArg: string): Promise<BareServer> {
+/**
+ * Starts bare-predict-server.ts in a process of its own, answering every Predict with `responseArg` (see responseAsArg);
+ * with `loops` > 1, as that many node:cluster workers sharing the port.
+ */
+export async function spawnBareServer(responseArg: string, loops = 1): Promise<BareServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [serverPath, String(port), responseArg], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [serverPath, String(port), responseArg, String(loops)], { stdio: ["ignore", "pipe", "inherit"] });
   const exit = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await new Promise<void>((resolve, reject) => {
     let output = "";
