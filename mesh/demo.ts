@@ -11,6 +11,7 @@ import { InferenceService } from "../libs/gen/tessera/inference/v1/inference_pb.
 import { RegistryService } from "../libs/gen/tessera/registry/v1/registry_pb.js";
 import { DataType } from "../libs/gen/tessera/registry/v1/signature_pb.js";
 import { createMeshClient } from "../libs/host/index.js";
+import { meshNames, readMeshName } from "../libs/mesh-names/index.js";
 import { redactUrl } from "../libs/nats/index.js";
 import { mlpReference } from "../libs/onnx/index.js";
 import { uploadModelVersion } from "../libs/registry-client/index.js";
@@ -130,7 +131,9 @@ async function cleanUp(): Promise<void> {
   // The embedded artifact directory of this run.
   await rm(join(root, ".tessera", tag), { recursive: true, force: true });
   if (nats?.kind === "nats") {
-    await dropBuckets(nats.url, buckets);
+    // The registry namespaced the bucket names by the mesh; drop what it made.
+    const names = meshNames(readMeshName(process.env));
+    await dropBuckets(nats.url, { kv: buckets.kv.map(names.bucket), objects: buckets.objects.map(names.bucket) });
     await nats.stop();
     nats = undefined;
   }

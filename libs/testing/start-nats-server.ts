@@ -10,6 +10,8 @@ export interface StartNatsServerOptions {
   port?: number;
   /** JetStream store directory. Default: a fresh temp directory, removed by stop(). */
   storeDir?: string;
+  /** More nats-server arguments, e.g. ["--auth", "token"] for a server that wants a token. */
+  extraArgs?: readonly string[];
 }
 
 /** A nats-server this process started. */
@@ -41,7 +43,7 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
   const launch = (port: number) =>
     spawnServer(
       "nats-server",
-      ["-a", "127.0.0.1", "-p", String(port), ...(jetstream ? ["-js", "-sd", storeDir] : [])],
+      ["-a", "127.0.0.1", "-p", String(port), ...(jetstream ? ["-js", "-sd", storeDir] : []), ...(options.extraArgs ?? [])],
       /Listening for client connections on [^\s]+:(\d+)[\s\S]*Server is ready/,
     );
 
