@@ -23,7 +23,7 @@ describe("startTelemetry()", () => {
     ["OTEL_TRACES_EXPORTER=none", { OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }],
     ["OTEL_SDK_DISABLED=true", { OTEL_SDK_DISABLED: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }],
   ])("stays off with %s", async (_case, env) => {
-    const telemetry = startTelemetry({ serviceName: "t", env });
+    const telemetry = await startTelemetry({ serviceName: "t", env });
     expect(telemetry.enabled).toBe(false);
     expect(recording()).toBe(false);
     await telemetry.shutdown();
@@ -36,7 +36,7 @@ describe("startTelemetry()", () => {
     const saved = { ...process.env };
     Object.assign(process.env, env);
     try {
-      const telemetry = startTelemetry({ serviceName: "t", env, logger });
+      const telemetry = await startTelemetry({ serviceName: "t", env, logger });
       const warnings = lines.filter((l) => l.level === "warn").map((l) => l.msg);
       expect(warnings.some((w) => w.includes("carrier-pigeon") && w.includes("http/protobuf, http/json, grpc"))).toBe(true);
       expect(warnings.some((w) => w.includes("jaeger") && w.includes("otlp, console, zipkin, none"))).toBe(true);
