@@ -31,7 +31,13 @@ describe("startTelemetry()", () => {
 
   it("warns about values it does not know, naming the valid ones, and never throws", async () => {
     const { lines, logger } = capture();
-    const env = { OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon", OTEL_TRACES_EXPORTER: "otlp,jaeger", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" };
+    const env = {
+      OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon",
+      OTEL_TRACES_EXPORTER: "otlp,jaeger",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9",
+      // Nothing listens there: shutdown's flush gives up after this, not the default 10 s of retries.
+      OTEL_EXPORTER_OTLP_TIMEOUT: "500",
+    };
     // The SDK reads process.env itself; what it reads must be what we checked.
     const saved = { ...process.env };
     Object.assign(process.env, env);
