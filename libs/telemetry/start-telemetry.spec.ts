@@ -23,7 +23,7 @@ describe("startTelemetry()", () => {
     ["OTEL_TRACES_EXPORTER=none", { OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }],
     ["OTEL_SDK_DISABLED=true", { OTEL_SDK_DISABLED: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }],
   ])("stays off with %s", async (_case, env) => {
-    const telemetry = startTelemetry({ serviceName: "t", env });
+    const telemetry = await startTelemetry({ serviceName: "t", env });
     expect(telemetry.enabled).toBe(false);
     expect(recording()).toBe(false);
     await telemetry.shutdown();
@@ -31,12 +31,18 @@ describe("startTelemetry()", () => {
 
   it("warns about values it does not know, naming the valid ones, and never throws", async () => {
     const { lines, logger } = capture();
-    const env = { OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon", OTEL_TRACES_EXPORTER: "otlp,jaeger", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" };
+    const env = {
+      OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon",
+      OTEL_TRACES_EXPORTER: "otlp,jaeger",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9",
+      // Nothing listens there: shutdown's flush gives up after this, not the default 10 s of retries.
+      OTEL_EXPORTER_OTLP_TIMEOUT: "500",
+    };
     // The SDK reads process.env itself; what it reads must be what we checked.
     const saved = { ...process.env };
     Object.assign(process.env, env);
     try {
-      const telemetry = startTelemetry({ serviceName: "t", env, logger });
+      const telemetry = await startTelemetry({ serviceName: "t", env, logger });
       const warnings = lines.filter((l) => l.level === "warn").map((l) => l.msg);
       expect(warnings.some((w) => w.includes("carrier-pigeon") && w.includes("http/protobuf, http/json, grpc"))).toBe(true);
       expect(warnings.some((w) => w.includes("jaeger") && w.includes("otlp, console, zipkin, none"))).toBe(true);

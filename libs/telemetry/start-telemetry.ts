@@ -1,6 +1,5 @@
 import { diag, DiagLogLevel, ProxyTracerProvider, trace, type DiagLogger } from "@opentelemetry/api";
-import { startNodeSdk } from "@opentelemetry/sdk-node";
-import { TracerProvider, type SpanProcessor } from "@opentelemetry/sdk-trace";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import { silentLogger, type Logger } from "../log/index.js";
 
 export interface TelemetryOptions {
@@ -40,9 +39,11 @@ const off: Telemetry = { enabled: false, shutdown: async () => {} };
  * stays off, as sdk-node's own start does; telemetry never takes a service
  * down. Metrics stay with prom-client (/metrics) and logs with libs/log.
  * The one module-level singleton DESIGN.md allows: call it once, first
- * thing in a service's main.
+ * thing in a service's main. The SDK is imported only when tracing is on:
+ * it is most of a second of start-up on a small machine, which every
+ * process importing libs/host (the CLI too) would otherwise pay.
  */
-export function startTelemetry(options: TelemetryOptions): Telemetry {
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger;
   try {
@@ -52,6 +53,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     const tracesExporter = (env.OTEL_TRACES_EXPORTER ?? "").trim();
     if (!options.spanProcessors && tracesExporter === "none") return off;
 
+    const [{ startNodeSdk }, { TracerProvider }] = await Promise.all([import("@opentelemetry/sdk-node"), import("@opentelemetry/sdk-trace")]);
     const named = (env.OTEL_SERVICE_NAME ?? "").trim() !== "" || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? "");
     const sdk = startNodeSdk({
       // Errors while starting go to sdk-node's console logger (stderr);

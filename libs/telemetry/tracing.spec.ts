@@ -34,13 +34,27 @@ const impl: Partial<ServiceImpl<typeof EchoService>> = {
 const spans = () => exporter.getFinishedSpans();
 const named = (name: string, kind: SpanKind) => spans().filter((s) => s.name === name && s.kind === kind);
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+// A server span ends just after its answer is sent, so it may land after the
+// client has its response: wait for it, by trace, never by time.
+const awaitSpan = async (name: string, kind: SpanKind, traceId?: string) => {
+  const find = () => named(name, kind).find((s) => traceId === undefined || s.spanContext().traceId === traceId);
+  await expect.poll(find).toBeTruthy();
+  return find()!;
+};
+/** Runs `fn` inside a fresh root span; returns the root. */
+const underRoot = async (fn: () => Promise<unknown>) => {
+  const root = trace.getTracer("test").startSpan("root");
+  await context.with(trace.setSpan(context.active(), root), fn).catch(() => {});
+  root.end();
+  return root;
+};
 
 describe("tracing across libs/host and libs/events", () => {
   let host: ServiceHost;
   let mesh: ReturnType<typeof createMeshClient<typeof EchoService>>;
 
   beforeAll(async () => {
-    telemetry = startTelemetry({ serviceName: "traced", spanProcessors: [new SimpleSpanProcessor({ exporter })], env: {} });
+    telemetry = await startTelemetry({ serviceName: "traced", spanProcessors: [new SimpleSpanProcessor({ exporter })], env: {} });
     host = await startService({ name: "traced", services: [serve(EchoService, impl)], grpcPort: 0, httpPort: 0, logger: createLogger("traced", { write: () => {} }) });
     mesh = createMeshClient(EchoService, { address: host.grpcAddress });
   });
@@ -61,17 +75,14 @@ describe("tracing across libs/host and libs/events", () => {
   });
 
   it("makes a client span under the caller's span and a server span under the client span, one trace", async () => {
-    const root = trace.getTracer("test").startSpan("root");
-    await context.with(trace.setSpan(context.active(), root), () => mesh.client.echo({ text: "hi" }));
-    root.end();
-
-    const [client] = named("tessera.testing.v1.EchoService/Echo", SpanKind.CLIENT);
-    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
-    expect(client && server).toBeTruthy();
-    expect(parentOf(client!)).toBe(root.spanContext().spanId);
-    expect(parentOf(server!)).toBe(client!.spanContext().spanId);
-    expect(new Set([root.spanContext().traceId, client!.spanContext().traceId, server!.spanContext().traceId]).size).toBe(1);
-    for (const span of [client!, server!]) {
+    const root = await underRoot(() => mesh.client.echo({ text: "hi" }));
+    const traceId = root.spanContext().traceId;
+    const client = await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.CLIENT, traceId);
+    const server = await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER, traceId);
+    expect(parentOf(client)).toBe(root.spanContext().spanId);
+    expect(parentOf(server)).toBe(client.spanContext().spanId);
+    expect(new Set([root.spanContext().traceId, client.spanContext().traceId, server.spanContext().traceId]).size).toBe(1);
+    for (const span of [client, server]) {
       expect(span.attributes).toMatchObject({
         "rpc.system": "grpc",
         "rpc.service": "tessera.testing.v1.EchoService",
@@ -79,15 +90,15 @@ describe("tracing across libs/host and libs/events", () => {
         "rpc.grpc.status_code": 0,
       });
     }
-    expect(client!.attributes["server.address"]).toBe("127.0.0.1");
-    expect(client!.attributes["server.port"]).toBe(Number(host.grpcAddress.split(":")[1]));
+    expect(client.attributes["server.address"]).toBe("127.0.0.1");
+    expect(client.attributes["server.port"]).toBe(Number(host.grpcAddress.split(":")[1]));
   });
 
   it("puts the server span's trace and span id in the handler's log lines", async () => {
-    await mesh.client.echo({ text: "logged" });
-    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
+    const root = await underRoot(() => mesh.client.echo({ text: "logged" }));
+    const server = await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER, root.spanContext().traceId);
     const line = logLines.find((l) => l.msg === "echo handled");
-    expect(line).toMatchObject({ trace_id: server!.spanContext().traceId, span_id: server!.spanContext().spanId, trace_flags: "01" });
+    expect(line).toMatchObject({ trace_id: server.spanContext().traceId, span_id: server.spanContext().spanId, trace_flags: "01" });
   });
 
   it("leaves trace fields out of log lines outside any span", () => {
@@ -96,25 +107,26 @@ describe("tracing across libs/host and libs/events", () => {
   });
 
   it("records the status code: an error on the client span, not on the server span for a caller's error", async () => {
-    await mesh.client.echo({ failWithCode: Code.NotFound }).catch(() => {});
-    const [client] = named("tessera.testing.v1.EchoService/Echo", SpanKind.CLIENT);
-    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
-    expect(client!.attributes["rpc.grpc.status_code"]).toBe(Code.NotFound);
-    expect(server!.attributes["rpc.grpc.status_code"]).toBe(Code.NotFound);
-    expect(client!.status.code).toBe(SpanStatusCode.ERROR);
-    expect(server!.status.code).toBe(SpanStatusCode.UNSET);
+    const notFound = (await underRoot(() => mesh.client.echo({ failWithCode: Code.NotFound }))).spanContext().traceId;
+    const client = await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.CLIENT, notFound);
+    const server = await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER, notFound);
+    expect(client.attributes["rpc.grpc.status_code"]).toBe(Code.NotFound);
+    expect(server.attributes["rpc.grpc.status_code"]).toBe(Code.NotFound);
+    expect(client.status.code).toBe(SpanStatusCode.ERROR);
+    expect(server.status.code).toBe(SpanStatusCode.UNSET);
 
-    exporter.reset();
-    await mesh.client.echo({ failWithCode: Code.Internal }).catch(() => {});
-    expect(named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER)[0]!.status.code).toBe(SpanStatusCode.ERROR);
+    const internal = (await underRoot(() => mesh.client.echo({ failWithCode: Code.Internal }))).spanContext().traceId;
+    expect((await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER, internal)).status.code).toBe(SpanStatusCode.ERROR);
   });
 
   it("ends a server-streaming call's spans with the stream", async () => {
-    for await (const _ of mesh.client.echoStream({ count: 3 }));
-    const [client] = named("tessera.testing.v1.EchoService/EchoStream", SpanKind.CLIENT);
-    const [server] = named("tessera.testing.v1.EchoService/EchoStream", SpanKind.SERVER);
-    expect(parentOf(server!)).toBe(client!.spanContext().spanId);
-    expect(server!.attributes["rpc.grpc.status_code"]).toBe(0);
+    const root = await underRoot(async () => {
+      for await (const _ of mesh.client.echoStream({ count: 3 }));
+    });
+    const client = await awaitSpan("tessera.testing.v1.EchoService/EchoStream", SpanKind.CLIENT, root.spanContext().traceId);
+    const server = await awaitSpan("tessera.testing.v1.EchoService/EchoStream", SpanKind.SERVER, root.spanContext().traceId);
+    expect(parentOf(server)).toBe(client.spanContext().spanId);
+    expect(server.attributes["rpc.grpc.status_code"]).toBe(0);
   });
 
   it("continues a trace a Connect caller sent in traceparent, on the HTTP port", async () => {
@@ -126,17 +138,19 @@ describe("tracing across libs/host and libs/events", () => {
       body: JSON.stringify({ text: "web" }),
     });
     expect(response.status).toBe(200);
-    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
-    expect(server!.spanContext().traceId).toBe(traceId);
-    expect(parentOf(server!)).toBe(parentId);
-    expect(server!.attributes).toMatchObject({ "rpc.system": "connect_rpc", "rpc.service": "tessera.testing.v1.EchoService", "rpc.method": "Echo", "rpc.grpc.status_code": 0 });
+    const server = await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER, traceId);
+    expect(server.spanContext().traceId).toBe(traceId);
+    expect(parentOf(server)).toBe(parentId);
+    expect(server.attributes).toMatchObject({ "rpc.system": "connect_rpc", "rpc.service": "tessera.testing.v1.EchoService", "rpc.method": "Echo", "rpc.grpc.status_code": 0 });
   });
 
   it("marks a Connect error with its code on the HTTP port", async () => {
     const web = createClient(EchoService, createConnectTransport({ baseUrl: `http://${host.httpAddress}`, httpVersion: "1.1" }));
-    await web.echo({ failWithCode: Code.FailedPrecondition }).catch(() => {});
-    const [server] = named("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER);
-    expect(server!.attributes).toMatchObject({ "rpc.grpc.status_code": Code.FailedPrecondition, "rpc.connect_rpc.error_code": "failed_precondition" });
+    // connect-node's own client is not instrumented: the caller names its trace.
+    const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+    await web.echo({ failWithCode: Code.FailedPrecondition }, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } }).catch(() => {});
+    const server = await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER, traceId);
+    expect(server.attributes).toMatchObject({ "rpc.grpc.status_code": Code.FailedPrecondition, "rpc.connect_rpc.error_code": "failed_precondition" });
   });
 
   describe.each([
@@ -184,14 +198,13 @@ describe("tracing across libs/host and libs/events", () => {
       await done;
       await stop();
 
-      const [producer] = named(`publish ${subject}`, SpanKind.PRODUCER);
-      await expect.poll(() => named(`process ${subject}`, SpanKind.CONSUMER).length).toBe(1);
-      const [consumer] = named(`process ${subject}`, SpanKind.CONSUMER);
-      expect(parentOf(producer!)).toBe(root.spanContext().spanId);
-      expect(parentOf(consumer!)).toBe(producer!.spanContext().spanId);
-      expect(consumer!.spanContext().traceId).toBe(root.spanContext().traceId);
-      expect(handlerSpan).toBe(consumer!.spanContext().spanId);
-      expect(consumer!.attributes).toMatchObject({ "messaging.system": "nats", "messaging.destination.name": subject, "cloudevents.event_type": "tessera.events.v1.AliasMoved" });
+      const producer = await awaitSpan(`publish ${subject}`, SpanKind.PRODUCER);
+      const consumer = await awaitSpan(`process ${subject}`, SpanKind.CONSUMER);
+      expect(parentOf(producer)).toBe(root.spanContext().spanId);
+      expect(parentOf(consumer)).toBe(producer.spanContext().spanId);
+      expect(consumer.spanContext().traceId).toBe(root.spanContext().traceId);
+      expect(handlerSpan).toBe(consumer.spanContext().spanId);
+      expect(consumer.attributes).toMatchObject({ "messaging.system": "nats", "messaging.destination.name": subject, "cloudevents.event_type": "tessera.events.v1.AliasMoved" });
       expect(logLines.find((l) => l.msg === "event handled")).toMatchObject({ trace_id: root.spanContext().traceId });
     });
   });

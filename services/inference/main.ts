@@ -17,7 +17,7 @@ const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 try {
   const config = readInferenceConfig(envWithFlags(process.argv.slice(2), process.env));
   const logger = createLogger("inference", { level: config.logLevel }, { replica: config.replicaId });
-  const telemetry = startTelemetry({ serviceName: "tessera-inference", logger });
+  const telemetry = await startTelemetry({ serviceName: "tessera-inference", logger });
   const backends = await connectBackends(config, logger);
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });
   const kv = await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS });

@@ -10,7 +10,7 @@ import { startRegistry } from "./start-registry.js";
 try {
   const config = readRegistryConfig(process.env);
   const logger = createLogger("registry", { level: config.logLevel });
-  const telemetry = startTelemetry({ serviceName: "tessera-registry", logger });
+  const telemetry = await startTelemetry({ serviceName: "tessera-registry", logger });
   const backends = await openBackends(
     config.store === "nats"
       ? { mode: "nats", natsUrl: config.nats.servers, nats: config.nats, clientName: "tessera-registry", logger, mesh: config.mesh }
