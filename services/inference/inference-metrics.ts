@@ -1,5 +1,6 @@
 import { Code } from "../../libs/errors/index.js";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { AnswerObserver } from "./logging/answered-request.js";
 
 /** What the queue-depth gauge reads at scrape time. */
 export interface QueueSource {
@@ -28,6 +29,8 @@ export class InferenceMetrics {
   private readonly queue: Histogram<"model" | "version">;
   private readonly compute: Histogram<"model" | "version">;
   private readonly batchSize: Histogram<"model" | "version">;
+  /** Sees every answered request (prediction logging); set once at start-up. */
+  observeAnswer?: AnswerObserver;
 
   constructor(registry: Registry, sources: () => Iterable<QueueSource>) {
     const registers = [registry];

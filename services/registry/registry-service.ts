@@ -20,6 +20,7 @@ import type { Logger } from "../../libs/log/index.js";
 import { readSignature } from "../../libs/onnx/index.js";
 import { checkAliasName, checkDescription, checkMetrics, checkModelName, checkTags, checkVersionNumber } from "./names.js";
 import { decodePageToken, encodePageToken, pageOf, resolvePageSize } from "./page-token.js";
+import { referenceProfileMethods } from "./reference-profiles.js";
 import { presentVersion, type RegistryStore } from "./registry-store.js";
 import type { RegistryEvents } from "./registry-events.js";
 import { checkSelector, resolveVersionNumber } from "./resolve-version.js";
@@ -269,6 +270,8 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
       yield { payload: { case: "modelVersion", value: presentVersion(record, model) } };
       for await (const chunk of rechunk(content, chunkSize)) yield { payload: { case: "chunk", value: chunk } };
     },
+
+    ...referenceProfileMethods(store),
   };
 
   async function createModelIfMissing(name: string): Promise<void> {
