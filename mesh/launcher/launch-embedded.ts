@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openBackends } from "../../libs/backends/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
@@ -10,6 +10,7 @@ import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../services/inference/mem
 import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
 import { inProcessPredictionLogTransport } from "../../libs/prediction-log/index.js";
 import { readLoggingPolicy } from "../../services/inference/logging/logging-config.js";
+import { parseAlertRules } from "../../services/monitoring/alerts/alert-rules.js";
 import { readMonitoringConfig } from "../../services/monitoring/config.js";
 import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
 import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
@@ -86,7 +87,8 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       const config = readMonitoringConfig(monitoringEnv(topology, { registryAddress: registry.grpcAddress, store }));
       const logFile = join(options.logDir, "monitoring.log");
       const logger = createLogger("monitoring", { level: config.logLevel, write: logTo(logFile) });
-      monitoringServer = await startMonitoring({ config, events: backends.events, profiles: registryProfiles(registryClient.client), logger });
+      const rules = config.rulesFile ? parseAlertRules(await readFile(config.rulesFile, "utf8"), config.rulesFile) : [];
+      monitoringServer = await startMonitoring({ config, events: backends.events, rules, profiles: registryProfiles(registryClient.client), logger });
       monitoring = {
         name: "monitoring",
         kind: "monitoring",

@@ -46,6 +46,8 @@ interface VersionState {
  */
 export class DriftMonitor {
   private readonly states = new Map<string, Promise<VersionState>>();
+  /** The last report of each version, for alert rules over drift_share. */
+  readonly lastReports = new Map<string, DriftReport>();
   private readonly windowSize: number;
   private readonly profileRetryMs: number;
   private readonly logger: Logger;
@@ -148,6 +150,7 @@ export class DriftMonitor {
       }
     }
     state.drifting = drifting;
+    this.lastReports.set(`${model}@${version}`, report);
     return report;
   }
 

@@ -5,6 +5,8 @@ import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
 import { connectNats } from "../../libs/nats/index.js";
+import { readFile } from "node:fs/promises";
+import { parseAlertRules } from "./alerts/alert-rules.js";
 import { readMonitoringConfig } from "./config.js";
 import { registryProfiles } from "./registry-profiles.js";
 import { startMonitoring } from "./start-monitoring.js";
@@ -13,6 +15,8 @@ import { startMonitoring } from "./start-monitoring.js";
 try {
   const config = readMonitoringConfig(process.env);
   const logger = createLogger("monitoring", { level: config.logLevel });
+  // A bad rule file stops start-up with the line at fault.
+  const rules = config.rulesFile ? parseAlertRules(await readFile(config.rulesFile, "utf8"), config.rulesFile) : [];
   const backends = await openBackends({ mode: "nats", natsUrl: config.natsUrl, clientName: "tessera-monitoring", logger });
   // Logs get their own connection: their volume must not delay events and alerts.
   const nc = await connectNats({ servers: config.natsUrl, name: "tessera-monitoring-logs", logger });
@@ -21,6 +25,7 @@ try {
     config,
     events: backends.events,
     nc,
+    rules,
     profiles: registryProfiles(registry.client),
     logger,
     onClose: async () => {
@@ -29,7 +34,7 @@ try {
       await backends.close();
     },
   });
-  shutdownOnSignals(server.host, logger);
+  shutdownOnSignals({ shutdown: server.stop }, logger);
 } catch (error) {
   const message = error instanceof ConfigError ? error.message : error instanceof ConnectError ? error.rawMessage : String((error as Error)?.message ?? error);
   process.stderr.write(`monitoring: ${message}\n`);

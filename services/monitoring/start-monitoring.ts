@@ -10,6 +10,11 @@ import { serve, startService, type ServiceHost } from "../../libs/host/index.js"
 import type { Logger } from "../../libs/log/index.js";
 import { OutcomeBook } from "./ab/outcome-book.js";
 import { AlertHub } from "./alerts/alert-hub.js";
+import { AlertLoop } from "./alerts/alert-loop.js";
+import type { Sample } from "./alerts/alert-evaluator.js";
+import type { AlertRule } from "./alerts/alert-rules.js";
+import { RingBuffer } from "./windows/ring-buffer.js";
+import type { AlertChanged } from "../../libs/gen/tessera/events/v1/monitoring_events_pb.js";
 import type { MonitoringConfig } from "./config.js";
 import { DriftMonitor, type DriftReport, type ProfileSource } from "./drift-monitor.js";
 import { startLogConsumer, type LogConsumer } from "./log-consumer.js";
@@ -19,7 +24,10 @@ import { monitoringServiceImpl } from "./monitoring-service.js";
 export const DRIFT_DETECTED_SUBJECT = "tessera.monitoring.drift.detected";
 
 export interface MonitoringDependencies {
-  config: Pick<MonitoringConfig, "host" | "grpcPort" | "httpPort" | "windowSize" | "reportIntervalMs" | "consumerName" | "maxAckPending" | "driftOptions">;
+  config: Pick<MonitoringConfig, "host" | "grpcPort" | "httpPort" | "windowSize" | "reportIntervalMs" | "consumerName" | "maxAckPending" | "driftOptions"> &
+    Partial<Pick<MonitoringConfig, "alertIntervalMs">>;
+  /** Alert rules (parseAlertRules); none: no alerts. */
+  rules?: readonly AlertRule[];
   /** DriftDetected (and alert) events go out here. */
   events: EventBus;
   /** Where prediction logs are read from (TESSERA_PREDICTIONS); without it, logs come in through `ingest` (embedded mode). */
@@ -41,6 +49,8 @@ export interface MonitoringServer {
   ingest(log: PredictionLog, timeMs: number): Promise<void>;
   /** Tests every window now (the report loop does this every reportIntervalMs). */
   evaluate(): Promise<DriftReport[]>;
+  /** Evaluates the alert rules now (the alert loop does this every alertIntervalMs). */
+  evaluateAlerts(): Promise<AlertChanged[]>;
   stop(): Promise<void>;
 }
 
@@ -79,8 +89,14 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
         .catch((error: unknown) => logger.warn("could not publish DriftDetected", { error }));
     },
   });
+  // Latencies of the last 1,000 logs per version, for latency_p99_seconds rules.
+  const latencies = new Map<string, { model: string; version: number; ring: RingBuffer<number> }>();
   const ingest = async (log: PredictionLog, timeMs: number) => {
     outcomes.observe(log);
+    const key = `${log.model}@${log.version}`;
+    let entry = latencies.get(key);
+    if (!entry) latencies.set(key, (entry = { model: log.model, version: log.version, ring: new RingBuffer(1000) }));
+    entry.ring.push(Number(log.latencyUs) / 1e6);
     await monitor.ingest(log, timeMs);
   };
   const consumer = deps.nc
@@ -97,6 +113,38 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
   }, config.reportIntervalMs);
   timer.unref();
 
+  let deadLettersBefore = { count: 0, atMs: Date.now() };
+  const samples = async (): Promise<Sample[]> => {
+    const out: Sample[] = [];
+    for (const r of monitor.lastReports.values()) out.push({ metric: "drift_share", labels: { model: r.model, version: String(r.version) }, value: r.driftedShare });
+    for (const { model, version, ring } of latencies.values()) {
+      const sorted = ring.values().sort((a, b) => a - b);
+      if (sorted.length > 0) out.push({ metric: "latency_p99_seconds", labels: { model, version: String(version) }, value: sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)]! });
+    }
+    if (consumer) {
+      const now = Date.now();
+      const count = consumer.counts.deadLettered;
+      out.push({ metric: "dead_letters", labels: {}, value: ((count - deadLettersBefore.count) * 1000) / Math.max(1, now - deadLettersBefore.atMs) });
+      deadLettersBefore = { count, atMs: now };
+      try {
+        out.push({ metric: "log_lag", labels: {}, value: await consumer.lag() });
+      } catch {
+        // NATS away: no lag sample this round.
+      }
+    }
+    return out;
+  };
+  const alertLoop = new AlertLoop(deps.rules ?? [], { hub: alerts, events, samples, logger });
+  let alerting: Promise<AlertChanged[]> | undefined;
+  const evaluateAlerts = () =>
+    (alerting ??= alertLoop.run().finally(() => {
+      alerting = undefined;
+    }));
+  const alertTimer = setInterval(() => {
+    evaluateAlerts().catch((error: unknown) => logger.warn("alert evaluation failed", { error }));
+  }, config.alertIntervalMs ?? 15_000);
+  alertTimer.unref();
+
   let host: ServiceHost;
   try {
     host = await startService({
@@ -109,6 +157,7 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
       metrics,
       onClose: async () => {
         clearInterval(timer);
+        clearInterval(alertTimer);
         alerts.close();
         await consumer?.stop();
         await deps.onClose?.();
@@ -116,9 +165,16 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
     });
   } catch (error) {
     clearInterval(timer);
+    clearInterval(alertTimer);
     await consumer?.stop();
     throw error;
   }
   host.setReady(true);
-  return { host, monitor, alerts, outcomes, consumer, metrics, ingest, evaluate, stop: () => host.shutdown() };
+  return { host, monitor, alerts, outcomes, consumer, metrics, ingest, evaluate, evaluateAlerts,
+    // Watch streams never end by themselves: end them first, or shutdown waits out its grace period.
+    stop: async () => {
+      alerts.close();
+      await host.shutdown();
+    },
+  };
 }

@@ -22,6 +22,9 @@ import { featureSlots, ProfileBuilder } from "../../libs/profiles/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
+import { AlertChangedSchema, AlertState, type AlertChanged } from "../../libs/gen/tessera/events/v1/monitoring_events_pb.js";
+import { ALERT_FIRING_SUBJECT } from "../../services/monitoring/alerts/alert-loop.js";
+import { parseAlertRules } from "../../services/monitoring/alerts/alert-rules.js";
 import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
 import { startMonitoring, DRIFT_DETECTED_SUBJECT, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
@@ -53,6 +56,7 @@ describe("monitoring service", () => {
   let publisher: PredictionLogPublisher;
   let model: string;
   const drifts: BusEvent<DriftDetected>[] = [];
+  const fired: AlertChanged[] = [];
 
   /** Publishes `n` logs of one row each: 16 features ~ N(mean, 1), score ~ N(0.5, 0.1). */
   async function sendLogs(version: number, n: number, mean: number): Promise<void> {
@@ -90,7 +94,11 @@ describe("monitoring service", () => {
     await events.subscribe(DRIFT_DETECTED_SUBJECT, DriftDetectedSchema, (e) => {
       if (e.message.model === model) drifts.push(e);
     });
+    await events.subscribe(ALERT_FIRING_SUBJECT, AlertChangedSchema, (e) => {
+      if (e.message.labels.model === model) fired.push(e.message);
+    });
     monitoring = await startMonitoring({
+      rules: parseAlertRules(`rules:\n  - {name: drifting, metric: drift_share, op: ">=", threshold: 0.5, labels: {model: ${model}}}\n`, "rules.yaml"),
       config: {
         host: "127.0.0.1",
         grpcPort: 0,
@@ -152,6 +160,22 @@ describe("monitoring service", () => {
     expect(text).toContain(`tessera_monitoring_drift_share{model="${model}",version="2"} 1`);
     // Still drifting: no second event for the same turn.
     expect(drifts).toHaveLength(1);
+  });
+
+  it("fires a drift_share alert on NATS and to WatchAlerts watchers", async () => {
+    const watching = new AbortController();
+    const stream = client.client.watchAlerts({}, { signal: watching.signal });
+    const changes = await monitoring.evaluateAlerts();
+    expect(changes.map((c) => [c.rule, c.state, c.labels.version])).toEqual([["drifting", AlertState.FIRING, "2"]]);
+    await eventually(() => fired.length === 1);
+    expect(fired[0]).toMatchObject({ rule: "drifting", state: AlertState.FIRING, value: 1, threshold: 0.5 });
+    // A watcher that connects now is told of every active alert first.
+    for await (const { alert } of stream) {
+      expect(alert).toMatchObject({ rule: "drifting", state: AlertState.FIRING });
+      break;
+    }
+    watching.abort();
+    expect((await client.client.listAlerts({})).alerts.map((a) => a.rule)).toEqual(["drifting"]);
   });
 
   it("answers FAILED_PRECONDITION for a version without a profile and NOT_FOUND for a model without logs", async () => {
