@@ -54,7 +54,9 @@ async function start(routes: FakeRoutes): Promise<{ controller: RolloutControlle
 describe("RolloutController", () => {
   it("walks the steps on passing checks and promotes at 100 %", async () => {
     const routes = new FakeRoutes();
-    let { controller, state } = await start(routes);
+    const started = await start(routes);
+    const controller = started.controller;
+    let state = started.state;
     expect(routes.route!.weights).toEqual({ 1: 90, 2: 10 });
     // Before the interval is over nothing moves.
     ({ state } = await controller.tick(state, MINUTE - 1, good));
@@ -71,7 +73,9 @@ describe("RolloutController", () => {
 
   it("rolls back to the baseline after `threshold` failed checks in a row, not after one", async () => {
     const routes = new FakeRoutes();
-    let { controller, state } = await start(routes);
+    const started = await start(routes);
+    const controller = started.controller;
+    let state = started.state;
     let events;
     ({ state, events } = await controller.tick(state, MINUTE, bad));
     expect(events).toEqual([{ kind: "check_failed", failedChecks: 1, reason: "success rate 0.800 < 0.99" }]);
@@ -85,7 +89,9 @@ describe("RolloutController", () => {
 
   it("forgives a failed check followed by a pass", async () => {
     const routes = new FakeRoutes();
-    let { controller, state } = await start(routes);
+    const started = await start(routes);
+    const controller = started.controller;
+    let state = started.state;
     ({ state } = await controller.tick(state, MINUTE, { ...good, p99Ms: 80 }));
     expect(state.failedChecks).toBe(1);
     ({ state } = await controller.tick(state, 2 * MINUTE, good));
@@ -95,7 +101,9 @@ describe("RolloutController", () => {
 
   it("fails a check on a drift alarm and waits on too few requests", async () => {
     const routes = new FakeRoutes();
-    let { controller, state } = await start(routes);
+    const started = await start(routes);
+    const controller = started.controller;
+    let state = started.state;
     let events;
     ({ state, events } = await controller.tick(state, MINUTE, { ...good, requests: 10 }));
     expect(events).toEqual([]);
@@ -105,7 +113,9 @@ describe("RolloutController", () => {
 
   it("pauses instead of overwriting a manual route change, and resumes from the route as it is", async () => {
     const routes = new FakeRoutes();
-    let { controller, state } = await start(routes);
+    const started = await start(routes);
+    const controller = started.controller;
+    let state = started.state;
     routes.manualChange({ 1: 70, 2: 30 });
     let events;
     ({ state, events } = await controller.tick(state, MINUTE, good));
@@ -133,7 +143,9 @@ describe("RolloutController", () => {
 
   it("pauses and resumes on request, and aborts back to the baseline", async () => {
     const routes = new FakeRoutes();
-    let { controller, state } = await start(routes);
+    const started = await start(routes);
+    const controller = started.controller;
+    let state = started.state;
     ({ state } = controller.pause(state));
     expect(state).toMatchObject({ phase: "paused", reason: "paused by request" });
     ({ state } = await controller.resume(state, MINUTE));
