@@ -24,7 +24,7 @@ const MAX_EXACT_N = 10_000;
  * n = round(n₁n₂ / (n₁ + n₂)). An exact computation that loses precision
  * falls back to the asymptotic one, as SciPy does.
  */
-export function ksTwoSample(a: readonly number[], b: readonly number[]): KsResult {
+export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): KsResult {
   const n1 = a.length;
   const n2 = b.length;
   if (n1 === 0 || n2 === 0) throw new RangeError("ksTwoSample needs two non-empty samples");

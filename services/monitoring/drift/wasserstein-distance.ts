@@ -3,7 +3,7 @@
  * equal weights: the area between their empirical CDFs. Same definition as
  * `scipy.stats.wasserstein_distance(u, v)`.
  */
-export function wassersteinDistance(u: readonly number[], v: readonly number[]): number {
+export function wassersteinDistance(u: ArrayLike<number>, v: ArrayLike<number>): number {
   if (u.length === 0 || v.length === 0) throw new RangeError("wassersteinDistance needs two non-empty samples");
   const a = Float64Array.from(u).sort();
   const b = Float64Array.from(v).sort();
