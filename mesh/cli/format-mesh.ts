@@ -8,7 +8,7 @@ import { formatTable } from "./format-table.js";
  *   registry     127.0.0.1:50051  127.0.0.1:8081  -       -                 ready
  *   inference-0  127.0.0.1:8001   127.0.0.1:8000  cpu     fraud@production  ready
  */
-export function formatMeshTable(mesh: Pick<RunningMesh, "registry" | "replicas">, readiness: ReadonlyMap<string, ReplicaReadiness>): string {
+export function formatMeshTable(mesh: Pick<RunningMesh, "registry" | "replicas" | "monitoring">, readiness: ReadonlyMap<string, ReplicaReadiness>): string {
   const rows = [[mesh.registry.name, mesh.registry.grpcAddress, mesh.registry.httpAddress, "-", "-", "ready"]];
   for (const replica of mesh.replicas) {
     const state = readiness.get(replica.name);
@@ -21,6 +21,7 @@ export function formatMeshTable(mesh: Pick<RunningMesh, "registry" | "replicas">
       state ? describeReadiness(state) : "starting",
     ]);
   }
+  if (mesh.monitoring) rows.push([mesh.monitoring.name, mesh.monitoring.grpcAddress, mesh.monitoring.httpAddress, "-", "-", "ready"]);
   return formatTable(["SERVICE", "GRPC", "HTTP", "DEVICE", "SERVES", "STATUS"], rows);
 }
 

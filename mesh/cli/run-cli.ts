@@ -3,6 +3,7 @@ import type { CliIo } from "./cli-io.js";
 import { addConnectionOptions } from "./connection-options.js";
 import { describeError, EXIT_OK, EXIT_USAGE } from "./describe-error.js";
 import { modelsCommand } from "./models-command.js";
+import { alertsCommand, driftCommand, profileCommand } from "./monitoring-commands.js";
 import { predictCommand } from "./predict-command.js";
 import { upCommand } from "./up-command.js";
 
@@ -21,6 +22,9 @@ export function createProgram(io: CliIo): Command {
   program.addCommand(upCommand(io));
   program.addCommand(modelsCommand(io));
   program.addCommand(predictCommand(io));
+  program.addCommand(driftCommand(io));
+  program.addCommand(profileCommand(io));
+  program.addCommand(alertsCommand(io));
   configureAll(program, io);
   return program;
 }

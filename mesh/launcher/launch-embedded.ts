@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openBackends } from "../../libs/backends/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
@@ -8,10 +8,16 @@ import { createLogger } from "../../libs/log/index.js";
 import { readInferenceConfig } from "../../services/inference/config.js";
 import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../services/inference/membership/kv-membership.js";
 import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
+import { inProcessPredictionLogTransport } from "../../libs/prediction-log/index.js";
+import { readLoggingPolicy } from "../../services/inference/logging/logging-config.js";
+import { parseAlertRules } from "../../services/monitoring/alerts/alert-rules.js";
+import { readMonitoringConfig } from "../../services/monitoring/config.js";
+import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
+import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
 import { readRegistryConfig } from "../../services/registry/config.js";
 import { startRegistry } from "../../services/registry/start-registry.js";
 import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
-import { dialAddress, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
+import { dialAddress, monitoringEnv, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
 import type { Topology } from "./topology.js";
 
 export interface LaunchEmbeddedOptions {
@@ -54,8 +60,10 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
   let registryHost: ServiceHost | undefined;
   let registryClient: MeshClient<typeof RegistryService> | undefined;
   let replica: InferenceReplica | undefined;
+  let monitoringServer: MonitoringServer | undefined;
   const stopAll = async () => {
     await replica?.stop();
+    await monitoringServer?.stop();
     registryClient?.close();
     await registryHost?.shutdown();
     await backends.close();
@@ -73,19 +81,39 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       serve: [],
     };
 
+    registryClient = createMeshClient(RegistryService, { address: registry.grpcAddress });
+    let monitoring: ServiceEndpoint | undefined;
+    if (topology.monitoring.enabled) {
+      const config = readMonitoringConfig(monitoringEnv(topology, { registryAddress: registry.grpcAddress, store }));
+      const logFile = join(options.logDir, "monitoring.log");
+      const logger = createLogger("monitoring", { level: config.logLevel, write: logTo(logFile) });
+      const rules = config.rulesFile ? parseAlertRules(await readFile(config.rulesFile, "utf8"), config.rulesFile) : [];
+      monitoringServer = await startMonitoring({ config, events: backends.events, rules, profiles: registryProfiles(registryClient.client), logger });
+      monitoring = {
+        name: "monitoring",
+        kind: "monitoring",
+        grpcAddress: dialAddress(monitoringServer.host.grpcAddress),
+        httpAddress: dialAddress(monitoringServer.host.httpAddress),
+        logFile,
+        serve: [],
+      };
+    }
+
     const replicas: ServiceEndpoint[] = [];
     const replicaTopology = topology.replicas[0];
     if (replicaTopology) {
       const config = readInferenceConfig(replicaEnv(topology, replicaTopology, { registryAddress: registry.grpcAddress, store }));
       const logFile = join(options.logDir, `${replicaTopology.id}.log`);
       const logger = createLogger("inference", { level: config.logLevel, write: logTo(logFile) }, { replica: config.replicaId });
-      registryClient = createMeshClient(RegistryService, { address: registry.grpcAddress });
+      const ingest = monitoringServer?.ingest;
+      const policy = readLoggingPolicy(replicaTopology.env);
       replica = await startInference({
         config,
         registryClient: registryClient.client,
         events: backends.events,
         kv: await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS }),
         logger,
+        ...(ingest && policy.sampleRate > 0 ? { predictionLogs: { transport: inProcessPredictionLogTransport(ingest), policy } } : {}),
       });
       replicas.push({
         name: replicaTopology.id,
@@ -103,6 +131,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       mode: "embedded",
       registry,
       replicas,
+      ...(monitoring ? { monitoring } : {}),
       // In-process services do not exit on their own; a crash takes this process with them.
       failure: new Promise<string>(() => {}),
       stop: () => (stopping ??= stopAll()),

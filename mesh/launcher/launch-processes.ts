@@ -5,7 +5,7 @@ import { describeExit, spawnChildService, type ChildService } from "./child-serv
 import type { ListeningAddresses } from "./listening-line.js";
 import { repoRoot, serviceEntry } from "./repo-root.js";
 import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
-import { dialAddress, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
+import { dialAddress, monitoringEnv, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
 import type { Topology } from "./topology.js";
 import { waitForHttp } from "./wait-for-http.js";
 
@@ -33,7 +33,7 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
   const root = options.root ?? repoRoot();
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const store: StoreMode = { kind: "nats", natsUrl: options.natsUrl };
-  for (const name of ["registry", "inference"] as const) {
+  for (const name of ["registry", "inference", ...(topology.monitoring.enabled ? (["monitoring"] as const) : [])] as const) {
     const entry = serviceEntry(name, root);
     if (!existsSync(entry)) throw new Error(`${relative(process.cwd(), entry)} is missing: build first with \`npm run build\``);
   }
@@ -57,6 +57,16 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
     const registryAt = await started(registryChild, startTimeoutMs);
     const registry: ServiceEndpoint = { name: "registry", kind: "registry", grpcAddress: registryAt.grpc, httpAddress: registryAt.http, logFile: registryChild.logFile, serve: [] };
 
+    const monitoringChild = topology.monitoring.enabled
+      ? spawnChildService({
+          name: "monitoring",
+          entry: serviceEntry("monitoring", root),
+          env: monitoringEnv(topology, { registryAddress: registry.grpcAddress, store }),
+          logFile: join(options.logDir, "monitoring.log"),
+        })
+      : undefined;
+    if (monitoringChild) children.push(monitoringChild);
+
     const replicaChildren = topology.replicas.map((replica) => {
       const child = spawnChildService({
         name: replica.id,
@@ -68,6 +78,11 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
       return child;
     });
     const replicaAddresses = await Promise.all(replicaChildren.map((child) => started(child, startTimeoutMs)));
+    const monitoringAt = monitoringChild ? await started(monitoringChild, startTimeoutMs) : undefined;
+    const monitoring: ServiceEndpoint | undefined =
+      monitoringChild && monitoringAt
+        ? { name: "monitoring", kind: "monitoring", grpcAddress: monitoringAt.grpc, httpAddress: monitoringAt.http, logFile: monitoringChild.logFile, serve: [] }
+        : undefined;
     const replicas: ServiceEndpoint[] = topology.replicas.map((replica, i) => ({
       name: replica.id,
       kind: "inference",
@@ -83,6 +98,7 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
       mode: "processes",
       registry,
       replicas,
+      ...(monitoring ? { monitoring } : {}),
       failure: firstUnexpectedExit(children),
       stop: () => (stopping ??= stopAll()),
     };

@@ -40,6 +40,19 @@ export function replicaEnv(topology: Topology, replica: ReplicaTopology, options
   };
 }
 
+/** The environment the monitoring service reads (services/monitoring/config.ts). */
+export function monitoringEnv(topology: Topology, options: { registryAddress: string; store: StoreMode }): Record<string, string> {
+  return {
+    TESSERA_BIND_HOST: topology.bindHost,
+    TESSERA_MONITORING_GRPC_PORT: String(topology.monitoring.grpcPort),
+    TESSERA_MONITORING_HTTP_PORT: String(topology.monitoring.httpPort),
+    TESSERA_REGISTRY_ADDRESS: options.registryAddress,
+    ...(options.store.kind === "nats" ? { NATS_URL: options.store.natsUrl } : {}),
+    TESSERA_LOG_LEVEL: topology.logLevel,
+    ...topology.monitoring.env,
+  };
+}
+
 /** Where a client on this machine reaches a service bound to `address` (0.0.0.0 and :: are not dialable). */
 export function dialAddress(address: string): string {
   const colon = address.lastIndexOf(":");

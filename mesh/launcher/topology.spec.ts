@@ -15,6 +15,15 @@ describe("parseTopology()", () => {
     ]);
   });
 
+  it("starts monitoring on 50053/8083 by default, and not at all when disabled", () => {
+    expect(parseTopology("", "t.yaml").monitoring).toEqual({ enabled: true, grpcPort: 50053, httpPort: 8083, env: {} });
+    expect(parseTopology("monitoring: {enabled: false}\n", "t.yaml").monitoring.enabled).toBe(false);
+    // A disabled service claims no port.
+    expect(() => parseTopology("monitoring: {enabled: false, grpc_port: 50051}\n", "t.yaml")).not.toThrow();
+    expect(() => parseTopology("monitoring: {grpc_port: 50051}\n", "t.yaml")).toThrow("t.yaml: monitoring.grpc_port: port 50051 is already taken by registry.grpc_port");
+    expect(() => parseTopology("monitoring: {colour: red}\n", "t.yaml")).toThrow("monitoring");
+  });
+
   it("gives replica i the ports 8001+2i and 8000+2i unless it names its own", () => {
     const topology = parseTopology("inference:\n  - {}\n  - {}\n  - {grpc_port: 9001, http_port: 0}\n", "t.yaml");
     expect(topology.replicas.map((r) => [r.id, r.grpcPort, r.httpPort])).toEqual([

@@ -13,6 +13,16 @@ export interface Topology {
   readonly logLevel: LogLevelName;
   readonly registry: RegistryTopology;
   readonly replicas: readonly ReplicaTopology[];
+  readonly monitoring: MonitoringTopology;
+}
+
+export interface MonitoringTopology {
+  /** Start the monitoring service. Default true. */
+  readonly enabled: boolean;
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** Extra environment (TESSERA_ALERT_RULES, TESSERA_DRIFT_OPTIONS, ...). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 export type LogLevelName = "debug" | "info" | "warn" | "error";
@@ -57,7 +67,8 @@ export class TopologyError extends Error {
 export const FIRST_INFERENCE_GRPC_PORT = 8001;
 export const FIRST_INFERENCE_HTTP_PORT = 8000;
 
-const TOP_KEYS = ["bind_host", "nats_url", "log_level", "registry", "inference"] as const;
+const TOP_KEYS = ["bind_host", "nats_url", "log_level", "registry", "inference", "monitoring"] as const;
+const MONITORING_KEYS = ["enabled", "grpc_port", "http_port", "env"] as const;
 const REGISTRY_KEYS = ["grpc_port", "http_port", "data_dir", "env"] as const;
 const REPLICA_KEYS = ["id", "device", "serve", "grpc_port", "http_port", "instance_count", "allow_cpu_fallback", "env"] as const;
 const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warn", "error"];
@@ -104,9 +115,20 @@ export function readTopology(root: unknown, source: string): Topology {
     logLevel: reader.choice(top.log_level, "log_level", LOG_LEVELS, "info"),
     registry,
     replicas,
+    monitoring: readMonitoring(reader, top.monitoring),
   };
   checkUnique(topology);
   return topology;
+}
+
+function readMonitoring(reader: Reader, node: unknown): MonitoringTopology {
+  const fields = reader.object(node ?? {}, "monitoring", MONITORING_KEYS);
+  return {
+    enabled: reader.boolean(fields.enabled, "monitoring.enabled", true),
+    grpcPort: reader.port(fields.grpc_port, "monitoring.grpc_port", 50053),
+    httpPort: reader.port(fields.http_port, "monitoring.http_port", 8083),
+    env: reader.env(fields.env, "monitoring.env"),
+  };
 }
 
 function readReplica(reader: Reader, node: unknown, i: number): ReplicaTopology {
@@ -163,6 +185,10 @@ function checkUnique(topology: Topology): void {
   };
   claim(topology.registry.grpcPort, "registry.grpc_port");
   claim(topology.registry.httpPort, "registry.http_port");
+  if (topology.monitoring.enabled) {
+    claim(topology.monitoring.grpcPort, "monitoring.grpc_port");
+    claim(topology.monitoring.httpPort, "monitoring.http_port");
+  }
   const ids = new Map<string, number>();
   topology.replicas.forEach((replica, i) => {
     const first = ids.get(replica.id);

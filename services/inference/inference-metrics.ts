@@ -1,5 +1,6 @@
 import { Code } from "../../libs/errors/index.js";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { AnswerObserver } from "./logging/answered-request.js";
 
 /** One version's series, bound once: prom-client then skips validating and hashing labels on every request. */
 interface VersionSeries {
@@ -39,6 +40,8 @@ export class InferenceMetrics {
   private readonly batchSize: Histogram<"model" | "version">;
   /** model → version label → its series; bounded by the versions this replica has answered for. */
   private readonly series = new Map<string, Map<number, VersionSeries>>();
+  /** Sees every answered request (prediction logging); set once at start-up. */
+  observeAnswer?: AnswerObserver;
 
   constructor(registry: Registry, sources: () => Iterable<QueueSource>) {
     const registers = [registry];

@@ -4,9 +4,12 @@ import { ConnectError } from "../../libs/errors/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger, type Logger } from "../../libs/log/index.js";
+import { connectNats } from "../../libs/nats/index.js";
+import { ensurePredictionLogStreams, natsPredictionLogTransport } from "../../libs/prediction-log/index.js";
 import { startTelemetry } from "../../libs/telemetry/index.js";
 import { envWithFlags } from "./cli-flags.js";
 import { readInferenceConfig, type InferenceConfig } from "./config.js";
+import { readLoggingPolicy } from "./logging/logging-config.js";
 import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "./membership/kv-membership.js";
 import { startInference } from "./start-inference.js";
 
@@ -21,11 +24,17 @@ try {
   const backends = await connectBackends(config, logger);
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });
   const kv = await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS });
-  const replica = await startInference({ config, registryClient: registry.client, events: backends.events, kv, logger });
+  const policy = readLoggingPolicy(process.env);
+  // Prediction logs get a connection of their own, so their volume never queues behind (or ahead of) control traffic.
+  const logsNc = backends.mode === "nats" ? await connectNats({ servers: config.natsUrl ?? DEFAULT_NATS_URL, name: "tessera-inference-logs", logger }) : undefined;
+  if (logsNc) await ensurePredictionLogStreams(logsNc);
+  const predictionLogs = logsNc && policy.sampleRate > 0 ? { transport: natsPredictionLogTransport(logsNc), policy } : undefined;
+  const replica = await startInference({ config, registryClient: registry.client, events: backends.events, kv, logger, predictionLogs });
   shutdownOnSignals(
     {
       shutdown: async () => {
         await replica.stop();
+        await logsNc?.drain();
         registry.close();
         await backends.close();
         await telemetry.shutdown();

@@ -7,6 +7,7 @@ import { ReplicaRecordSchema } from "../../libs/gen/tessera/events/v1/inference_
 import { InferenceService } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DEFAULT_MAX_MESSAGE_BYTES, serve, startService, type ServiceHost } from "../../libs/host/index.js";
 import type { Logger } from "../../libs/log/index.js";
+import { PredictionLogPublisher, type LoggingPolicy, type PredictionLogTransport } from "../../libs/prediction-log/index.js";
 import type { KvStore } from "../../libs/store/index.js";
 import type { BatchingOverrides } from "./batching/index.js";
 import type { InferenceConfig } from "./config.js";
@@ -14,6 +15,7 @@ import { inferenceServiceImpl } from "./handlers/inference-service.js";
 import { oipRestRoutes } from "./handlers/oip-rest-routes.js";
 import { oipServiceImpl } from "./handlers/oip-service.js";
 import { InferenceMetrics } from "./inference-metrics.js";
+import { predictionLogObserver } from "./logging/prediction-log-observer.js";
 import { kvMembership } from "./membership/kv-membership.js";
 import { noMembership, type MembershipPublisher } from "./membership/membership-publisher.js";
 import { formatDevice, type Device } from "./runtime/device.js";
@@ -43,6 +45,8 @@ export interface StartInferenceOptions {
   readonly resyncIntervalMs?: number;
   readonly heartbeatMs?: number;
   readonly shutdownGraceMs?: number;
+  /** Publish a prediction log per answered request there, under this default policy (version tags override it). */
+  readonly predictionLogs?: { readonly transport: PredictionLogTransport; readonly policy: LoggingPolicy };
 }
 
 export interface InferenceReplica {
@@ -88,6 +92,12 @@ export async function startInference(options: StartInferenceOptions): Promise<In
     },
   });
   const metrics = new InferenceMetrics(registry, () => manager.versions());
+  const logs = options.predictionLogs
+    ? new PredictionLogPublisher({ transport: options.predictionLogs.transport, source: `tessera/inference/${config.replicaId}`, metrics: registry, logger })
+    : undefined;
+  if (logs && options.predictionLogs) {
+    metrics.observeAnswer = predictionLogObserver(logs, { replicaId: config.replicaId, defaultPolicy: options.predictionLogs.policy, logger });
+  }
   const hostReady = () => host?.isReady() ?? false;
 
   try {
@@ -104,7 +114,10 @@ export async function startInference(options: StartInferenceOptions): Promise<In
       logger,
       metrics: registry,
       shutdownGraceMs: options.shutdownGraceMs,
-      onClose: () => manager.close(),
+      onClose: async () => {
+        await manager.close();
+        await logs?.close();
+      },
     });
   } catch (error) {
     await manager.close();

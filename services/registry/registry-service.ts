@@ -7,6 +7,7 @@ import { ModelSchema, ModelVersionSchema, Stage, type ModelVersion } from "../..
 import type { Logger } from "../../libs/log/index.js";
 import { checkAliasName, checkDescription, checkMetrics, checkModelName, checkTags, checkVersionNumber } from "./names.js";
 import { decodePageToken, encodePageToken, pageOf, resolvePageSize } from "./page-token.js";
+import { referenceProfileMethods } from "./reference-profiles.js";
 import type { RegistryEvents } from "./registry-events.js";
 import { DEFAULT_REGISTRY_LIMITS, type RegistryLimits } from "./registry-limits.js";
 import { presentVersion, type RegistryStore } from "./registry-store.js";
@@ -206,6 +207,8 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
       yield { payload: { case: "modelVersion", value: presentVersion(record, model) } };
       for await (const chunk of rechunk(content, chunkSize)) yield { payload: { case: "chunk", value: chunk } };
     },
+
+    ...referenceProfileMethods(store),
   };
 }
 

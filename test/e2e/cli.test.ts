@@ -222,7 +222,8 @@ describe("tessera up", () => {
   }
 
   it("--embedded runs the registry and a replica in one process, serving what is pushed, and stops on SIGTERM", async () => {
-    const mesh = await up(["--embedded"], "registry: {grpc_port: 0, http_port: 0}\ninference:\n  - {serve: [fraud@production], grpc_port: 0, http_port: 0}\n");
+    const mesh = await up(["--embedded"], "registry: {grpc_port: 0, http_port: 0}\nmonitoring: {grpc_port: 0, http_port: 0}\ninference:\n  - {serve: [fraud@production], grpc_port: 0, http_port: 0}\n");
+    expect(mesh.table).toMatch(/^monitoring\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+-\s+-\s+ready$/m);
     expect(mesh.table).toMatch(/^inference-0\s+\S+\s+\S+\s+cpu\s+fraud@production\s+waiting for fraud@production \(not in the registry yet\)$/m);
     const meshEnv = { TESSERA_REGISTRY_ADDRESS: mesh.addresses.get("registry")!, TESSERA_INFERENCE_ADDRESS: mesh.addresses.get("inference-0")! };
     expect((await tessera(["models", "push", join(modelsDir, "fraud.onnx"), "--name", "fraud", "--alias", "production"], meshEnv)).code).toBe(0);
@@ -246,6 +247,7 @@ describe("tessera up", () => {
       "  grpc_port: 0",
       "  http_port: 0",
       `  env: {TESSERA_REGISTRY_BUCKET: ${buckets.kv[0]}, TESSERA_ARTIFACT_BUCKET: ${buckets.objects[0]}}`,
+      "monitoring: {grpc_port: 0, http_port: 0, env: {TESSERA_MONITORING_CONSUMER: " + uniqueName("cli_mon") + "}}",
       "inference:",
       `  - {id: ${uniqueName("cli")}, grpc_port: 0, http_port: 0}`,
       "",
@@ -253,6 +255,7 @@ describe("tessera up", () => {
     try {
       const mesh = await up([], topology);
       expect(mesh.table).toMatch(/live, serving nothing/);
+      expect(mesh.table).toMatch(/^monitoring\s+/m);
       const ls = await tessera(["models", "ls", "--registry", mesh.addresses.get("registry")!]);
       expect(ls).toMatchObject({ code: 0, stdout: expect.stringContaining("no models yet") as string });
       const stopped = await mesh.stop();

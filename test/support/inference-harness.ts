@@ -10,7 +10,7 @@ import type { BatchingOverrides } from "../../services/inference/batching/index.
 import { readInferenceConfig, type InferenceConfig } from "../../services/inference/config.js";
 import { MEMBERSHIP_TTL_MS } from "../../services/inference/membership/kv-membership.js";
 import type { ServeSpec } from "../../services/inference/serve-list.js";
-import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
+import { startInference, type InferenceReplica, type StartInferenceOptions } from "../../services/inference/start-inference.js";
 import type { TestRegistry } from "./registry-harness.js";
 
 export interface TestReplica {
@@ -31,6 +31,7 @@ export interface TestReplicaOptions {
   config?: Partial<InferenceConfig>;
   batchingOverrides?: BatchingOverrides;
   logger?: Logger;
+  predictionLogs?: StartInferenceOptions["predictionLogs"];
 }
 
 /**
@@ -59,6 +60,7 @@ export async function startTestReplica(registry: TestRegistry, options: TestRepl
     logger: options.logger ?? silentLogger,
     batchingOverrides: options.batchingOverrides,
     shutdownGraceMs: 5_000,
+    predictionLogs: options.predictionLogs,
   });
   const client = createMeshClient(InferenceService, { address: replica.host.grpcAddress });
   const oip = createMeshClient(GRPCInferenceService, { address: replica.host.grpcAddress });

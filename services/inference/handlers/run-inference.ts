@@ -40,6 +40,7 @@ export async function runInference(manager: ModelManager, metrics: InferenceMetr
   let model = UNKNOWN_MODEL;
   let versionNumber = 0;
   const deadline = call.timeoutMs === undefined ? undefined : Date.now() + call.timeoutMs;
+  const started = performance.now();
   try {
     const version = manager.resolve(call.target);
     model = version.model;
@@ -57,6 +58,7 @@ export async function runInference(manager: ModelManager, metrics: InferenceMetr
     });
     const outputs = selectOutputs(result.outputs, names, version.signature);
     metrics.record(model, versionNumber, 0, { rows, queueUs: result.queueUs, computeUs: result.computeUs, batchSize: result.batchSize });
+    metrics.observeAnswer?.({ target: call.target, version, inputs, outputs, rows, latencyUs: (performance.now() - started) * 1000 });
     return { version, outputs, result, rows };
   } catch (reason) {
     let error = ConnectError.from(reason, Code.Internal);

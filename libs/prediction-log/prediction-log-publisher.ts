@@ -1,0 +1,183 @@
+import { Counter, type Registry } from "prom-client";
+import { encodeCloudEvent } from "../events/index.js";
+import { PredictionLogSchema, type PredictionLog } from "../gen/tessera/events/v1/prediction_log_pb.js";
+import { silentLogger, type Logger } from "../log/index.js";
+import { predictionLogSubject } from "./prediction-log-stream.js";
+import type { PredictionLogTransport } from "./prediction-log-transport.js";
+
+export interface PredictionLogPublisherOptions {
+  transport: PredictionLogTransport;
+  /** CloudEvents source, e.g. "tessera/inference/<replica>". */
+  source: string;
+  /**
+   * Logs waiting to be published at most; beyond it new logs are dropped and
+   * counted. Default 10,000: a few MB, so a NATS outage costs logs, never
+   * the replica's memory.
+   */
+  maxBuffered?: number;
+  /** Logs per batch of concurrent publishes. Default 256: amortizes the round trip without long stalls. */
+  batchSize?: number;
+  /** Longest a log waits for its batch to fill, ms. Default 100. */
+  flushIntervalMs?: number;
+  /** Source of randomness for sampling; tests pass a seeded one. */
+  random?: () => number;
+  /** Where tessera_prediction_log_{published,dropped,failed}_total are registered. */
+  metrics?: Registry;
+  logger?: Logger;
+}
+
+export interface PredictionLogStats {
+  published: number;
+  /** Refused because the buffer was full. */
+  dropped: number;
+  /** Not stored: the publish failed (NATS down, stream full). */
+  failed: number;
+  /** Left out by sampling. */
+  sampledOut: number;
+  buffered: number;
+}
+
+interface Pending {
+  model: string;
+  version: number;
+  build: () => PredictionLog;
+}
+
+/**
+ * Publishes prediction logs off the request path. `offer` is synchronous,
+ * never throws and never waits: the log is sampled, then either buffered or
+ * counted as dropped. Building and encoding the message happen at flush time,
+ * so a request only pays for a closure. One batch is in flight at a time, so
+ * memory stays bounded by `maxBuffered` plus one batch.
+ */
+export class PredictionLogPublisher {
+  private readonly transport: PredictionLogTransport;
+  private readonly source: string;
+  private readonly maxBuffered: number;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  private readonly random: () => number;
+  private readonly logger: Logger;
+  private buffer: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  private readonly counts = { published: 0, dropped: 0, failed: 0, sampledOut: 0 };
+  private readonly counters?: Record<"published" | "dropped" | "failed", Counter<"model">>;
+
+  constructor(options: PredictionLogPublisherOptions) {
+    this.transport = options.transport;
+    this.source = options.source;
+    this.maxBuffered = positive(options.maxBuffered ?? 10_000, "maxBuffered");
+    this.batchSize = positive(options.batchSize ?? 256, "batchSize");
+    this.flushIntervalMs = positive(options.flushIntervalMs ?? 100, "flushIntervalMs");
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? silentLogger;
+    if (options.metrics) {
+      const registers = [options.metrics];
+      const counter = (what: string, help: string) =>
+        new Counter({ name: `tessera_prediction_log_${what}_total`, help, labelNames: ["model"], registers });
+      this.counters = {
+        published: counter("published", "Prediction logs stored in JetStream."),
+        dropped: counter("dropped", "Prediction logs dropped because the publish buffer was full."),
+        failed: counter("failed", "Prediction logs whose publish failed."),
+      };
+    }
+  }
+
+  /**
+   * Logs one request with probability `sampleRate`. `build` runs later, at
+   * flush time, and must not throw (a throw is counted as failed).
+   */
+  offer(model: string, version: number, sampleRate: number, build: () => PredictionLog): void {
+    if (this.closed) return;
+    if (sampleRate < 1 && !(this.random() < sampleRate)) {
+      this.counts.sampledOut++;
+      return;
+    }
+    if (this.buffer.length >= this.maxBuffered) {
+      this.counts.dropped++;
+      this.counters?.dropped.inc({ model });
+      return;
+    }
+    this.buffer.push({ model, version, build });
+    if (this.buffer.length >= this.batchSize) this.kick(0);
+    else this.kick(this.flushIntervalMs);
+  }
+
+  stats(): PredictionLogStats {
+    return { ...this.counts, buffered: this.buffer.length };
+  }
+
+  /** Publishes what is buffered, and resolves when it is done (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.buffer.length > 0 || this.flushing) {
+      if (this.flushing) await this.flushing;
+      else await this.startBatch();
+    }
+  }
+
+  /** Stops taking logs and publishes what is buffered. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  private kick(delayMs: number): void {
+    if (this.flushing) return; // the running batch starts the next one
+    if (this.timer && delayMs > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.startBatch();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private startBatch(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    const batch = this.buffer.splice(0, this.batchSize);
+    if (batch.length === 0) return Promise.resolve();
+    this.flushing = this.publishBatch(batch).finally(() => {
+      this.flushing = undefined;
+      if (this.buffer.length >= this.batchSize) this.kick(0);
+      else if (this.buffer.length > 0) this.kick(this.flushIntervalMs);
+    });
+    return this.flushing;
+  }
+
+  private async publishBatch(batch: Pending[]): Promise<void> {
+    const results = await Promise.allSettled(
+      batch.map(async (p) => {
+        const log = p.build();
+        const envelope = encodeCloudEvent(PredictionLogSchema, log, {
+          source: this.source,
+          ...(log.requestId ? { id: log.requestId } : {}),
+        });
+        await this.transport.publish(predictionLogSubject(p.model, p.version), envelope);
+      }),
+    );
+    let firstError: unknown;
+    results.forEach((r, i) => {
+      const model = batch[i]!.model;
+      if (r.status === "fulfilled") {
+        this.counts.published++;
+        this.counters?.published.inc({ model });
+      } else {
+        this.counts.failed++;
+        this.counters?.failed.inc({ model });
+        firstError ??= r.reason;
+      }
+    });
+    if (firstError !== undefined) {
+      this.logger.warn("prediction logs were not published", { failed: results.filter((r) => r.status === "rejected").length, error: firstError });
+    }
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`PredictionLogPublisher: ${name} must be an integer >= 1, got ${value}`);
+  return value;
+}

@@ -1,0 +1,68 @@
+import { ConfigError, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
+import type { LogLevel } from "../../libs/log/index.js";
+import { resolveDriftOptions, type DriftOptions } from "./drift/index.js";
+
+/** Everything the monitoring service reads from its environment, validated. */
+export interface MonitoringConfig {
+  host: string;
+  /** gRPC port. Default 50053. */
+  grpcPort: number;
+  /** HTTP port (Connect, /metrics). Default 8083. */
+  httpPort: number;
+  natsUrl: string;
+  /** The registry's gRPC host:port, for reference profiles. */
+  registryAddress: string;
+  /** Values kept per feature and version. Default 10,000 (the benchmark's window). */
+  windowSize: number;
+  /** How often every window is tested and metrics and events updated, ms. Default 30 s. */
+  reportIntervalMs: number;
+  /** Durable consumer name on TESSERA_PREDICTIONS. */
+  consumerName: string;
+  /** Logs in flight from JetStream at most. */
+  maxAckPending: number;
+  /** JSON: drift options per model, "*" for all (e.g. {"*": {"driftShare": 0.3}}). */
+  driftOptions: Record<string, DriftOptions>;
+  /** An alert rules YAML file; none: no rules. */
+  rulesFile: string | undefined;
+  /** How often alert rules are evaluated, ms. Default 15 s. */
+  alertIntervalMs: number;
+  logLevel: LogLevel;
+}
+
+export function readMonitoringConfig(env: Env): MonitoringConfig {
+  return {
+    host: readString(env, "TESSERA_BIND_HOST", "127.0.0.1"),
+    grpcPort: readPort(env, "TESSERA_MONITORING_GRPC_PORT", 50053),
+    httpPort: readPort(env, "TESSERA_MONITORING_HTTP_PORT", 8083),
+    natsUrl: readString(env, "NATS_URL", "nats://127.0.0.1:4222"),
+    registryAddress: readString(env, "TESSERA_REGISTRY_ADDRESS", "127.0.0.1:50051"),
+    windowSize: readInt(env, "TESSERA_MONITORING_WINDOW", 10_000, { min: 10, max: 1_000_000 }),
+    reportIntervalMs: readInt(env, "TESSERA_MONITORING_REPORT_INTERVAL_MS", 30_000, { min: 100 }),
+    consumerName: readString(env, "TESSERA_MONITORING_CONSUMER", "tessera-monitoring"),
+    maxAckPending: readInt(env, "TESSERA_MONITORING_MAX_ACK_PENDING", 1000, { min: 1, max: 100_000 }),
+    driftOptions: readDriftOptions(env, "TESSERA_DRIFT_OPTIONS"),
+    rulesFile: readOptionalString(env, "TESSERA_ALERT_RULES"),
+    alertIntervalMs: readInt(env, "TESSERA_ALERT_INTERVAL_MS", 15_000, { min: 100 }),
+    logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
+  };
+}
+
+function readDriftOptions(env: Env, key: string): Record<string, DriftOptions> {
+  const text = readOptionalString(env, key);
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(key, `not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigError(key, 'expected an object of model name to options, e.g. {"*": {"driftShare": 0.3}}');
+  for (const [model, options] of Object.entries(parsed)) {
+    try {
+      resolveDriftOptions(options as DriftOptions);
+    } catch (error) {
+      throw new ConfigError(key, `model "${model}": ${error instanceof Error ? error.message.replace(/^\[\w+\] /, "") : String(error)}`);
+    }
+  }
+  return parsed as Record<string, DriftOptions>;
+}

@@ -1,0 +1,143 @@
+import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
+import { headers as natsHeaders, Match, type NatsConnection } from "@nats-io/transport-node";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { decodeCloudEvent, schemaMap } from "../../libs/events/index.js";
+import { PredictionLogSchema, type PredictionLog } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
+import { silentLogger, type Logger } from "../../libs/log/index.js";
+import { translateNatsError } from "../../libs/nats/index.js";
+import {
+  DEAD_LETTER_REASON_HEADER,
+  ensurePredictionLogStreams,
+  PREDICTION_LOG_DEAD_LETTER_SUBJECT,
+  PREDICTION_LOG_STREAM,
+} from "../../libs/prediction-log/index.js";
+
+export interface LogConsumerOptions {
+  /** Durable consumer name: a restarted monitoring resumes where it stopped. Default "tessera-monitoring". */
+  durable?: string;
+  /**
+   * Logs delivered but not yet acknowledged, at most. Default 1,000: the
+   * server holds the rest, so a replica logging faster than we analyse
+   * grows the stream's backlog (bounded by its limits), never our memory.
+   */
+  maxAckPending?: number;
+  handle: (log: PredictionLog, timeMs: number) => Promise<void>;
+  metrics?: Registry;
+  logger?: Logger;
+}
+
+export interface LogConsumer {
+  /** Logs still waiting in the stream for this consumer. */
+  lag(): Promise<number>;
+  /** Logs taken, and logs sent to the dead letter subject. */
+  readonly counts: { consumed: number; deadLettered: number };
+  stop(): Promise<void>;
+}
+
+const consumerNotFound = 10014;
+const schemas = schemaMap(PredictionLogSchema);
+
+/**
+ * Reads TESSERA_PREDICTIONS with a durable pull consumer, one log at a
+ * time. A message that is not a PredictionLog CloudEvent goes to
+ * `tessera-predictions-dead` with the reason in a header, and is
+ * acknowledged so it is not redelivered forever.
+ */
+export async function startLogConsumer(nc: NatsConnection, options: LogConsumerOptions): Promise<LogConsumer> {
+  const logger = options.logger ?? silentLogger;
+  const durable = options.durable ?? "tessera-monitoring";
+  await ensurePredictionLogStreams(nc);
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  try {
+    try {
+      await jsm.consumers.info(PREDICTION_LOG_STREAM, durable);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === consumerNotFound)) throw err;
+      await jsm.consumers.add(PREDICTION_LOG_STREAM, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        max_ack_pending: options.maxAckPending ?? 1000,
+        // A log whose handling hung is delivered again after this long.
+        ack_wait: 30_000_000_000,
+      });
+    }
+  } catch (err) {
+    throw translateNatsError(err, `creating the durable consumer ${durable} on ${PREDICTION_LOG_STREAM}`);
+  }
+  const consumer = await js.consumers.get(PREDICTION_LOG_STREAM, durable);
+  const counts = { consumed: 0, deadLettered: 0 };
+  const registers = options.metrics ? [options.metrics] : [];
+  const deadLetters = new Counter({ name: "tessera_monitoring_dead_letters_total", help: "Prediction-log messages that could not be read.", registers });
+  const lag = async () => (await consumer.info(true)).num_pending;
+  new Gauge({
+    name: "tessera_monitoring_log_lag_messages",
+    help: "Prediction logs waiting in JetStream for monitoring.",
+    registers,
+    async collect() {
+      try {
+        this.set(await lag());
+      } catch {
+        // NATS away: keep the last value rather than fail the scrape.
+      }
+    },
+  });
+
+  let messages: ConsumerMessages | undefined;
+  let stopping = false;
+  const done = (async () => {
+    while (!stopping) {
+      try {
+        messages = await consumer.consume({ max_messages: 256 });
+        for await (const m of messages) {
+          const header = (name: string) => (m.headers?.has(name, Match.IgnoreCase) ? m.headers.get(name, Match.IgnoreCase) : undefined);
+          const decoded = decodeCloudEvent(m.subject, header, m.data, schemas);
+          if ("problem" in decoded) {
+            const h = natsHeaders();
+            if (m.headers) for (const [k, v] of m.headers) for (const value of v) h.append(k, value);
+            h.set(DEAD_LETTER_REASON_HEADER, decoded.problem);
+            h.set("tessera-original-subject", m.subject);
+            try {
+              await js.publish(PREDICTION_LOG_DEAD_LETTER_SUBJECT, m.data, { headers: h });
+              counts.deadLettered++;
+              deadLetters.inc();
+              m.ack();
+            } catch (error) {
+              logger.warn("could not dead-letter a prediction log; it will be redelivered", { error });
+              m.nak(1000);
+            }
+            continue;
+          }
+          try {
+            await options.handle(decoded.event.message, decoded.event.time.getTime());
+          } catch (error) {
+            logger.warn("a prediction log could not be handled", { subject: m.subject, error });
+          }
+          counts.consumed++;
+          m.ack();
+        }
+        // The iterator ended without an error (consumer deleted?): ask again, not in a tight loop.
+        if (!stopping) await pause(1000);
+      } catch (error) {
+        if (stopping) break;
+        logger.warn("prediction log consumption stopped; restarting it", { error });
+        await pause(1000);
+      }
+    }
+  })();
+
+  return {
+    lag,
+    counts,
+    async stop() {
+      stopping = true;
+      await messages?.close();
+      await done;
+    },
+  };
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,42 @@
+import { openBackends } from "../../libs/backends/index.js";
+import { ConfigError } from "../../libs/config/index.js";
+import { ConnectError } from "../../libs/errors/index.js";
+import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
+import { createLogger } from "../../libs/log/index.js";
+import { connectNats } from "../../libs/nats/index.js";
+import { readFile } from "node:fs/promises";
+import { parseAlertRules } from "./alerts/alert-rules.js";
+import { readMonitoringConfig } from "./config.js";
+import { registryProfiles } from "./registry-profiles.js";
+import { startMonitoring } from "./start-monitoring.js";
+
+// The monitoring service as a process of its own: `node dist/services/monitoring/main.js`.
+try {
+  const config = readMonitoringConfig(process.env);
+  const logger = createLogger("monitoring", { level: config.logLevel });
+  // A bad rule file stops start-up with the line at fault.
+  const rules = config.rulesFile ? parseAlertRules(await readFile(config.rulesFile, "utf8"), config.rulesFile) : [];
+  const backends = await openBackends({ mode: "nats", natsUrl: config.natsUrl, clientName: "tessera-monitoring", logger });
+  // Logs get their own connection: their volume must not delay events and alerts.
+  const nc = await connectNats({ servers: config.natsUrl, name: "tessera-monitoring-logs", logger });
+  const registry = createMeshClient(RegistryService, { address: config.registryAddress });
+  const server = await startMonitoring({
+    config,
+    events: backends.events,
+    nc,
+    rules,
+    profiles: registryProfiles(registry.client),
+    logger,
+    onClose: async () => {
+      registry.close();
+      await nc.drain();
+      await backends.close();
+    },
+  });
+  shutdownOnSignals({ shutdown: server.stop }, logger);
+} catch (error) {
+  const message = error instanceof ConfigError ? error.message : error instanceof ConnectError ? error.rawMessage : String((error as Error)?.message ?? error);
+  process.stderr.write(`monitoring: ${message}\n`);
+  process.exit(1);
+}

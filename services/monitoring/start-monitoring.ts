@@ -1,0 +1,180 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { Registry } from "prom-client";
+import type { EventBus } from "../../libs/events/index.js";
+import { DriftDetectedSchema } from "../../libs/gen/tessera/events/v1/monitoring_events_pb.js";
+import type { PredictionLog } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
+import { MonitoringService } from "../../libs/gen/tessera/monitoring/v1/monitoring_pb.js";
+import { serve, startService, type ServiceHost } from "../../libs/host/index.js";
+import type { Logger } from "../../libs/log/index.js";
+import { OutcomeBook } from "./ab/outcome-book.js";
+import { AlertHub } from "./alerts/alert-hub.js";
+import { AlertLoop } from "./alerts/alert-loop.js";
+import type { Sample } from "./alerts/alert-evaluator.js";
+import type { AlertRule } from "./alerts/alert-rules.js";
+import { RingBuffer } from "./windows/ring-buffer.js";
+import type { AlertChanged } from "../../libs/gen/tessera/events/v1/monitoring_events_pb.js";
+import type { MonitoringConfig } from "./config.js";
+import { DriftMonitor, type DriftReport, type ProfileSource } from "./drift-monitor.js";
+import { startLogConsumer, type LogConsumer } from "./log-consumer.js";
+import { monitoringServiceImpl } from "./monitoring-service.js";
+
+/** Subject of DriftDetected events. */
+export const DRIFT_DETECTED_SUBJECT = "tessera.monitoring.drift.detected";
+
+export interface MonitoringDependencies {
+  config: Pick<MonitoringConfig, "host" | "grpcPort" | "httpPort" | "windowSize" | "reportIntervalMs" | "consumerName" | "maxAckPending" | "driftOptions"> &
+    Partial<Pick<MonitoringConfig, "alertIntervalMs">>;
+  /** Alert rules (parseAlertRules); none: no alerts. */
+  rules?: readonly AlertRule[];
+  /** DriftDetected (and alert) events go out here. */
+  events: EventBus;
+  /** Where prediction logs are read from (TESSERA_PREDICTIONS); without it, logs come in through `ingest` (embedded mode). */
+  nc?: NatsConnection;
+  profiles: ProfileSource;
+  logger: Logger;
+  /** Runs when the service stops, after its own parts (close what the caller opened for it). */
+  onClose?: () => Promise<void>;
+}
+
+export interface MonitoringServer {
+  readonly host: ServiceHost;
+  readonly monitor: DriftMonitor;
+  readonly alerts: AlertHub;
+  readonly outcomes: OutcomeBook;
+  readonly consumer?: LogConsumer;
+  readonly metrics: Registry;
+  /** Takes one log directly (embedded mode, tests). */
+  ingest(log: PredictionLog, timeMs: number): Promise<void>;
+  /** Tests every window now (the report loop does this every reportIntervalMs). */
+  evaluate(): Promise<DriftReport[]>;
+  /** Evaluates the alert rules now (the alert loop does this every alertIntervalMs). */
+  evaluateAlerts(): Promise<AlertChanged[]>;
+  stop(): Promise<void>;
+}
+
+/** Starts monitoring on its two ports: log consumption, drift windows, the report loop. */
+export async function startMonitoring(deps: MonitoringDependencies): Promise<MonitoringServer> {
+  const { config, logger, events } = deps;
+  const metrics = new Registry();
+  const outcomes = new OutcomeBook();
+  const alerts = new AlertHub();
+  const monitor = new DriftMonitor({
+    profiles: deps.profiles,
+    windowSize: config.windowSize,
+    driftOptions: config.driftOptions,
+    metrics,
+    logger,
+    onDrift: (report) => {
+      const drifted = [...report.features, ...report.predictions].filter((f) => f.drifted).map((f) => f.feature);
+      logger.warn("drift detected", { model: report.model, version: report.version, driftedShare: report.driftedShare, drifted });
+      events
+        .publish(
+          DRIFT_DETECTED_SUBJECT,
+          DriftDetectedSchema,
+          create(DriftDetectedSchema, {
+            model: report.model,
+            version: report.version,
+            driftedShare: report.driftedShare,
+            driftShareThreshold: report.options.driftShare,
+            datasetDrift: report.datasetDrift,
+            predictionDrift: report.predictionDrift,
+            driftedFeatures: drifted,
+            windowSize: BigInt(report.window.logs),
+            time: timestampNow(),
+          }),
+          { source: "tessera/monitoring" },
+        )
+        .catch((error: unknown) => logger.warn("could not publish DriftDetected", { error }));
+    },
+  });
+  // Latencies of the last 1,000 logs per version, for latency_p99_seconds rules.
+  const latencies = new Map<string, { model: string; version: number; ring: RingBuffer<number> }>();
+  const ingest = async (log: PredictionLog, timeMs: number) => {
+    outcomes.observe(log);
+    const key = `${log.model}@${log.version}`;
+    let entry = latencies.get(key);
+    if (!entry) latencies.set(key, (entry = { model: log.model, version: log.version, ring: new RingBuffer(1000) }));
+    entry.ring.push(Number(log.latencyUs) / 1e6);
+    await monitor.ingest(log, timeMs);
+  };
+  const consumer = deps.nc
+    ? await startLogConsumer(deps.nc, { durable: config.consumerName, maxAckPending: config.maxAckPending, handle: ingest, metrics, logger })
+    : undefined;
+
+  let evaluating: Promise<DriftReport[]> | undefined;
+  const evaluate = () =>
+    (evaluating ??= monitor.evaluateAll().finally(() => {
+      evaluating = undefined;
+    }));
+  const timer = setInterval(() => {
+    evaluate().catch((error: unknown) => logger.warn("a drift report failed", { error }));
+  }, config.reportIntervalMs);
+  timer.unref();
+
+  let deadLettersBefore = { count: 0, atMs: Date.now() };
+  const samples = async (): Promise<Sample[]> => {
+    const out: Sample[] = [];
+    for (const r of monitor.lastReports.values()) out.push({ metric: "drift_share", labels: { model: r.model, version: String(r.version) }, value: r.driftedShare });
+    for (const { model, version, ring } of latencies.values()) {
+      const sorted = ring.values().sort((a, b) => a - b);
+      if (sorted.length > 0) out.push({ metric: "latency_p99_seconds", labels: { model, version: String(version) }, value: sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)]! });
+    }
+    if (consumer) {
+      const now = Date.now();
+      const count = consumer.counts.deadLettered;
+      out.push({ metric: "dead_letters", labels: {}, value: ((count - deadLettersBefore.count) * 1000) / Math.max(1, now - deadLettersBefore.atMs) });
+      deadLettersBefore = { count, atMs: now };
+      try {
+        out.push({ metric: "log_lag", labels: {}, value: await consumer.lag() });
+      } catch {
+        // NATS away: no lag sample this round.
+      }
+    }
+    return out;
+  };
+  const alertLoop = new AlertLoop(deps.rules ?? [], { hub: alerts, events, samples, logger });
+  let alerting: Promise<AlertChanged[]> | undefined;
+  const evaluateAlerts = () =>
+    (alerting ??= alertLoop.run().finally(() => {
+      alerting = undefined;
+    }));
+  const alertTimer = setInterval(() => {
+    evaluateAlerts().catch((error: unknown) => logger.warn("alert evaluation failed", { error }));
+  }, config.alertIntervalMs ?? 15_000);
+  alertTimer.unref();
+
+  let host: ServiceHost;
+  try {
+    host = await startService({
+      name: "monitoring",
+      services: [serve(MonitoringService, monitoringServiceImpl({ monitor, alerts, outcomes }))],
+      host: config.host,
+      grpcPort: config.grpcPort,
+      httpPort: config.httpPort,
+      logger,
+      metrics,
+      onClose: async () => {
+        clearInterval(timer);
+        clearInterval(alertTimer);
+        alerts.close();
+        await consumer?.stop();
+        await deps.onClose?.();
+      },
+    });
+  } catch (error) {
+    clearInterval(timer);
+    clearInterval(alertTimer);
+    await consumer?.stop();
+    throw error;
+  }
+  host.setReady(true);
+  return { host, monitor, alerts, outcomes, consumer, metrics, ingest, evaluate, evaluateAlerts,
+    // Watch streams never end by themselves: end them first, or shutdown waits out its grace period.
+    stop: async () => {
+      alerts.close();
+      await host.shutdown();
+    },
+  };
+}
