@@ -86,6 +86,8 @@ export async function startInference(options: StartInferenceOptions): Promise<In
     resyncIntervalMs: options.resyncIntervalMs,
     modelCache: new ModelCache(config.modelCacheDir),
     drainGraceMs: config.drainGraceMs,
+    // Prediction logs read each request's inputs after its answer.
+    keepRequestInputs: options.predictionLogs !== undefined,
     onChange: () => {
       if (host && !host.shutdownSignal.aborted && !stopping) host.setReady(manager.isReady());
       membership.changed();

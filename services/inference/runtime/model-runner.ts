@@ -75,6 +75,11 @@ export interface ModelRunnerOptions {
   readonly drainGraceMs?: number;
   /** The sessions all died and could not be replaced: take the version out of service. */
   readonly onBroken?: (error: ConnectError) => void;
+  /**
+   * A request's inputs are read after its answer (prediction logs): copy
+   * them to the session's thread instead of moving them. Default false.
+   */
+  readonly keepRequestInputs?: boolean;
 }
 
 /**
@@ -111,8 +116,9 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
   }
   const batcher = new DynamicBatcher({
     options: options.batching,
-    // The batcher hands each run inputs that nothing reads afterwards: move them, do not copy.
-    execute: (inputs) => executor.run(inputs, true),
+    // Unless a request's inputs are read after its answer (keepRequestInputs),
+    // nothing reads a run's inputs afterwards: move them, do not copy.
+    execute: (inputs) => executor.run(inputs, !options.keepRequestInputs),
     instances: executor.instanceCount,
     logger: options.logger,
   });

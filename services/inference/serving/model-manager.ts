@@ -68,6 +68,8 @@ export interface ModelManagerOptions {
   readonly drainGraceMs?: number;
   /** Called after every state change (load, switch, unload): readiness and membership follow it. */
   readonly onChange?: () => void;
+  /** See ModelRunnerOptions.keepRequestInputs: true while prediction logs read the inputs. */
+  readonly keepRequestInputs?: boolean;
 }
 
 /**
@@ -315,6 +317,7 @@ export class ModelManager {
         label,
         logger: this.logger,
         drainGraceMs: this.options.drainGraceMs,
+        keepRequestInputs: this.options.keepRequestInputs,
         onBroken: (error) => void this.onBroken(slot, error),
       });
       if (this.closed) {
