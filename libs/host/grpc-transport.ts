@@ -190,15 +190,25 @@ async function writeRequests<I extends DescMessage>(
 ): Promise<void> {
   const iterator = input[Symbol.asyncIterator]();
   const stop = () => void Promise.resolve(iterator.return?.()).catch(() => {});
-  const over = ended.then(() => ({ over: true as const }));
+  // Never race iterator.next() against `ended`: every race leaves a reaction
+  // on `ended` that holds its message until the call ends, so a long upload
+  // would keep every chunk it sent (200 MB held for a 200 MB model). One
+  // reaction instead closes an input still waiting when the call ends.
+  void ended.then(stop);
   for (;;) {
-    const next = await Promise.race([iterator.next(), over]);
-    if ("over" in next) return stop();
+    const next = await iterator.next();
     if (next.done) break;
     if (isEnded()) return stop();
     if (!call.write(create(method.input, next.value))) {
-      const drained = new Promise<"drained">((resolve) => call.once("drain", () => resolve("drained")));
-      if ((await Promise.race([drained, over])) !== "drained") return stop();
+      const drained = await new Promise<boolean>((resolve) => {
+        const onDrain = () => resolve(true);
+        call.once("drain", onDrain);
+        void ended.then(() => {
+          call.off("drain", onDrain);
+          resolve(false);
+        });
+      });
+      if (!drained) return stop();
     }
   }
   call.end();
