@@ -3,3 +3,4 @@ export * from "./start-nats-server.js";
 export * from "./start-redis-server.js";
 export * from "./test-urls.js";
 export * from "./unique-name.js";
+export * from "./start-redis-cluster.js";

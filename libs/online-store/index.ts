@@ -1,0 +1,3 @@
+export * from "./online-store.js";
+export * from "./memory-online-store.js";
+export * from "./redis-online-store.js";
