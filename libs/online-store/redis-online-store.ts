@@ -1,7 +1,7 @@
 import { Cluster, Redis, type ChainableCommander } from "ioredis";
 import { internal, toConnectError, unavailable } from "../errors/index.js";
 import { silentLogger, type Logger } from "../log/index.js";
-import type { OnlineRead, OnlineRecord, OnlineStore, OnlineWrite, OnlineWriteResult } from "./online-store.js";
+import type { OnlineRead, OnlineRecord, OnlineStore, OnlineWrite } from "./online-store.js";
 import { EVENT_TIME_FIELD, WRITE_ROW_SCRIPT } from "./write-script.js";
 
 export interface RedisOnlineStoreOptions {
