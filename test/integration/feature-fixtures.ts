@@ -1,10 +1,10 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
-  ApplyDefinitionsRequestSchema,
   FeatureRowSchema,
   ValueType,
-  type FeatureValue,
+  type ApplyDefinitionsRequestSchema,
+  type FeatureValueSchema,
 } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
 
 /** A card entity and a view with one feature of every type, max age one hour. */
@@ -34,7 +34,7 @@ export function cardDefinitions(view = "card_stats"): MessageInitShape<typeof Ap
   };
 }
 
-type Kind = FeatureValue["kind"];
+type Kind = MessageInitShape<typeof FeatureValueSchema>["kind"];
 export const v = {
   double: (value: number): { kind: Kind } => ({ kind: { case: "doubleValue", value } }),
   float: (value: number): { kind: Kind } => ({ kind: { case: "floatValue", value } }),

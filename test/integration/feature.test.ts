@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ApplyAction, FeatureStatus, ValueType } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { ApplyAction, ApplyDefinitionsRequestSchema, FeatureSchema, FeatureStatus, ValueType } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
 import { startRedisCluster, type RedisClusterHandle } from "../../libs/testing/index.js";
 import { startTestFeature, type TestFeature } from "../support/feature-harness.js";
 import { cardDefinitions, cardRow, v } from "./feature-fixtures.js";
@@ -60,9 +61,9 @@ describe.each([
       expect(first.applied.find((a) => a.name === name)?.action).toBe(ApplyAction.CREATED);
       const again = await feature.client.applyDefinitions(cardDefinitions(name));
       expect(again.applied.map((a) => a.action)).toEqual([ApplyAction.UNCHANGED, ApplyAction.UNCHANGED]);
-      const changed = cardDefinitions(name);
-      changed.featureViews![0]!.features!.push({ name: "extra", type: ValueType.BOOL });
-      changed.featureViews![0]!.description = "with extra";
+      const changed = create(ApplyDefinitionsRequestSchema, cardDefinitions(name));
+      changed.featureViews[0]!.features.push(create(FeatureSchema, { name: "extra", type: ValueType.BOOL }));
+      changed.featureViews[0]!.description = "with extra";
       const updated = await feature.client.applyDefinitions(changed);
       expect(updated.applied.find((a) => a.name === name)).toMatchObject({ action: ApplyAction.UPDATED, version: 2 });
       const described = await feature.client.describeFeatureView({ name });
@@ -73,13 +74,13 @@ describe.each([
     });
 
     it("refuses a feature's type change in place with FAILED_PRECONDITION, and stores nothing", async () => {
-      const changed = cardDefinitions();
-      changed.featureViews![0]!.features![0]!.type = ValueType.STRING;
+      const changed = create(ApplyDefinitionsRequestSchema, cardDefinitions());
+      changed.featureViews[0]!.features[0]!.type = ValueType.STRING;
       const result = await failure(feature.client.applyDefinitions(changed));
       expect(result.code).toBe(Code.FailedPrecondition);
       expect(result.message).toMatch(/amount_avg.*double.*string.*new/);
-      const vector = cardDefinitions();
-      vector.featureViews![0]!.features![6]!.vectorLength = 4;
+      const vector = create(ApplyDefinitionsRequestSchema, cardDefinitions());
+      vector.featureViews[0]!.features[6]!.vectorLength = 4;
       expect((await failure(feature.client.applyDefinitions(vector))).code).toBe(Code.FailedPrecondition);
       expect((await feature.client.describeFeatureView({ name: "card_stats" })).featureView?.version).toBe(1);
     });
