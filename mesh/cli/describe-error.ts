@@ -33,7 +33,7 @@ export function describeError(error: unknown): DescribedError {
 function describePeerError(error: PeerError): string {
   const { peer, status } = error;
   const raw = status.rawMessage;
-  const envName = peer.option === "--registry" ? "TESSERA_REGISTRY_ADDRESS" : "TESSERA_INFERENCE_ADDRESS";
+  const envName = peer.option === "--registry" ? "TESSERA_REGISTRY_ADDRESS" : peer.option === "--feature" ? "TESSERA_FEATURE_ADDRESS" : "TESSERA_INFERENCE_ADDRESS";
   switch (status.code) {
     case Code.Unavailable:
       if (CONNECTION_FAILURE.test(raw)) {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import type { CliIo } from "./cli-io.js";
 import { addConnectionOptions } from "./connection-options.js";
 import { describeError, EXIT_OK, EXIT_USAGE } from "./describe-error.js";
+import { featuresCommand } from "./features-command.js";
 import { modelsCommand } from "./models-command.js";
 import { predictCommand } from "./predict-command.js";
 import { upCommand } from "./up-command.js";
@@ -21,6 +22,7 @@ export function createProgram(io: CliIo): Command {
   program.addCommand(upCommand(io));
   program.addCommand(modelsCommand(io));
   program.addCommand(predictCommand(io));
+  program.addCommand(featuresCommand(io));
   configureAll(program, io);
   return program;
 }
