@@ -7,6 +7,7 @@ import {
   UploadModelVersionRequest_HeaderSchema,
 } from "../gen/tessera/registry/v1/registry_pb.js";
 import type { BatchingConfigSchema } from "../gen/tessera/registry/v1/batching_pb.js";
+import type { FeatureBindingSchema } from "../gen/tessera/registry/v1/feature_binding_pb.js";
 
 /** 1 MiB chunks: well under gRPC's message limit, few enough to keep overhead low. */
 export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
@@ -20,6 +21,7 @@ export interface UploadHeader {
   batching?: MessageInitShape<typeof BatchingConfigSchema>;
   createModel?: boolean;
   aliases?: string[];
+  featureBinding?: MessageInitShape<typeof FeatureBindingSchema>;
 }
 
 /** Uploads an artifact as a new version, sending its size and sha256 so the registry can check both. */

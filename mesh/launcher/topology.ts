@@ -13,6 +13,18 @@ export interface Topology {
   readonly logLevel: LogLevelName;
   readonly registry: RegistryTopology;
   readonly replicas: readonly ReplicaTopology[];
+  /** Redis for the feature service's online store; REDIS_URL overrides it. Undefined: redis://127.0.0.1:6379. */
+  readonly redisUrl?: string | undefined;
+  /** Undefined: the topology has no `feature:` key, and no feature service is started. */
+  readonly feature?: FeatureTopology | undefined;
+}
+
+export interface FeatureTopology {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** "redis", "redis-cluster" (redis_url lists seed nodes) or "memory". */
+  readonly onlineStore: "redis" | "redis-cluster" | "memory";
+  readonly env: Readonly<Record<string, string>>;
 }
 
 export type LogLevelName = "debug" | "info" | "warn" | "error";
@@ -57,7 +69,8 @@ export class TopologyError extends Error {
 export const FIRST_INFERENCE_GRPC_PORT = 8001;
 export const FIRST_INFERENCE_HTTP_PORT = 8000;
 
-const TOP_KEYS = ["bind_host", "nats_url", "log_level", "registry", "inference"] as const;
+const TOP_KEYS = ["bind_host", "nats_url", "log_level", "registry", "inference", "redis_url", "feature"] as const;
+const FEATURE_KEYS = ["grpc_port", "http_port", "online_store", "env"] as const;
 const REGISTRY_KEYS = ["grpc_port", "http_port", "data_dir", "env"] as const;
 const REPLICA_KEYS = ["id", "device", "serve", "grpc_port", "http_port", "instance_count", "allow_cpu_fallback", "env"] as const;
 const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warn", "error"];
@@ -104,9 +117,23 @@ export function readTopology(root: unknown, source: string): Topology {
     logLevel: reader.choice(top.log_level, "log_level", LOG_LEVELS, "info"),
     registry,
     replicas,
+    redisUrl: top.redis_url === undefined || top.redis_url === null ? undefined : reader.string(top.redis_url, "redis_url", ""),
+    feature: readFeature(reader, top.feature),
   };
   checkUnique(topology);
   return topology;
+}
+
+/** No `feature:` key, no feature service (older topology files keep meaning what they meant). */
+function readFeature(reader: Reader, node: unknown): FeatureTopology | undefined {
+  if (node === undefined) return undefined;
+  const fields = reader.object(node ?? {}, "feature", FEATURE_KEYS);
+  return {
+    grpcPort: reader.port(fields.grpc_port, "feature.grpc_port", 50052),
+    httpPort: reader.port(fields.http_port, "feature.http_port", 8082),
+    onlineStore: reader.choice(fields.online_store, "feature.online_store", ["redis", "redis-cluster", "memory"] as const, "redis"),
+    env: reader.env(fields.env, "feature.env"),
+  };
 }
 
 function readReplica(reader: Reader, node: unknown, i: number): ReplicaTopology {
@@ -163,6 +190,10 @@ function checkUnique(topology: Topology): void {
   };
   claim(topology.registry.grpcPort, "registry.grpc_port");
   claim(topology.registry.httpPort, "registry.http_port");
+  if (topology.feature) {
+    claim(topology.feature.grpcPort, "feature.grpc_port");
+    claim(topology.feature.httpPort, "feature.http_port");
+  }
   const ids = new Map<string, number>();
   topology.replicas.forEach((replica, i) => {
     const first = ids.get(replica.id);

@@ -2,6 +2,8 @@ import { openBackends, type Backends } from "../../libs/backends/index.js";
 import { ConfigError } from "../../libs/config/index.js";
 import { ConnectError } from "../../libs/errors/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { FeatureService } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
+import { FeatureLookup } from "./features/feature-lookup.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger, type Logger } from "../../libs/log/index.js";
 import { envWithFlags } from "./cli-flags.js";
@@ -19,12 +21,15 @@ try {
   const backends = await connectBackends(config.natsUrl, logger);
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });
   const kv = await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS });
-  const replica = await startInference({ config, registryClient: registry.client, events: backends.events, kv, logger });
+  const featureClient = config.featureAddress ? createMeshClient(FeatureService, { address: config.featureAddress }) : undefined;
+  const features = featureClient && new FeatureLookup(featureClient.client);
+  const replica = await startInference({ config, registryClient: registry.client, events: backends.events, kv, logger, features });
   shutdownOnSignals(
     {
       shutdown: async () => {
         await replica.stop();
         registry.close();
+        featureClient?.close();
         await backends.close();
       },
     },

@@ -11,6 +11,7 @@ import type { KvStore } from "../../libs/store/index.js";
 import type { BatchingOverrides } from "./batching/index.js";
 import type { InferenceConfig } from "./config.js";
 import { inferenceServiceImpl } from "./handlers/inference-service.js";
+import type { FeatureLookup } from "./features/feature-lookup.js";
 import { oipRestRoutes } from "./handlers/oip-rest-routes.js";
 import { oipServiceImpl } from "./handlers/oip-service.js";
 import { InferenceMetrics } from "./inference-metrics.js";
@@ -42,6 +43,8 @@ export interface StartInferenceOptions {
   readonly resyncIntervalMs?: number;
   readonly heartbeatMs?: number;
   readonly shutdownGraceMs?: number;
+  /** Reads features for entity-keyed Predicts; without it those answer FAILED_PRECONDITION. */
+  readonly features?: FeatureLookup;
 }
 
 export interface InferenceReplica {
@@ -91,7 +94,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
     host = await startService({
       name: "inference",
       services: [
-        serve(InferenceService, inferenceServiceImpl(manager, metrics)),
+        serve(InferenceService, inferenceServiceImpl(manager, metrics, options.features)),
         serve(GRPCInferenceService, oipServiceImpl(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady })),
       ],
       routes: [oipRestRoutes(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady, maxBodyBytes: 64 * 1024 * 1024 })],

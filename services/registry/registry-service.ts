@@ -125,6 +125,7 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
           artifact: create(ArtifactSchema, { sha256: artifact.sha256, sizeBytes: BigInt(artifact.bytes.byteLength), format: "onnx" }),
           signature,
           batching: header.batching,
+          featureBinding: header.featureBinding,
           createTime: now,
           updateTime: now,
         }),
@@ -204,6 +205,7 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
           tags,
           metrics: { ...current.metrics, ...request.setMetrics },
           batching: request.batching ?? current.batching,
+          featureBinding: request.featureBinding ?? current.featureBinding,
         });
       });
       const modelVersion = presentVersion(record, (await store.getModel(request.model)).value);

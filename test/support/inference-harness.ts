@@ -11,6 +11,7 @@ import { readInferenceConfig, type InferenceConfig } from "../../services/infere
 import { MEMBERSHIP_TTL_MS } from "../../services/inference/membership/kv-membership.js";
 import type { ServeSpec } from "../../services/inference/serve-list.js";
 import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
+import type { FeatureLookup } from "../../services/inference/features/feature-lookup.js";
 import type { TestRegistry } from "./registry-harness.js";
 
 export interface TestReplica {
@@ -31,6 +32,7 @@ export interface TestReplicaOptions {
   config?: Partial<InferenceConfig>;
   batchingOverrides?: BatchingOverrides;
   logger?: Logger;
+  features?: FeatureLookup;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function startTestReplica(registry: TestRegistry, options: TestRepl
     logger: options.logger ?? silentLogger,
     batchingOverrides: options.batchingOverrides,
     shutdownGraceMs: 5_000,
+    features: options.features,
   });
   const client = createMeshClient(InferenceService, { address: replica.host.grpcAddress });
   const oip = createMeshClient(GRPCInferenceService, { address: replica.host.grpcAddress });
