@@ -28,6 +28,7 @@ export class DefinitionCatalog {
   private readonly entities = new Map<string, Held<Entity>>();
   private readonly views = new Map<string, Held<FeatureView>>();
   private stopWatch: StopWatch | undefined;
+  private readonly viewListeners = new Set<(view: FeatureView) => void>();
 
   private constructor(
     private readonly kv: KvStore,
@@ -100,6 +101,12 @@ export class DefinitionCatalog {
     }
   }
 
+  /** Calls `listener` with every view that changes from now on; returns how to stop. */
+  onViewChange(listener: (view: FeatureView) => void): () => void {
+    this.viewListeners.add(listener);
+    return () => this.viewListeners.delete(listener);
+  }
+
   async close(): Promise<void> {
     await this.stopWatch?.();
   }
@@ -110,7 +117,11 @@ export class DefinitionCatalog {
       if ((this.entities.get(name)?.revision ?? 0) < revision) this.entities.set(name, { value: fromBinary(EntitySchema, value), revision });
     } else if (key.startsWith(VIEW_PREFIX)) {
       const name = key.slice(VIEW_PREFIX.length);
-      if ((this.views.get(name)?.revision ?? 0) < revision) this.views.set(name, { value: fromBinary(FeatureViewSchema, value), revision });
+      if ((this.views.get(name)?.revision ?? 0) < revision) {
+        const view = fromBinary(FeatureViewSchema, value);
+        this.views.set(name, { value: view, revision });
+        for (const listener of this.viewListeners) listener(view);
+      }
     }
   }
 }
