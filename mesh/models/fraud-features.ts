@@ -16,6 +16,8 @@ export function fraudFeatureDefinitions(view = FRAUD_VIEW): MessageInitShape<typ
         description: "what the fraud model reads per card",
         owner: "risk",
         maxAge: { seconds: 24n * 3600n },
+        // The demo writes into whatever Redis it finds: let its keys go.
+        ttl: { seconds: 24n * 3600n },
         features: [
           { name: "amount", type: ValueType.FLOAT, description: "amount of the transaction being scored" },
           { name: "amount_avg_7d", type: ValueType.DOUBLE },

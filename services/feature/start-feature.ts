@@ -10,14 +10,18 @@ import { FeatureEvents } from "./feature-events.js";
 import { createFeatureMetrics } from "./feature-metrics.js";
 import { createFeatureService } from "./feature-service.js";
 import { FeatureWriter } from "./feature-writer.js";
+import { PushIngestion } from "./push-ingestion.js";
+import type { NatsConnection } from "../../libs/nats/index.js";
 
 export interface FeatureDependencies {
-  config: Pick<FeatureConfig, "host" | "grpcPort" | "httpPort" | "definitionsBucket" | "maxFutureSkewMs" | "pushSubjectPrefix">;
+  config: Pick<FeatureConfig, "host" | "grpcPort" | "httpPort" | "definitionsBucket" | "maxFutureSkewMs" | "pushSubjectPrefix"> & Partial<Pick<FeatureConfig, "pushStream">>;
   backends: Backends;
   onlineStore: OnlineStore;
   logger: Logger;
   /** Close the backends and the online store when the service stops. Default true; false when the caller shares them. */
   ownsBackends?: boolean;
+  /** NATS for push ingestion (views with a push source); without it, pushes are not consumed. The connection stays the caller's. */
+  nats?: NatsConnection;
   /** For tests: the clock that judges max age and future skew. */
   now?: () => number;
 }
@@ -25,6 +29,7 @@ export interface FeatureDependencies {
 /** A started feature service. */
 export interface FeatureHost extends ServiceHost {
   readonly catalog: DefinitionCatalog;
+  readonly ingestion?: PushIngestion;
 }
 
 /** Starts the feature service on its two ports over the given backends and online store. */
@@ -35,6 +40,9 @@ export async function startFeature(deps: FeatureDependencies): Promise<FeatureHo
   const metrics = createFeatureMetrics(registry);
   const writer = new FeatureWriter(catalog, onlineStore, metrics, { maxFutureSkewMs: config.maxFutureSkewMs, now: deps.now });
   const events = new FeatureEvents(backends.events, logger);
+  const ingestion = deps.nats
+    ? await PushIngestion.start({ nc: deps.nats, catalog, writer, events, metrics, logger, stream: config.pushStream ?? "TESSERA_FEATURE_PUSH", subjectPrefix: config.pushSubjectPrefix })
+    : undefined;
   const impl = createFeatureService({ catalog, store: onlineStore, writer, events, metrics, pushSubjectPrefix: config.pushSubjectPrefix, now: deps.now });
   const host = await startService({
     name: "feature",
@@ -45,6 +53,7 @@ export async function startFeature(deps: FeatureDependencies): Promise<FeatureHo
     logger,
     metrics: registry,
     onClose: async () => {
+      await ingestion?.close();
       await catalog.close();
       if (deps.ownsBackends !== false) {
         await onlineStore.close();
@@ -54,5 +63,5 @@ export async function startFeature(deps: FeatureDependencies): Promise<FeatureHo
   });
   logger.info("online store", { kind: onlineStore.kind });
   host.setReady(true);
-  return Object.assign(host, { catalog });
+  return Object.assign(host, { catalog, ingestion });
 }

@@ -2,6 +2,7 @@ import { openBackends, type Backends } from "../../libs/backends/index.js";
 import { FeatureService } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
 import { createMeshClient, type MeshClient } from "../../libs/host/index.js";
 import { silentLogger } from "../../libs/log/index.js";
+import type { NatsConnection } from "../../libs/nats/index.js";
 import { createMemoryOnlineStore, openRedisOnlineStore, type OnlineStore } from "../../libs/online-store/index.js";
 import { testNatsUrl, testRedisUrl, uniqueName } from "../../libs/testing/index.js";
 import { startFeature, type FeatureHost } from "../../services/feature/start-feature.js";
@@ -13,6 +14,8 @@ export interface TestFeature {
   client: MeshClient<typeof FeatureService>["client"];
   bucket: string;
   keyPrefix: string;
+  /** Push subjects must start with this and a dot. */
+  pushSubjectPrefix: string;
   stop(): Promise<void>;
 }
 
@@ -23,6 +26,8 @@ export interface TestFeatureOptions {
   online?: "redis" | "memory" | { url: string; cluster?: boolean; commandTimeoutMs?: number };
   maxFutureSkewMs?: number;
   now?: () => number;
+  /** Consume push sources: a fresh stream and subject prefix per call, on this connection. */
+  nats?: NatsConnection;
 }
 
 /** A feature service on ephemeral loopback ports, with a fresh definitions bucket and key prefix per call. */
@@ -40,6 +45,7 @@ export async function startTestFeature(options: TestFeatureOptions = {}): Promis
         ? await openRedisOnlineStore({ url: testRedisUrl(), keyPrefix })
         : await openRedisOnlineStore({ url: online.url, cluster: online.cluster, keyPrefix, commandTimeoutMs: online.commandTimeoutMs });
   const bucket = uniqueName("feat");
+  const pushSubjectPrefix = uniqueName("push");
   const host = await startFeature({
     config: {
       host: "127.0.0.1",
@@ -47,8 +53,10 @@ export async function startTestFeature(options: TestFeatureOptions = {}): Promis
       httpPort: 0,
       definitionsBucket: bucket,
       maxFutureSkewMs: options.maxFutureSkewMs ?? 60_000,
-      pushSubjectPrefix: "feature_push",
+      pushSubjectPrefix: options.nats ? pushSubjectPrefix : "feature_push",
+      pushStream: uniqueName("PUSH"),
     },
+    nats: options.nats,
     backends,
     onlineStore: store,
     logger: silentLogger,
@@ -62,6 +70,7 @@ export async function startTestFeature(options: TestFeatureOptions = {}): Promis
     client: mesh.client,
     bucket,
     keyPrefix,
+    pushSubjectPrefix: options.nats ? pushSubjectPrefix : "feature_push",
     async stop() {
       mesh.close();
       await host.shutdown();
