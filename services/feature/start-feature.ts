@@ -3,7 +3,7 @@ import type { Backends } from "../../libs/backends/index.js";
 import { FeatureService } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
 import { serve, startService, type ServiceHost } from "../../libs/host/index.js";
 import type { Logger } from "../../libs/log/index.js";
-import type { OnlineStore } from "../../libs/online-store/index.js";
+import { withCache, type OnlineStore } from "../../libs/online-store/index.js";
 import type { FeatureConfig } from "./config.js";
 import { DefinitionCatalog } from "./definition-catalog.js";
 import { FeatureEvents } from "./feature-events.js";
@@ -14,7 +14,7 @@ import { PushIngestion } from "./push-ingestion.js";
 import type { NatsConnection } from "../../libs/nats/index.js";
 
 export interface FeatureDependencies {
-  config: Pick<FeatureConfig, "host" | "grpcPort" | "httpPort" | "definitionsBucket" | "maxFutureSkewMs" | "pushSubjectPrefix"> & Partial<Pick<FeatureConfig, "pushStream">>;
+  config: Pick<FeatureConfig, "host" | "grpcPort" | "httpPort" | "definitionsBucket" | "maxFutureSkewMs" | "pushSubjectPrefix"> & Partial<Pick<FeatureConfig, "pushStream" | "cacheTtlMs" | "cacheMaxEntries">>;
   backends: Backends;
   onlineStore: OnlineStore;
   logger: Logger;
@@ -34,10 +34,14 @@ export interface FeatureHost extends ServiceHost {
 
 /** Starts the feature service on its two ports over the given backends and online store. */
 export async function startFeature(deps: FeatureDependencies): Promise<FeatureHost> {
-  const { config, backends, logger, onlineStore } = deps;
+  const { config, backends, logger } = deps;
   const catalog = await DefinitionCatalog.open(await backends.kv(config.definitionsBucket), logger);
   const registry = new Registry();
   const metrics = createFeatureMetrics(registry);
+  // The optional in-process cache sits in front of the store for reads and writes alike.
+  const onlineStore = config.cacheTtlMs
+    ? withCache(deps.onlineStore, { ttlMs: config.cacheTtlMs, maxEntries: config.cacheMaxEntries ?? 10_000, onLookup: (result) => metrics.cacheLookups.inc({ result }) })
+    : deps.onlineStore;
   const writer = new FeatureWriter(catalog, onlineStore, metrics, { maxFutureSkewMs: config.maxFutureSkewMs, now: deps.now });
   const events = new FeatureEvents(backends.events, logger);
   const ingestion = deps.nats

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { createMemoryOnlineStore, openRedisOnlineStore } from "../../libs/online-store/index.js";
+import { createMemoryOnlineStore, openRedisOnlineStore, withCache } from "../../libs/online-store/index.js";
 import { Code } from "../../libs/errors/index.js";
 import { startRedisCluster, testRedisUrl, uniqueName, type RedisClusterHandle } from "../../libs/testing/index.js";
 import { expectCode } from "./expect-code.js";
@@ -14,6 +14,33 @@ onlineStoreContract("embedded (memory)", async () => {
 onlineStoreContract("Redis", async () => {
   const store = await openRedisOnlineStore({ url: testRedisUrl(), keyPrefix: `${uniqueName("tf")}:` });
   return { store, dispose: () => store.close() };
+});
+
+// The cache must not change what a store means (its TTL is short, so the expiry test still sees rows go).
+onlineStoreContract("Redis behind the in-process cache", async () => {
+  const store = withCache(await openRedisOnlineStore({ url: testRedisUrl(), keyPrefix: `${uniqueName("tf")}:` }), { ttlMs: 20, maxEntries: 100 });
+  return { store, dispose: () => store.close() };
+});
+
+describe("withCache()", () => {
+  it("answers a repeated read from memory, counts hits and misses, and drops a row this process writes", async () => {
+    const lookups: string[] = [];
+    const inner = createMemoryOnlineStore();
+    const store = withCache(inner, { ttlMs: 60_000, maxEntries: 10, onLookup: (result) => lookups.push(result) });
+    const row = (value: number, eventTimeMs: number) => ({ table: "v", entityKey: "e:1", eventTimeMs, fields: new Map([["x", Uint8Array.of(value)]]) });
+    await store.write([row(1, 1)]);
+    const key = { table: "v", entityKey: "e:1", fields: ["x"] };
+    await store.read([key, { ...key, entityKey: "e:none" }]);
+    // Written behind the cache's back: the cached row is still served (that is what a cache does).
+    await inner.write([row(2, 2)]);
+    expect([...(await store.read([key]))[0]!.fields.get("x")!]).toEqual([1]);
+    expect((await store.read([{ ...key, entityKey: "e:none" }]))[0]).toBeUndefined();
+    // Written through it: dropped, read fresh.
+    await store.write([row(3, 3)]);
+    expect([...(await store.read([key]))[0]!.fields.get("x")!]).toEqual([3]);
+    expect(lookups).toEqual(["miss", "miss", "hit", "hit", "miss"]);
+    expect(store.kind).toBe("memory+cache");
+  });
 });
 
 let cluster: RedisClusterHandle;
