@@ -158,9 +158,8 @@ async function main(): Promise<void> {
   } finally {
     raw.disconnect();
     client.close();
+    // The feature service owns (and closes) the store and its backends.
     await feature.shutdown();
-    await store.close();
-    await backends.close();
     const jsm = await jetstreamManager(nc).catch(() => undefined);
     await jsm?.streams.delete(pushStream).catch(() => false);
     await jsm?.streams.delete(`KV_${bucket}`).catch(() => false);
