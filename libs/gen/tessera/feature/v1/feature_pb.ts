@@ -503,7 +503,8 @@ export type FeatureRow = Message<"tessera.feature.v1.FeatureRow"> & {
   entityKey: string;
 
   /**
-   * Feature name to value; features left out keep what is stored.
+   * Feature name to value. A row replaces what is stored for the entity in
+   * this view: features left out then read NOT_FOUND.
    *
    * @generated from field: map<string, tessera.feature.v1.FeatureValue> values = 2;
    */
