@@ -8,6 +8,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { GRPCInferenceService } from "../libs/gen/inference/grpc_service_pb.js";
 import { InferenceService } from "../libs/gen/tessera/inference/v1/inference_pb.js";
+import { FeatureService } from "../libs/gen/tessera/feature/v1/feature_pb.js";
 import { RegistryService } from "../libs/gen/tessera/registry/v1/registry_pb.js";
 import { DataType } from "../libs/gen/tessera/registry/v1/signature_pb.js";
 import { createMeshClient } from "../libs/host/index.js";
@@ -24,14 +25,15 @@ import { launchProcesses } from "./launcher/launch-processes.js";
 import { repoRoot } from "./launcher/repo-root.js";
 import type { RunningMesh } from "./launcher/running-mesh.js";
 import { readTopology } from "./launcher/topology.js";
-import { ensureExampleModels, exampleModel } from "./models/index.js";
+import { ensureExampleModels, exampleModel, fraudFeatureBinding, fraudFeatureDefinitions, fraudFeatureRow, fraudModelRow, FRAUD_VIEW } from "./models/index.js";
+import { pickOnlineStore } from "./launcher/pick-online-store.js";
 
 const say = (line = "") => process.stdout.write(line + "\n");
 const root = repoRoot();
 const fraud = exampleModel("fraud");
 // Buckets of this run only, so a running `tessera up` on the same NATS never sees the demo's models.
 const tag = `demo_${process.pid}`;
-const buckets = { kv: [`tessera_${tag}_registry`], objects: [`tessera_${tag}_artifacts`] };
+const buckets = { kv: [`tessera_${tag}_registry`, `tessera_${tag}_features`], objects: [`tessera_${tag}_artifacts`] };
 
 let nats: FoundNats | undefined;
 let mesh: RunningMesh | undefined;
@@ -52,21 +54,31 @@ try {
         env: { TESSERA_REGISTRY_BUCKET: buckets.kv[0], TESSERA_ARTIFACT_BUCKET: buckets.objects[0] },
       },
       inference: [{ id: `demo-${process.pid}`, device: "cpu", grpc_port: 0, http_port: 0 }],
+      feature: { grpc_port: 0, http_port: 0, env: { TESSERA_FEATURE_BUCKET: buckets.kv[1], TESSERA_FEATURE_KEY_PREFIX: `${tag}:` } },
     },
     "demo topology",
   );
   const logDir = join(root, ".tessera", "logs", "demo");
-  mesh = nats.kind === "nats" ? await launchProcesses({ topology, natsUrl: nats.url, logDir, root }) : await launchEmbedded({ topology, logDir });
+  const online = nats.kind === "nats" ? await pickOnlineStore(topology, process.env) : undefined;
+  if (online?.note) say(`Redis: ${online.note}`);
+  else if (online) say(`Redis: ${online.redisUrl}`);
+  mesh = nats.kind === "nats" ? await launchProcesses({ topology, natsUrl: nats.url, logDir, root, feature: online }) : await launchEmbedded({ topology, logDir });
   const replica = mesh.replicas[0]!;
   say(`mesh: ${mesh.mode === "processes" ? "one process per service" : "embedded, in this process"}; logs in ${relative(process.cwd(), logDir) || "."}/`);
   say(`  registry   gRPC ${mesh.registry.grpcAddress}  HTTP ${mesh.registry.httpAddress}`);
-  say(`  inference  gRPC ${replica.grpcAddress}  HTTP ${replica.httpAddress}  (${replica.device})\n`);
+  say(`  inference  gRPC ${replica.grpcAddress}  HTTP ${replica.httpAddress}  (${replica.device})`);
+  say(`  feature    gRPC ${mesh.feature!.grpcAddress}  HTTP ${mesh.feature!.httpAddress}  (online store: ${mesh.feature!.onlineStore})\n`);
 
   // 1. Push the model, with the alias production.
   const file = join(root, "models", fraud.file);
   if (!existsSync(file)) await ensureExampleModels(join(root, "models"));
   const registry = createMeshClient(RegistryService, { address: mesh.registry.grpcAddress });
-  const pushed = await uploadModelVersion(registry.client, { model: "fraud", description: fraud.description, createModel: true, aliases: ["production"] }, await readFile(file));
+  // With a feature binding: the version says which features fill its input, so it can also be called by card id.
+  const pushed = await uploadModelVersion(
+    registry.client,
+    { model: "fraud", description: fraud.description, createModel: true, aliases: ["production"], featureBinding: fraudFeatureBinding() },
+    await readFile(file),
+  );
   registry.close();
   say(`pushed ${relative(process.cwd(), file)} as fraud v${pushed.version}, alias production  (tessera models push models/fraud.onnx --name fraud --alias production)`);
   say(formatSignature(pushed.signature).replace(/^/gm, "  ") + "\n");
@@ -112,6 +124,22 @@ try {
   const restAnswer = (await postJson(restUrl, restBody)) as { outputs?: { data?: number[] }[] };
   say(`  OIP REST (KServe V2):     score ${(restAnswer.outputs?.[0]?.data?.[0] ?? NaN).toFixed(6)}`);
   say(`    curl -s -H 'content-type: application/json' -d '${JSON.stringify(restBody)}' ${restUrl}`);
+
+  // 5. Feature-enriched: define the card features, write them for two cards, then predict by card id alone.
+  const featureService = createMeshClient(FeatureService, { address: mesh.feature!.grpcAddress });
+  await featureService.client.applyDefinitions(fraudFeatureDefinitions());
+  await featureService.client.writeOnlineFeatures({ view: FRAUD_VIEW, rows: [fraudFeatureRow("card-1", fraud.sampleRow(1).get("features")!.data as Float32Array), fraudFeatureRow("card-2", fraud.sampleRow(2).get("features")!.data as Float32Array)] });
+  featureService.close();
+  say(`\nFeatures: applied view ${FRAUD_VIEW} (entity card) and wrote card-1 and card-2  (tessera features apply / features write)`);
+  const byEntity = createMeshClient(InferenceService, { address: replica.grpcAddress, defaultTimeoutMs: 60_000 });
+  const enriched = await byEntity.client.predict({ model: "fraud", entityKeys: ["card-1", "card-2", "card-unknown"] });
+  byEntity.close();
+  ["card-1", "card-2", "card-unknown"].forEach((card, i) => {
+    const defaulted = enriched.defaultedFeatures.filter((d) => d.row === i);
+    const reference = i < 2 ? `  (reference ${mlpReference(fraud.mlp!, fraudModelRow(fraud.sampleRow(i + 1).get("features")!.data as Float32Array), 1)[0]!.toFixed(6)})` : "";
+    say(`  Predict by entity ${card}: score ${(enriched.outputs[0]?.floatData[i] ?? NaN).toFixed(6)}${reference}${defaulted.length ? `  — ${defaulted.length} features defaulted (${defaulted[0]!.reason})` : ""}`);
+  });
+  say(`    grpcurl -plaintext -d '{"model":"fraud","entity_keys":["card-1"]}' ${replica.grpcAddress} tessera.inference.v1.InferenceService/Predict`);
 
   say("\nThe same from the CLI while `tessera up` runs:");
   say(`  tessera predict fraud --input '${JSON.stringify({ features: [row] })}'`);

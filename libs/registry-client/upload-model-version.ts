@@ -7,6 +7,7 @@ import {
   UploadModelVersionRequest_HeaderSchema,
 } from "../gen/tessera/registry/v1/registry_pb.js";
 import type { BatchingConfigSchema } from "../gen/tessera/registry/v1/batching_pb.js";
+import type { FeatureBindingSchema } from "../gen/tessera/registry/v1/feature_binding_pb.js";
 
 /** 1 MiB chunks: well under gRPC's message limit, few enough to keep overhead low. */
 export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
@@ -22,6 +23,7 @@ export interface UploadHeader {
   aliases?: string[];
   /** Makes a retry of this upload answer the version the first attempt created (see the proto). */
   idempotencyKey?: string;
+  featureBinding?: MessageInitShape<typeof FeatureBindingSchema>;
 }
 
 /** Uploads an artifact as a new version, sending its size and sha256 so the registry can check both. */

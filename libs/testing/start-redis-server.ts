@@ -1,4 +1,4 @@
-import { createServer } from "node:net";
+import { freePort } from "./free-port.js";
 import { spawnServer, type ServerProcess } from "./server-process.js";
 
 /** A redis-server this process started. */
@@ -9,26 +9,18 @@ export interface RedisServerHandle {
   stop(options?: { signal?: NodeJS.Signals }): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
 /**
  * Starts a private, memory-only `redis-server` on 127.0.0.1 (no RDB, no
  * AOF: test data is thrown away). Needs the redis-server binary
- * (`apt-get install -y redis-server`).
+ * (`apt-get install -y redis-server`). With `port`, it starts there: a
+ * test stops a server and starts it again on the same port to check that
+ * clients recover.
  */
-export async function startRedisServer(): Promise<RedisServerHandle> {
+export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServerHandle> {
   // Redis cannot pick its own port (0 disables TCP), so find one and retry if another process takes it first.
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    // A given port (to bring a stopped server back where its clients look) is not retried.
+    const port = options.port ?? (await freePort());
     let server: ServerProcess;
     try {
       server = await spawnServer(
@@ -37,7 +29,7 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
         /Ready to accept connections/,
       );
     } catch (err) {
-      if (attempt < 3 && err instanceof Error && /Address already in use/i.test(err.message)) continue;
+      if (options.port === undefined && attempt < 3 && err instanceof Error && /Address already in use/i.test(err.message)) continue;
       throw err;
     }
     return {

@@ -8,4 +8,6 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Working directory, for relative paths (topology, logs). */
   readonly cwd: string;
+  /** Whether stderr is a terminal (progress bars) rather than a file or pipe (plain lines). Default false. */
+  readonly isTTY?: boolean;
 }

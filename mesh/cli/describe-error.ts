@@ -33,7 +33,7 @@ export function describeError(error: unknown): DescribedError {
 function describePeerError(error: PeerError): string {
   const { peer, status } = error;
   const raw = status.rawMessage;
-  const envName = { "--registry": "TESSERA_REGISTRY_ADDRESS", "--inference": "TESSERA_INFERENCE_ADDRESS", "--monitoring": "TESSERA_MONITORING_ADDRESS" }[peer.option];
+  const envName = { "--registry": "TESSERA_REGISTRY_ADDRESS", "--inference": "TESSERA_INFERENCE_ADDRESS", "--monitoring": "TESSERA_MONITORING_ADDRESS", "--feature": "TESSERA_FEATURE_ADDRESS" }[peer.option];
   switch (status.code) {
     case Code.Unavailable:
       if (CONNECTION_FAILURE.test(raw)) {

@@ -8,8 +8,9 @@ import { formatTable } from "./format-table.js";
  *   registry     127.0.0.1:50051  127.0.0.1:8081  -       -                 ready
  *   inference-0  127.0.0.1:8001   127.0.0.1:8000  cpu     fraud@production  ready
  */
-export function formatMeshTable(mesh: Pick<RunningMesh, "registry" | "replicas" | "monitoring">, readiness: ReadonlyMap<string, ReplicaReadiness>): string {
+export function formatMeshTable(mesh: Pick<RunningMesh, "registry" | "replicas" | "monitoring" | "feature">, readiness: ReadonlyMap<string, ReplicaReadiness>): string {
   const rows = [[mesh.registry.name, mesh.registry.grpcAddress, mesh.registry.httpAddress, "-", "-", "ready"]];
+  if (mesh.feature) rows.push([mesh.feature.name, mesh.feature.grpcAddress, mesh.feature.httpAddress, "-", `online store: ${mesh.feature.onlineStore}`, "ready"]);
   for (const replica of mesh.replicas) {
     const state = readiness.get(replica.name);
     rows.push([

@@ -7,6 +7,7 @@ const code = await runCli(process.argv.slice(2), {
   err: (text) => void process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),
+  isTTY: process.stderr.isTTY === true,
 });
 // Exit once the output is flushed, rather than when the last timer fires:
 // a stopped server may leave a call's deadline timer pending for seconds.

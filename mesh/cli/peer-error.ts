@@ -2,11 +2,11 @@ import { ConnectError } from "../../libs/errors/index.js";
 
 /** A service the CLI calls, as the person named it. */
 export interface Peer {
-  readonly service: "registry" | "inference replica" | "monitoring service";
+  readonly service: "registry" | "inference replica" | "monitoring service" | "feature service";
   /** host:port dialled. */
   readonly address: string;
   /** The option that sets the address, for advice. */
-  readonly option: "--registry" | "--inference" | "--monitoring";
+  readonly option: "--registry" | "--inference" | "--monitoring" | "--feature";
 }
 
 /** A call to a peer that failed: the peer, for the message, and the status it answered. */

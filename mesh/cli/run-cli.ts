@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import type { CliIo } from "./cli-io.js";
 import { addConnectionOptions } from "./connection-options.js";
 import { describeError, EXIT_OK, EXIT_USAGE } from "./describe-error.js";
+import { featuresCommand } from "./features-command.js";
 import { modelsCommand } from "./models-command.js";
 import { alertsCommand, driftCommand, profileCommand } from "./monitoring-commands.js";
 import { predictCommand } from "./predict-command.js";
@@ -25,6 +26,7 @@ export function createProgram(io: CliIo): Command {
   program.addCommand(driftCommand(io));
   program.addCommand(profileCommand(io));
   program.addCommand(alertsCommand(io));
+  program.addCommand(featuresCommand(io));
   configureAll(program, io);
   return program;
 }

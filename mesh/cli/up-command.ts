@@ -6,6 +6,7 @@ import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.
 import { createMeshClient } from "../../libs/host/index.js";
 import { checkNats, DEFAULT_NATS_URL, natsAdvice } from "../launcher/check-nats.js";
 import { launchProcesses } from "../launcher/launch-processes.js";
+import { pickOnlineStore } from "../launcher/pick-online-store.js";
 import { replicaReadiness, type ReplicaReadiness } from "../launcher/replica-readiness.js";
 import { repoRoot } from "../launcher/repo-root.js";
 import type { RunningMesh } from "../launcher/running-mesh.js";
@@ -59,7 +60,7 @@ async function loadTopology(path: string, cwd: string): Promise<Topology> {
 async function launch(topology: Topology, embedded: boolean, logDir: string, io: CliIo): Promise<RunningMesh> {
   const count = `${topology.replicas.length} inference replica${topology.replicas.length === 1 ? "" : "s"}`;
   if (embedded) {
-    io.err(`starting the registry and ${count} in this process, over the embedded stores (state is lost on exit)\n`);
+    io.err(`starting the registry${topology.feature ? ", the feature service (online values in memory)" : ""} and ${count} in this process, over the embedded stores (state is lost on exit)\n`);
     // Loaded only here: it brings the services and ONNX Runtime, which the other commands never need.
     const { launchEmbedded } = await import("../launcher/launch-embedded.js");
     return launchEmbedded({ topology, logDir });
@@ -67,8 +68,11 @@ async function launch(topology: Topology, embedded: boolean, logDir: string, io:
   const natsUrl = io.env.NATS_URL || topology.natsUrl || DEFAULT_NATS_URL;
   const check = await checkNats(natsUrl);
   if (!check.ok) throw new Error(natsAdvice(redactUrl(natsUrl), check));
-  io.err(`starting the registry and ${count} as processes over NATS at ${redactUrl(natsUrl)}\n`);
-  return launchProcesses({ topology, natsUrl, logDir });
+  const feature = topology.feature ? await pickOnlineStore(topology, io.env) : undefined;
+  if (feature?.note) io.err(`${feature.note}\n`);
+  const featureNote = feature ? `, the feature service (${feature.onlineStore === "memory" ? "online values in memory" : `${feature.onlineStore} at ${redactUrl(feature.redisUrl)}`})` : "";
+  io.err(`starting the registry${featureNote} and ${count} as processes over NATS at ${redactUrl(natsUrl)}\n`);
+  return launchProcesses({ topology, natsUrl, logDir, feature });
 }
 
 /** Prints the table, then waits for Ctrl-C / SIGTERM (stop cleanly, exit 0) or a service dying (stop the rest, fail). */

@@ -16,8 +16,13 @@ import { registryProfiles } from "../../services/monitoring/registry-profiles.js
 import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
 import { readRegistryConfig } from "../../services/registry/config.js";
 import { startRegistry } from "../../services/registry/start-registry.js";
+import { readFeatureConfig } from "../../services/feature/config.js";
+import { startFeature } from "../../services/feature/start-feature.js";
+import { createMemoryOnlineStore } from "../../libs/online-store/index.js";
+import { FeatureService } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
+import { FeatureLookup } from "../../services/inference/features/feature-lookup.js";
 import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
-import { dialAddress, monitoringEnv, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
+import { dialAddress, featureEnv, monitoringEnv, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
 import type { Topology } from "./topology.js";
 
 export interface LaunchEmbeddedOptions {
@@ -58,13 +63,17 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
   const backends = await openBackends({ mode: "embedded", dataDir: registryConfig.dataDir, logger: registryLogger });
 
   let registryHost: ServiceHost | undefined;
+  let featureHost: ServiceHost | undefined;
   let registryClient: MeshClient<typeof RegistryService> | undefined;
+  let featureClient: MeshClient<typeof FeatureService> | undefined;
   let replica: InferenceReplica | undefined;
   let monitoringServer: MonitoringServer | undefined;
   const stopAll = async () => {
     await replica?.stop();
     await monitoringServer?.stop();
     registryClient?.close();
+    featureClient?.close();
+    await featureHost?.shutdown();
     await registryHost?.shutdown();
     await backends.close();
     await closeLogs();
@@ -99,14 +108,34 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       };
     }
 
+    // The feature service shares the embedded backends, and keeps online values in memory: no Redis either.
+    let feature: RunningMesh["feature"];
+    if (topology.feature) {
+      const featureConfig = readFeatureConfig(featureEnv(topology, store, { redisUrl: "", onlineStore: "memory" }));
+      const featureLog = join(options.logDir, "feature.log");
+      const featureLogger = createLogger("feature", { level: featureConfig.logLevel, write: logTo(featureLog) });
+      featureLogger.warn("online store: in memory (embedded); feature values are lost when this process stops");
+      featureHost = await startFeature({ config: featureConfig, backends, onlineStore: createMemoryOnlineStore(), logger: featureLogger, ownsBackends: false });
+      feature = {
+        name: "feature",
+        kind: "feature",
+        grpcAddress: dialAddress(featureHost.grpcAddress),
+        httpAddress: dialAddress(featureHost.httpAddress),
+        logFile: featureLog,
+        serve: [],
+        onlineStore: "memory (embedded)",
+      };
+    }
+
     const replicas: ServiceEndpoint[] = [];
     const replicaTopology = topology.replicas[0];
     if (replicaTopology) {
-      const config = readInferenceConfig(replicaEnv(topology, replicaTopology, { registryAddress: registry.grpcAddress, store }));
+      const config = readInferenceConfig(replicaEnv(topology, replicaTopology, { registryAddress: registry.grpcAddress, store, featureAddress: feature?.grpcAddress }));
       const logFile = join(options.logDir, `${replicaTopology.id}.log`);
       const logger = createLogger("inference", { level: config.logLevel, write: logTo(logFile) }, { replica: config.replicaId });
       const ingest = monitoringServer?.ingest;
       const policy = readLoggingPolicy(replicaTopology.env);
+      featureClient = feature && createMeshClient(FeatureService, { address: feature.grpcAddress });
       replica = await startInference({
         config,
         registryClient: registryClient.client,
@@ -114,6 +143,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
         kv: await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS }),
         logger,
         ...(ingest && policy.sampleRate > 0 ? { predictionLogs: { transport: inProcessPredictionLogTransport(ingest), policy } } : {}),
+        features: featureClient && new FeatureLookup(featureClient.client),
       });
       replicas.push({
         name: replicaTopology.id,
@@ -132,6 +162,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       registry,
       replicas,
       ...(monitoring ? { monitoring } : {}),
+      feature,
       // In-process services do not exit on their own; a crash takes this process with them.
       failure: new Promise<string>(() => {}),
       stop: () => (stopping ??= stopAll()),

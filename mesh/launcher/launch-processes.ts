@@ -5,7 +5,8 @@ import { describeExit, spawnChildService, type ChildService } from "./child-serv
 import type { ListeningAddresses } from "./listening-line.js";
 import { repoRoot, serviceEntry } from "./repo-root.js";
 import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
-import { dialAddress, monitoringEnv, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
+import type { OnlineStoreChoice } from "./pick-online-store.js";
+import { dialAddress, featureEnv, monitoringEnv, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
 import type { Topology } from "./topology.js";
 import { waitForHttp } from "./wait-for-http.js";
 
@@ -19,6 +20,8 @@ export interface LaunchProcessesOptions {
   readonly root?: string;
   /** Longest a service may take to start listening and answer /healthz, ms. Default 60 s (the first start of onnxruntime is slow on a busy laptop). */
   readonly startTimeoutMs?: number;
+  /** Start the feature service too, over this online store. */
+  readonly feature?: OnlineStoreChoice;
 }
 
 /**
@@ -33,7 +36,7 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
   const root = options.root ?? repoRoot();
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const store: StoreMode = { kind: "nats", natsUrl: options.natsUrl };
-  for (const name of ["registry", "inference", ...(topology.monitoring.enabled ? (["monitoring"] as const) : [])] as const) {
+  for (const name of ["registry", "inference", ...(topology.monitoring.enabled ? (["monitoring"] as const) : []), ...(options.feature ? (["feature"] as const) : [])] as const) {
     const entry = serviceEntry(name, root);
     if (!existsSync(entry)) throw new Error(`${relative(process.cwd(), entry)} is missing: build first with \`npm run build\``);
   }
@@ -67,11 +70,24 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
       : undefined;
     if (monitoringChild) children.push(monitoringChild);
 
+    let feature: RunningMesh["feature"];
+    if (options.feature) {
+      const featureChild = spawnChildService({
+        name: "feature",
+        entry: serviceEntry("feature", root),
+        env: featureEnv(topology, store, options.feature),
+        logFile: join(options.logDir, "feature.log"),
+      });
+      children.push(featureChild);
+      const at = await started(featureChild, startTimeoutMs);
+      feature = { name: "feature", kind: "feature", grpcAddress: at.grpc, httpAddress: at.http, logFile: featureChild.logFile, serve: [], onlineStore: options.feature.onlineStore };
+    }
+
     const replicaChildren = topology.replicas.map((replica) => {
       const child = spawnChildService({
         name: replica.id,
         entry: serviceEntry("inference", root),
-        env: replicaEnv(topology, replica, { registryAddress: registry.grpcAddress, store }),
+        env: replicaEnv(topology, replica, { registryAddress: registry.grpcAddress, store, featureAddress: feature?.grpcAddress }),
         logFile: join(options.logDir, `${replica.id}.log`),
       });
       children.push(child);
@@ -99,6 +115,7 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
       registry,
       replicas,
       ...(monitoring ? { monitoring } : {}),
+      feature,
       failure: firstUnexpectedExit(children),
       stop: () => (stopping ??= stopAll()),
     };

@@ -2,7 +2,7 @@
 export interface ServiceEndpoint {
   /** "registry", or the replica's id. */
   readonly name: string;
-  readonly kind: "registry" | "inference" | "monitoring";
+  readonly kind: "registry" | "inference" | "monitoring" | "feature";
   /** host:port a client on this machine dials. */
   readonly grpcAddress: string;
   readonly httpAddress: string;
@@ -22,6 +22,8 @@ export interface RunningMesh {
   readonly replicas: readonly ServiceEndpoint[];
   /** The monitoring service, unless the topology turned it off. */
   readonly monitoring?: ServiceEndpoint;
+  /** The feature service, and which online store it uses ("redis", "memory", ...). */
+  readonly feature?: ServiceEndpoint & { readonly onlineStore: string };
   /** Resolves, with what happened, when a service stops without being asked to; never in a clean run. */
   readonly failure: Promise<string>;
   /** Stops the replicas, then the registry (they fetch from it while draining). Idempotent. */

@@ -22,8 +22,13 @@ export function registryEnv(topology: Topology, store: StoreMode): Record<string
 }
 
 /** The environment an inference replica reads (services/inference/config.ts). */
-export function replicaEnv(topology: Topology, replica: ReplicaTopology, options: { registryAddress: string; store: StoreMode }): Record<string, string> {
+export function replicaEnv(
+  topology: Topology,
+  replica: ReplicaTopology,
+  options: { registryAddress: string; store: StoreMode; featureAddress?: string },
+): Record<string, string> {
   return {
+    ...(options.featureAddress ? { TESSERA_FEATURE_ADDRESS: options.featureAddress } : {}),
     TESSERA_BIND_HOST: topology.bindHost,
     TESSERA_INFERENCE_GRPC_PORT: String(replica.grpcPort),
     TESSERA_INFERENCE_HTTP_PORT: String(replica.httpPort),
@@ -50,6 +55,24 @@ export function monitoringEnv(topology: Topology, options: { registryAddress: st
     ...(options.store.kind === "nats" ? { NATS_URL: options.store.natsUrl } : {}),
     TESSERA_LOG_LEVEL: topology.logLevel,
     ...topology.monitoring.env,
+  };
+}
+
+/**
+ * The environment the feature service reads (services/feature/config.ts).
+ * `onlineStore` overrides the topology's (memory when Redis does not answer).
+ */
+export function featureEnv(topology: Topology, store: StoreMode, options: { redisUrl: string; onlineStore: string }): Record<string, string> {
+  return {
+    TESSERA_BIND_HOST: topology.bindHost,
+    TESSERA_FEATURE_GRPC_PORT: String(topology.feature?.grpcPort ?? 50052),
+    TESSERA_FEATURE_HTTP_PORT: String(topology.feature?.httpPort ?? 8082),
+    TESSERA_STORE: store.kind,
+    ...(store.kind === "nats" ? { NATS_URL: store.natsUrl } : {}),
+    REDIS_URL: options.redisUrl,
+    TESSERA_FEATURE_ONLINE_STORE: options.onlineStore,
+    TESSERA_LOG_LEVEL: topology.logLevel,
+    ...topology.feature?.env,
   };
 }
 

@@ -14,6 +14,10 @@ export interface Topology {
   readonly registry: RegistryTopology;
   readonly replicas: readonly ReplicaTopology[];
   readonly monitoring: MonitoringTopology;
+  /** Redis for the feature service's online store; REDIS_URL overrides it. Undefined: redis://127.0.0.1:6379. */
+  readonly redisUrl?: string | undefined;
+  /** Undefined: the topology has no `feature:` key, and no feature service is started. */
+  readonly feature?: FeatureTopology | undefined;
 }
 
 export interface MonitoringTopology {
@@ -22,6 +26,14 @@ export interface MonitoringTopology {
   readonly grpcPort: number;
   readonly httpPort: number;
   /** Extra environment (TESSERA_ALERT_RULES, TESSERA_DRIFT_OPTIONS, ...). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface FeatureTopology {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** "redis", "redis-cluster" (redis_url lists seed nodes) or "memory". */
+  readonly onlineStore: "redis" | "redis-cluster" | "memory";
   readonly env: Readonly<Record<string, string>>;
 }
 
@@ -67,8 +79,9 @@ export class TopologyError extends Error {
 export const FIRST_INFERENCE_GRPC_PORT = 8001;
 export const FIRST_INFERENCE_HTTP_PORT = 8000;
 
-const TOP_KEYS = ["bind_host", "nats_url", "log_level", "registry", "inference", "monitoring"] as const;
+const TOP_KEYS = ["bind_host", "nats_url", "log_level", "registry", "inference", "monitoring", "redis_url", "feature"] as const;
 const MONITORING_KEYS = ["enabled", "grpc_port", "http_port", "env"] as const;
+const FEATURE_KEYS = ["grpc_port", "http_port", "online_store", "env"] as const;
 const REGISTRY_KEYS = ["grpc_port", "http_port", "data_dir", "env"] as const;
 const REPLICA_KEYS = ["id", "device", "serve", "grpc_port", "http_port", "instance_count", "allow_cpu_fallback", "env"] as const;
 const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warn", "error"];
@@ -116,6 +129,8 @@ export function readTopology(root: unknown, source: string): Topology {
     registry,
     replicas,
     monitoring: readMonitoring(reader, top.monitoring),
+    redisUrl: top.redis_url === undefined || top.redis_url === null ? undefined : reader.string(top.redis_url, "redis_url", ""),
+    feature: readFeature(reader, top.feature),
   };
   checkUnique(topology);
   return topology;
@@ -128,6 +143,18 @@ function readMonitoring(reader: Reader, node: unknown): MonitoringTopology {
     grpcPort: reader.port(fields.grpc_port, "monitoring.grpc_port", 50053),
     httpPort: reader.port(fields.http_port, "monitoring.http_port", 8083),
     env: reader.env(fields.env, "monitoring.env"),
+  };
+}
+
+/** No `feature:` key, no feature service (older topology files keep meaning what they meant). */
+function readFeature(reader: Reader, node: unknown): FeatureTopology | undefined {
+  if (node === undefined) return undefined;
+  const fields = reader.object(node ?? {}, "feature", FEATURE_KEYS);
+  return {
+    grpcPort: reader.port(fields.grpc_port, "feature.grpc_port", 50052),
+    httpPort: reader.port(fields.http_port, "feature.http_port", 8082),
+    onlineStore: reader.choice(fields.online_store, "feature.online_store", ["redis", "redis-cluster", "memory"] as const, "redis"),
+    env: reader.env(fields.env, "feature.env"),
   };
 }
 
@@ -188,6 +215,10 @@ function checkUnique(topology: Topology): void {
   if (topology.monitoring.enabled) {
     claim(topology.monitoring.grpcPort, "monitoring.grpc_port");
     claim(topology.monitoring.httpPort, "monitoring.http_port");
+  }
+  if (topology.feature) {
+    claim(topology.feature.grpcPort, "feature.grpc_port");
+    claim(topology.feature.httpPort, "feature.http_port");
   }
   const ids = new Map<string, number>();
   topology.replicas.forEach((replica, i) => {

@@ -6,3 +6,4 @@ export {
   type ExampleTensor,
 } from "./example-models.js";
 export { ensureExampleModels, type ExampleModelFile } from "./ensure-example-models.js";
+export * from "./fraud-features.js";

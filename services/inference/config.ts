@@ -19,6 +19,8 @@ export interface InferenceConfig {
   /** Address both ports bind to. Default 127.0.0.1; 0.0.0.0 in containers. */
   bindHost: string;
   /** The registry's gRPC host:port. */
+  /** The feature service's gRPC address, for entity-keyed Predicts; unset: none. */
+  featureAddress?: string;
   registryAddress: string;
   /** NATS for registry events and membership; undefined: the in-process bus. */
   natsUrl: string | undefined;
@@ -62,6 +64,7 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
     httpPort: readPort(env, "TESSERA_INFERENCE_HTTP_PORT", 8000),
     bindHost: readString(env, "TESSERA_BIND_HOST", "127.0.0.1"),
     registryAddress: readAddress(env, "TESSERA_REGISTRY_ADDRESS", "127.0.0.1:50051"),
+    featureAddress: env.TESSERA_FEATURE_ADDRESS ? readAddress(env, "TESSERA_FEATURE_ADDRESS", "") : undefined,
     natsUrl: readOptionalString(env, "NATS_URL"),
     nats: readNatsOptions(env),
     mesh: readMeshName(env),

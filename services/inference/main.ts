@@ -2,6 +2,8 @@ import { openBackends, type Backends } from "../../libs/backends/index.js";
 import { ConfigError } from "../../libs/config/index.js";
 import { ConnectError } from "../../libs/errors/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { FeatureService } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
+import { FeatureLookup } from "./features/feature-lookup.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger, type Logger } from "../../libs/log/index.js";
 import { connectNats } from "../../libs/nats/index.js";
@@ -29,13 +31,16 @@ try {
   const logsNc = backends.mode === "nats" ? await connectNats({ servers: config.natsUrl ?? DEFAULT_NATS_URL, name: "tessera-inference-logs", logger }) : undefined;
   if (logsNc) await ensurePredictionLogStreams(logsNc);
   const predictionLogs = logsNc && policy.sampleRate > 0 ? { transport: natsPredictionLogTransport(logsNc), policy } : undefined;
-  const replica = await startInference({ config, registryClient: registry.client, events: backends.events, kv, logger, predictionLogs });
+  const featureClient = config.featureAddress ? createMeshClient(FeatureService, { address: config.featureAddress }) : undefined;
+  const features = featureClient && new FeatureLookup(featureClient.client);
+  const replica = await startInference({ config, registryClient: registry.client, events: backends.events, kv, logger, predictionLogs, features });
   shutdownOnSignals(
     {
       shutdown: async () => {
         await replica.stop();
         await logsNc?.drain();
         registry.close();
+        featureClient?.close();
         await backends.close();
         await telemetry.shutdown();
       },

@@ -12,6 +12,7 @@ import type { KvStore } from "../../libs/store/index.js";
 import type { BatchingOverrides } from "./batching/index.js";
 import type { InferenceConfig } from "./config.js";
 import { inferenceServiceImpl } from "./handlers/inference-service.js";
+import type { FeatureLookup } from "./features/feature-lookup.js";
 import { oipRestRoutes } from "./handlers/oip-rest-routes.js";
 import { oipServiceImpl } from "./handlers/oip-service.js";
 import { InferenceMetrics } from "./inference-metrics.js";
@@ -47,6 +48,8 @@ export interface StartInferenceOptions {
   readonly shutdownGraceMs?: number;
   /** Publish a prediction log per answered request there, under this default policy (version tags override it). */
   readonly predictionLogs?: { readonly transport: PredictionLogTransport; readonly policy: LoggingPolicy };
+  /** Reads features for entity-keyed Predicts; without it those answer FAILED_PRECONDITION. */
+  readonly features?: FeatureLookup;
 }
 
 export interface InferenceReplica {
@@ -106,7 +109,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
     host = await startService({
       name: "inference",
       services: [
-        serve(InferenceService, inferenceServiceImpl(manager, metrics)),
+        serve(InferenceService, inferenceServiceImpl(manager, metrics, options.features)),
         serve(GRPCInferenceService, oipServiceImpl(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady })),
       ],
       routes: [oipRestRoutes(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady, maxBodyBytes: DEFAULT_MAX_MESSAGE_BYTES })],

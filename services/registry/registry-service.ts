@@ -138,6 +138,7 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
           tags,
           metrics: { ...current.metrics, ...request.setMetrics },
           batching: request.batching ?? current.batching,
+          featureBinding: request.featureBinding ?? current.featureBinding,
         });
       });
       const modelVersion = presentVersion(record, (await store.getModel(request.model)).value);

@@ -231,6 +231,7 @@ function versionRecord(header: UploadModelVersionRequest_Header, sha256: string,
     artifact: create(ArtifactSchema, { sha256, sizeBytes, format: "onnx" }),
     signature,
     batching: header.batching,
+    featureBinding: header.featureBinding,
     createTime: now,
     updateTime: now,
   });

@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../libs/log/index.js";
 import { mlpReference } from "../../libs/onnx/index.js";
-import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
+import { testNatsUrl, testRedisUrl, uniqueName } from "../../libs/testing/index.js";
 import { dropBuckets } from "../../mesh/launcher/drop-buckets.js";
 import { repoRoot } from "../../mesh/launcher/repo-root.js";
 import { ensureExampleModels, exampleModel } from "../../mesh/models/index.js";
@@ -222,8 +222,10 @@ describe("tessera up", () => {
   }
 
   it("--embedded runs the registry and a replica in one process, serving what is pushed, and stops on SIGTERM", async () => {
-    const mesh = await up(["--embedded"], "registry: {grpc_port: 0, http_port: 0}\nmonitoring: {grpc_port: 0, http_port: 0}\ninference:\n  - {serve: [fraud@production], grpc_port: 0, http_port: 0}\n");
+    const mesh = await up(["--embedded"], "registry: {grpc_port: 0, http_port: 0}\nmonitoring: {grpc_port: 0, http_port: 0}\nfeature: {grpc_port: 0, http_port: 0}\ninference:\n  - {serve: [fraud@production], grpc_port: 0, http_port: 0}\n");
     expect(mesh.table).toMatch(/^monitoring\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+-\s+-\s+ready$/m);
+    expect(mesh.table).toMatch(/^feature\s+\S+\s+\S+\s+-\s+online store: memory \(embedded\)\s+ready$/m);
+    expect((await tessera(["features", "ls", "--feature", mesh.addresses.get("feature")!])).code).toBe(0);
     expect(mesh.table).toMatch(/^inference-0\s+\S+\s+\S+\s+cpu\s+fraud@production\s+waiting for fraud@production \(not in the registry yet\)$/m);
     const meshEnv = { TESSERA_REGISTRY_ADDRESS: mesh.addresses.get("registry")!, TESSERA_INFERENCE_ADDRESS: mesh.addresses.get("inference-0")! };
     expect((await tessera(["models", "push", join(modelsDir, "fraud.onnx"), "--name", "fraud", "--alias", "production"], meshEnv)).code).toBe(0);
@@ -240,7 +242,7 @@ describe("tessera up", () => {
   });
 
   it("starts each service as a process over NATS, and stops them all on SIGTERM", async () => {
-    const buckets = { kv: [uniqueName("cli_reg")], objects: [uniqueName("cli_art")] };
+    const buckets = { kv: [uniqueName("cli_reg"), uniqueName("cli_feat")], objects: [uniqueName("cli_art")] };
     const topology = [
       `nats_url: ${testNatsUrl()}`,
       "registry:",
@@ -248,6 +250,8 @@ describe("tessera up", () => {
       "  http_port: 0",
       `  env: {TESSERA_REGISTRY_BUCKET: ${buckets.kv[0]}, TESSERA_ARTIFACT_BUCKET: ${buckets.objects[0]}}`,
       "monitoring: {grpc_port: 0, http_port: 0, env: {TESSERA_MONITORING_CONSUMER: " + uniqueName("cli_mon") + "}}",
+      `redis_url: ${testRedisUrl()}`,
+      `feature: {grpc_port: 0, http_port: 0, env: {TESSERA_FEATURE_BUCKET: ${buckets.kv[1]}, TESSERA_FEATURE_KEY_PREFIX: "${uniqueName("tf")}:"}}`,
       "inference:",
       `  - {id: ${uniqueName("cli")}, grpc_port: 0, http_port: 0}`,
       "",
@@ -256,6 +260,7 @@ describe("tessera up", () => {
       const mesh = await up([], topology);
       expect(mesh.table).toMatch(/live, serving nothing/);
       expect(mesh.table).toMatch(/^monitoring\s+/m);
+      expect(mesh.table).toMatch(/^feature\s+\S+\s+\S+\s+-\s+online store: redis\s+ready$/m);
       const ls = await tessera(["models", "ls", "--registry", mesh.addresses.get("registry")!]);
       expect(ls).toMatchObject({ code: 0, stdout: expect.stringContaining("no models yet") as string });
       const stopped = await mesh.stop();

@@ -11,6 +11,7 @@ import { readInferenceConfig, type InferenceConfig } from "../../services/infere
 import { MEMBERSHIP_TTL_MS } from "../../services/inference/membership/kv-membership.js";
 import type { ServeSpec } from "../../services/inference/serve-list.js";
 import { startInference, type InferenceReplica, type StartInferenceOptions } from "../../services/inference/start-inference.js";
+import type { FeatureLookup } from "../../services/inference/features/feature-lookup.js";
 import type { TestRegistry } from "./registry-harness.js";
 
 export interface TestReplica {
@@ -32,6 +33,7 @@ export interface TestReplicaOptions {
   batchingOverrides?: BatchingOverrides;
   logger?: Logger;
   predictionLogs?: StartInferenceOptions["predictionLogs"];
+  features?: FeatureLookup;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function startTestReplica(registry: TestRegistry, options: TestRepl
     batchingOverrides: options.batchingOverrides,
     shutdownGraceMs: 5_000,
     predictionLogs: options.predictionLogs,
+    features: options.features,
   });
   const client = createMeshClient(InferenceService, { address: replica.host.grpcAddress });
   const oip = createMeshClient(GRPCInferenceService, { address: replica.host.grpcAddress });

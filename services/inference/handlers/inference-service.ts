@@ -8,12 +8,26 @@ import type { ModelManager } from "../serving/model-manager.js";
 import { DEFAULT_ALIAS } from "../serve-list.js";
 import { fromTensorMessage, toTensorMessage, type HostTensor } from "../tensor/index.js";
 import { runInference } from "./run-inference.js";
+import { predictByEntity } from "../features/entity-predict.js";
+import type { FeatureLookup } from "../features/feature-lookup.js";
 
 /** tessera.inference.v1.InferenceService: Predict and the replica's model management. */
-export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMetrics): ServiceImpl<typeof InferenceService> {
+export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMetrics, features?: FeatureLookup): ServiceImpl<typeof InferenceService> {
   return {
     async predict(request, context) {
       if (request.model === "") throw invalidArgument(`model is empty; name the model to run (${manager.describeServed()})`);
+      if (request.entityKeys.length > 0) {
+        // Entity-keyed: the replica reads the features itself (services/inference/features).
+        const { answer, defaulted } = await predictByEntity(manager, metrics, features, request, { timeoutMs: context.timeoutMs(), signal: context.signal });
+        return {
+          model: answer.version.model,
+          version: answer.version.version,
+          outputs: [...answer.outputs].map(([name, host]) => toTensorMessage(name, host, { raw: false })),
+          requestId: request.requestId || randomUUID(),
+          timing: { queueUs: BigInt(Math.max(0, Math.round(answer.result.queueUs))), computeUs: BigInt(Math.max(0, Math.round(answer.result.computeUs))), batchSize: answer.result.batchSize },
+          defaultedFeatures: defaulted,
+        };
+      }
       const answer = await runInference(manager, metrics, {
         target: { model: request.model, version: request.version, alias: request.alias },
         inputs: () => decodeTensors(request.inputs),

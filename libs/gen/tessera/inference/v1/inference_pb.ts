@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/inference/v1/inference.proto.
  */
 export const file_tessera_inference_v1_inference: GenFile = /*@__PURE__*/
-  fileDesc("CiR0ZXNzZXJhL2luZmVyZW5jZS92MS9pbmZlcmVuY2UucHJvdG8SFHRlc3NlcmEuaW5mZXJlbmNlLnYxIvMBCgZUZW5zb3ISDAoEbmFtZRgBIAEoCRIsCgVkdHlwZRgCIAEoDjIdLnRlc3NlcmEucmVnaXN0cnkudjEuRGF0YVR5cGUSDQoFc2hhcGUYAyADKAMSEgoKZmxvYXRfZGF0YRgEIAMoAhITCgtkb3VibGVfZGF0YRgFIAMoARISCgppbnQzMl9kYXRhGAYgAygFEhIKCmludDY0X2RhdGEYByADKAMSEwoLdWludDY0X2RhdGEYCCADKAQSEQoJYm9vbF9kYXRhGAkgAygIEhMKC3N0cmluZ19kYXRhGAogAygJEhAKCHJhd19kYXRhGAsgASgMIsMBCg5QcmVkaWN0UmVxdWVzdBINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEg0KBWFsaWFzGAMgASgJEiwKBmlucHV0cxgEIAMoCzIcLnRlc3NlcmEuaW5mZXJlbmNlLnYxLlRlbnNvchIUCgxvdXRwdXRfbmFtZXMYBSADKAkSEAoIcHJpb3JpdHkYBiABKA0SGAoQcXVldWVfdGltZW91dF91cxgHIAEoBBISCgpyZXF1ZXN0X2lkGAggASgJIkIKBlRpbWluZxIQCghxdWV1ZV91cxgBIAEoBBISCgpjb21wdXRlX3VzGAIgASgEEhIKCmJhdGNoX3NpemUYAyABKA0iogEKD1ByZWRpY3RSZXNwb25zZRINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEi0KB291dHB1dHMYAyADKAsyHC50ZXNzZXJhLmluZmVyZW5jZS52MS5UZW5zb3ISEgoKcmVxdWVzdF9pZBgEIAEoCRIsCgZ0aW1pbmcYBSABKAsyHC50ZXNzZXJhLmluZmVyZW5jZS52MS5UaW1pbmcipQIKC1NlcnZlZE1vZGVsEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SDwoHYWxpYXNlcxgDIAMoCRIvCgVzdGF0ZRgEIAEoDjIgLnRlc3NlcmEuaW5mZXJlbmNlLnYxLk1vZGVsU3RhdGUSDQoFZXJyb3IYBSABKAkSDgoGZGV2aWNlGAYgASgJEhYKDmluc3RhbmNlX2NvdW50GAcgASgNEjEKCXNpZ25hdHVyZRgIIAEoCzIeLnRlc3NlcmEucmVnaXN0cnkudjEuU2lnbmF0dXJlEjUKCGJhdGNoaW5nGAkgASgLMiMudGVzc2VyYS5yZWdpc3RyeS52MS5CYXRjaGluZ0NvbmZpZxITCgtxdWV1ZV9kZXB0aBgKIAEoDSIZChdMaXN0U2VydmVkTW9kZWxzUmVxdWVzdCJNChhMaXN0U2VydmVkTW9kZWxzUmVzcG9uc2USMQoGbW9kZWxzGAEgAygLMiEudGVzc2VyYS5pbmZlcmVuY2UudjEuU2VydmVkTW9kZWwiUQoQTG9hZE1vZGVsUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIRCgd2ZXJzaW9uGAIgASgNSAASDwoFYWxpYXMYAyABKAlIAEIKCghzZWxlY3RvciJFChFMb2FkTW9kZWxSZXNwb25zZRIwCgVtb2RlbBgBIAEoCzIhLnRlc3NlcmEuaW5mZXJlbmNlLnYxLlNlcnZlZE1vZGVsIjQKElVubG9hZE1vZGVsUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNIjAKE1VubG9hZE1vZGVsUmVzcG9uc2USGQoRdW5sb2FkZWRfdmVyc2lvbnMYASADKA0qjAEKCk1vZGVsU3RhdGUSGwoXTU9ERUxfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNNT0RFTF9TVEFURV9MT0FESU5HEAESFQoRTU9ERUxfU1RBVEVfUkVBRFkQAhIWChJNT0RFTF9TVEFURV9GQUlMRUQQAxIZChVNT0RFTF9TVEFURV9VTkxPQURJTkcQBDKnAwoQSW5mZXJlbmNlU2VydmljZRJYCgdQcmVkaWN0EiQudGVzc2VyYS5pbmZlcmVuY2UudjEuUHJlZGljdFJlcXVlc3QaJS50ZXNzZXJhLmluZmVyZW5jZS52MS5QcmVkaWN0UmVzcG9uc2UiABJzChBMaXN0U2VydmVkTW9kZWxzEi0udGVzc2VyYS5pbmZlcmVuY2UudjEuTGlzdFNlcnZlZE1vZGVsc1JlcXVlc3QaLi50ZXNzZXJhLmluZmVyZW5jZS52MS5MaXN0U2VydmVkTW9kZWxzUmVzcG9uc2UiABJeCglMb2FkTW9kZWwSJi50ZXNzZXJhLmluZmVyZW5jZS52MS5Mb2FkTW9kZWxSZXF1ZXN0GicudGVzc2VyYS5pbmZlcmVuY2UudjEuTG9hZE1vZGVsUmVzcG9uc2UiABJkCgtVbmxvYWRNb2RlbBIoLnRlc3NlcmEuaW5mZXJlbmNlLnYxLlVubG9hZE1vZGVsUmVxdWVzdBopLnRlc3NlcmEuaW5mZXJlbmNlLnYxLlVubG9hZE1vZGVsUmVzcG9uc2UiAGIGcHJvdG8z", [file_tessera_registry_v1_batching, file_tessera_registry_v1_signature]);
+  fileDesc("CiR0ZXNzZXJhL2luZmVyZW5jZS92MS9pbmZlcmVuY2UucHJvdG8SFHRlc3NlcmEuaW5mZXJlbmNlLnYxIvMBCgZUZW5zb3ISDAoEbmFtZRgBIAEoCRIsCgVkdHlwZRgCIAEoDjIdLnRlc3NlcmEucmVnaXN0cnkudjEuRGF0YVR5cGUSDQoFc2hhcGUYAyADKAMSEgoKZmxvYXRfZGF0YRgEIAMoAhITCgtkb3VibGVfZGF0YRgFIAMoARISCgppbnQzMl9kYXRhGAYgAygFEhIKCmludDY0X2RhdGEYByADKAMSEwoLdWludDY0X2RhdGEYCCADKAQSEQoJYm9vbF9kYXRhGAkgAygIEhMKC3N0cmluZ19kYXRhGAogAygJEhAKCHJhd19kYXRhGAsgASgMItgBCg5QcmVkaWN0UmVxdWVzdBINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEg0KBWFsaWFzGAMgASgJEiwKBmlucHV0cxgEIAMoCzIcLnRlc3NlcmEuaW5mZXJlbmNlLnYxLlRlbnNvchIUCgxvdXRwdXRfbmFtZXMYBSADKAkSEAoIcHJpb3JpdHkYBiABKA0SGAoQcXVldWVfdGltZW91dF91cxgHIAEoBBISCgpyZXF1ZXN0X2lkGAggASgJEhMKC2VudGl0eV9rZXlzGAkgAygJIkIKBlRpbWluZxIQCghxdWV1ZV91cxgBIAEoBBISCgpjb21wdXRlX3VzGAIgASgEEhIKCmJhdGNoX3NpemUYAyABKA0i5gEKD1ByZWRpY3RSZXNwb25zZRINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEi0KB291dHB1dHMYAyADKAsyHC50ZXNzZXJhLmluZmVyZW5jZS52MS5UZW5zb3ISEgoKcmVxdWVzdF9pZBgEIAEoCRIsCgZ0aW1pbmcYBSABKAsyHC50ZXNzZXJhLmluZmVyZW5jZS52MS5UaW1pbmcSQgoSZGVmYXVsdGVkX2ZlYXR1cmVzGAYgAygLMiYudGVzc2VyYS5pbmZlcmVuY2UudjEuRGVmYXVsdGVkRmVhdHVyZSJAChBEZWZhdWx0ZWRGZWF0dXJlEgsKA3JvdxgBIAEoDRIPCgdmZWF0dXJlGAIgASgJEg4KBnJlYXNvbhgDIAEoCSKlAgoLU2VydmVkTW9kZWwSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIPCgdhbGlhc2VzGAMgAygJEi8KBXN0YXRlGAQgASgOMiAudGVzc2VyYS5pbmZlcmVuY2UudjEuTW9kZWxTdGF0ZRINCgVlcnJvchgFIAEoCRIOCgZkZXZpY2UYBiABKAkSFgoOaW5zdGFuY2VfY291bnQYByABKA0SMQoJc2lnbmF0dXJlGAggASgLMh4udGVzc2VyYS5yZWdpc3RyeS52MS5TaWduYXR1cmUSNQoIYmF0Y2hpbmcYCSABKAsyIy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkJhdGNoaW5nQ29uZmlnEhMKC3F1ZXVlX2RlcHRoGAogASgNIhkKF0xpc3RTZXJ2ZWRNb2RlbHNSZXF1ZXN0Ik0KGExpc3RTZXJ2ZWRNb2RlbHNSZXNwb25zZRIxCgZtb2RlbHMYASADKAsyIS50ZXNzZXJhLmluZmVyZW5jZS52MS5TZXJ2ZWRNb2RlbCJRChBMb2FkTW9kZWxSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEhEKB3ZlcnNpb24YAiABKA1IABIPCgVhbGlhcxgDIAEoCUgAQgoKCHNlbGVjdG9yIkUKEUxvYWRNb2RlbFJlc3BvbnNlEjAKBW1vZGVsGAEgASgLMiEudGVzc2VyYS5pbmZlcmVuY2UudjEuU2VydmVkTW9kZWwiNAoSVW5sb2FkTW9kZWxSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0iMAoTVW5sb2FkTW9kZWxSZXNwb25zZRIZChF1bmxvYWRlZF92ZXJzaW9ucxgBIAMoDSqMAQoKTW9kZWxTdGF0ZRIbChdNT0RFTF9TVEFURV9VTlNQRUNJRklFRBAAEhcKE01PREVMX1NUQVRFX0xPQURJTkcQARIVChFNT0RFTF9TVEFURV9SRUFEWRACEhYKEk1PREVMX1NUQVRFX0ZBSUxFRBADEhkKFU1PREVMX1NUQVRFX1VOTE9BRElORxAEMqcDChBJbmZlcmVuY2VTZXJ2aWNlElgKB1ByZWRpY3QSJC50ZXNzZXJhLmluZmVyZW5jZS52MS5QcmVkaWN0UmVxdWVzdBolLnRlc3NlcmEuaW5mZXJlbmNlLnYxLlByZWRpY3RSZXNwb25zZSIAEnMKEExpc3RTZXJ2ZWRNb2RlbHMSLS50ZXNzZXJhLmluZmVyZW5jZS52MS5MaXN0U2VydmVkTW9kZWxzUmVxdWVzdBouLnRlc3NlcmEuaW5mZXJlbmNlLnYxLkxpc3RTZXJ2ZWRNb2RlbHNSZXNwb25zZSIAEl4KCUxvYWRNb2RlbBImLnRlc3NlcmEuaW5mZXJlbmNlLnYxLkxvYWRNb2RlbFJlcXVlc3QaJy50ZXNzZXJhLmluZmVyZW5jZS52MS5Mb2FkTW9kZWxSZXNwb25zZSIAEmQKC1VubG9hZE1vZGVsEigudGVzc2VyYS5pbmZlcmVuY2UudjEuVW5sb2FkTW9kZWxSZXF1ZXN0GikudGVzc2VyYS5pbmZlcmVuY2UudjEuVW5sb2FkTW9kZWxSZXNwb25zZSIAYgZwcm90bzM", [file_tessera_registry_v1_batching, file_tessera_registry_v1_signature]);
 
 /**
  * A named tensor. Values are row-major; exactly one of the *_data fields (or
@@ -146,6 +146,15 @@ export type PredictRequest = Message<"tessera.inference.v1.PredictRequest"> & {
    * @generated from field: string request_id = 8;
    */
   requestId: string;
+
+  /**
+   * Instead of inputs: keys of the entity the version's feature binding
+   * names, one row each; the replica reads their features and builds the
+   * input tensor itself.
+   *
+   * @generated from field: repeated string entity_keys = 9;
+   */
+  entityKeys: string[];
 };
 
 /**
@@ -212,6 +221,13 @@ export type PredictResponse = Message<"tessera.inference.v1.PredictResponse"> & 
    * @generated from field: tessera.inference.v1.Timing timing = 5;
    */
   timing?: Timing | undefined;
+
+  /**
+   * Entity-keyed calls: the values that were not read but defaulted.
+   *
+   * @generated from field: repeated tessera.inference.v1.DefaultedFeature defaulted_features = 6;
+   */
+  defaultedFeatures: DefaultedFeature[];
 };
 
 /**
@@ -220,6 +236,39 @@ export type PredictResponse = Message<"tessera.inference.v1.PredictResponse"> & 
  */
 export const PredictResponseSchema: GenMessage<PredictResponse> = /*@__PURE__*/
   messageDesc(file_tessera_inference_v1_inference, 3);
+
+/**
+ * @generated from message tessera.inference.v1.DefaultedFeature
+ */
+export type DefaultedFeature = Message<"tessera.inference.v1.DefaultedFeature"> & {
+  /**
+   * Row of the request (index into entity_keys).
+   *
+   * @generated from field: uint32 row = 1;
+   */
+  row: number;
+
+  /**
+   * `view:feature`.
+   *
+   * @generated from field: string feature = 2;
+   */
+  feature: string;
+
+  /**
+   * "not_found" or "unavailable" (the feature service did not answer).
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message tessera.inference.v1.DefaultedFeature.
+ * Use `create(DefaultedFeatureSchema)` to create a new message.
+ */
+export const DefaultedFeatureSchema: GenMessage<DefaultedFeature> = /*@__PURE__*/
+  messageDesc(file_tessera_inference_v1_inference, 4);
 
 /**
  * @generated from message tessera.inference.v1.ServedModel
@@ -287,7 +336,7 @@ export type ServedModel = Message<"tessera.inference.v1.ServedModel"> & {
  * Use `create(ServedModelSchema)` to create a new message.
  */
 export const ServedModelSchema: GenMessage<ServedModel> = /*@__PURE__*/
-  messageDesc(file_tessera_inference_v1_inference, 4);
+  messageDesc(file_tessera_inference_v1_inference, 5);
 
 /**
  * @generated from message tessera.inference.v1.ListServedModelsRequest
@@ -300,7 +349,7 @@ export type ListServedModelsRequest = Message<"tessera.inference.v1.ListServedMo
  * Use `create(ListServedModelsRequestSchema)` to create a new message.
  */
 export const ListServedModelsRequestSchema: GenMessage<ListServedModelsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_inference_v1_inference, 5);
+  messageDesc(file_tessera_inference_v1_inference, 6);
 
 /**
  * @generated from message tessera.inference.v1.ListServedModelsResponse
@@ -317,7 +366,7 @@ export type ListServedModelsResponse = Message<"tessera.inference.v1.ListServedM
  * Use `create(ListServedModelsResponseSchema)` to create a new message.
  */
 export const ListServedModelsResponseSchema: GenMessage<ListServedModelsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_inference_v1_inference, 6);
+  messageDesc(file_tessera_inference_v1_inference, 7);
 
 /**
  * @generated from message tessera.inference.v1.LoadModelRequest
@@ -351,7 +400,7 @@ export type LoadModelRequest = Message<"tessera.inference.v1.LoadModelRequest"> 
  * Use `create(LoadModelRequestSchema)` to create a new message.
  */
 export const LoadModelRequestSchema: GenMessage<LoadModelRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_inference_v1_inference, 7);
+  messageDesc(file_tessera_inference_v1_inference, 8);
 
 /**
  * @generated from message tessera.inference.v1.LoadModelResponse
@@ -368,7 +417,7 @@ export type LoadModelResponse = Message<"tessera.inference.v1.LoadModelResponse"
  * Use `create(LoadModelResponseSchema)` to create a new message.
  */
 export const LoadModelResponseSchema: GenMessage<LoadModelResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_inference_v1_inference, 8);
+  messageDesc(file_tessera_inference_v1_inference, 9);
 
 /**
  * @generated from message tessera.inference.v1.UnloadModelRequest
@@ -392,7 +441,7 @@ export type UnloadModelRequest = Message<"tessera.inference.v1.UnloadModelReques
  * Use `create(UnloadModelRequestSchema)` to create a new message.
  */
 export const UnloadModelRequestSchema: GenMessage<UnloadModelRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_inference_v1_inference, 9);
+  messageDesc(file_tessera_inference_v1_inference, 10);
 
 /**
  * @generated from message tessera.inference.v1.UnloadModelResponse
@@ -409,7 +458,7 @@ export type UnloadModelResponse = Message<"tessera.inference.v1.UnloadModelRespo
  * Use `create(UnloadModelResponseSchema)` to create a new message.
  */
 export const UnloadModelResponseSchema: GenMessage<UnloadModelResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_inference_v1_inference, 10);
+  messageDesc(file_tessera_inference_v1_inference, 11);
 
 /**
  * @generated from enum tessera.inference.v1.ModelState
