@@ -6,7 +6,7 @@ import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.
 import { createMeshClient, type MeshClient, type ServiceHost } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
 import { readInferenceConfig } from "../../services/inference/config.js";
-import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../services/inference/membership/kv-membership.js";
+import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../libs/membership/index.js";
 import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
 import { readRegistryConfig } from "../../services/registry/config.js";
 import { startRegistry } from "../../services/registry/start-registry.js";

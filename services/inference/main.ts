@@ -6,7 +6,7 @@ import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger, type Logger } from "../../libs/log/index.js";
 import { envWithFlags } from "./cli-flags.js";
 import { readInferenceConfig } from "./config.js";
-import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "./membership/kv-membership.js";
+import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../libs/membership/index.js";
 import { startInference } from "./start-inference.js";
 
 const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";

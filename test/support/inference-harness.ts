@@ -8,7 +8,7 @@ import { openNatsKv, type KvStore } from "../../libs/store/index.js";
 import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
 import type { BatchingOverrides } from "../../services/inference/batching/index.js";
 import { readInferenceConfig, type InferenceConfig } from "../../services/inference/config.js";
-import { MEMBERSHIP_TTL_MS } from "../../services/inference/membership/kv-membership.js";
+import { MEMBERSHIP_TTL_MS } from "../../libs/membership/index.js";
 import type { ServeSpec } from "../../services/inference/serve-list.js";
 import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
 import type { TestRegistry } from "./registry-harness.js";
