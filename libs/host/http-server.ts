@@ -6,6 +6,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
 import type { CallObserver } from "./call-observer.js";
+import type { RawUnaryHandler } from "./raw-grpc-methods.js";
 
 /** An extra HTTP route (the OIP REST form, say): answers and returns true, or returns false to pass. */
 export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
@@ -13,11 +14,13 @@ export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => 
 export interface ServiceRegistration<S extends DescService = DescService> {
   service: S;
   impl: Partial<ServiceImpl<S>>;
+  /** Unary methods (by name) the gRPC port serves as raw bytes instead of through `impl`. */
+  rawGrpc?: Readonly<Record<string, RawUnaryHandler>>;
 }
 
 /** Pairs a service with its handlers, checked against each other here and erased for the list. */
-export function serve<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): ServiceRegistration {
-  return { service, impl } as unknown as ServiceRegistration;
+export function serve<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>, options: { rawGrpc?: Readonly<Record<string, RawUnaryHandler>> } = {}): ServiceRegistration {
+  return { service, impl, rawGrpc: options.rawGrpc } as unknown as ServiceRegistration;
 }
 
 export interface HttpServerOptions {

@@ -3,3 +3,5 @@ export { createHttpServer, sendJson, serve, type HttpRoute, type ServiceRegistra
 export { createGrpcJsTransport, createMeshClient, type GrpcTransportOptions, type MeshClient } from "./grpc-transport.js";
 export { toGrpcServiceDefinition, grpcPath } from "./grpc-service-definition.js";
 export type { CallObserver } from "./call-observer.js";
+export type { RawUnaryHandler } from "./raw-grpc-methods.js";
+export { headersToMetadata, metadataToHeaders } from "./grpc-status.js";

@@ -1,6 +1,6 @@
 import { once, setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type MethodDefinition } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Logger } from "../log/index.js";
@@ -8,6 +8,7 @@ import { rpcMetricsObserver } from "./rpc-metrics.js";
 import { toGrpcHandlers } from "./grpc-handlers.js";
 import { toGrpcServiceDefinition } from "./grpc-service-definition.js";
 import { addReflection } from "./reflection.js";
+import { applyRawGrpcMethods } from "./raw-grpc-methods.js";
 import { createHttpServer, type HttpRoute, type ServiceRegistration } from "./http-server.js";
 
 export interface ServiceHostOptions {
@@ -70,8 +71,11 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
   });
-  for (const { service, impl } of options.services) {
-    grpcServer.addService(toGrpcServiceDefinition(service), toGrpcHandlers(service, impl, { shutdownSignal: shutdownController.signal, observer }));
+  for (const { service, impl, rawGrpc } of options.services) {
+    const definition = { ...toGrpcServiceDefinition(service) } as Record<string, MethodDefinition<unknown, unknown>>;
+    const handlers = toGrpcHandlers(service, impl, { shutdownSignal: shutdownController.signal, observer });
+    if (rawGrpc) applyRawGrpcMethods(definition, handlers, rawGrpc);
+    grpcServer.addService(definition, handlers);
   }
   health.addToServer(grpcServer);
   addReflection(grpcServer, options.services.map((s) => s.service));

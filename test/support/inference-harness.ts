@@ -31,6 +31,8 @@ export interface TestReplicaOptions {
   config?: Partial<InferenceConfig>;
   batchingOverrides?: BatchingOverrides;
   logger?: Logger;
+  /** A membership bucket shared with other replicas (a router watches it); default a fresh one. */
+  membershipBucket?: string;
 }
 
 /**
@@ -41,7 +43,7 @@ export interface TestReplicaOptions {
 export async function startTestReplica(registry: TestRegistry, options: TestReplicaOptions): Promise<TestReplica> {
   const nc: NatsConnection = await connect({ servers: testNatsUrl(), name: "test-inference" });
   const events: EventBus = await openNatsEventBus(nc, { logger: options.logger ?? silentLogger });
-  const membership = await openNatsKv(nc, { bucket: uniqueName("replicas"), ttlMs: MEMBERSHIP_TTL_MS });
+  const membership = await openNatsKv(nc, { bucket: options.membershipBucket ?? uniqueName("replicas"), ttlMs: MEMBERSHIP_TTL_MS });
   const config: InferenceConfig = {
     ...readInferenceConfig({}),
     grpcPort: 0,

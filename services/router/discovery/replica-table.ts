@@ -71,6 +71,10 @@ export class ReplicaTable {
     return this.all().filter((endpoint) => endpoint.models.some((served) => served.model === model && served.state === ModelState.READY && accepts(served, selector)));
   }
 
+  knows(model: string): boolean {
+    return this.all().some((endpoint) => endpoint.models.some((served) => served.model === model));
+  }
+
   /** Every model this table has a READY replica of, with its versions. */
   readyVersions(model: string): number[] {
     const versions = new Set<number>();

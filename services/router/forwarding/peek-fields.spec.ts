@@ -10,7 +10,7 @@ const predict = (init: { model: string; version?: number; alias?: string }) =>
     PredictRequestSchema,
     create(PredictRequestSchema, {
       ...init,
-      inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1, 2], floatData: [1, 2], rawData: new Uint8Array(300) }],
+      inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 2n], floatData: [1, 2], rawData: new Uint8Array(300) }],
       requestId: "r-1",
       queueTimeoutUs: 5n,
     }),

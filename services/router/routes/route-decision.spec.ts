@@ -49,7 +49,7 @@ describe("decideRoute()", () => {
   });
 
   it("mirrors the shadow percentage", () => {
-    const shadowed = create(RouteSchema, { ...route, shadow: { version: 3, percent: 25 } });
+    const shadowed = create(RouteSchema, { model: route.model, splits: route.splits, shadow: { version: 3, percent: 25 } });
     const random = sweep(100);
     let mirrored = 0;
     for (let i = 0; i < 100; i++) {

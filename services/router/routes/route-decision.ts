@@ -2,7 +2,7 @@ import type { Route } from "../../../libs/gen/tessera/router/v1/router_pb.js";
 import { stableBucket } from "./stable-hash.js";
 
 /** How the version was chosen; a span attribute and a metric label. */
-export type RouteKind = "pinned" | "sticky" | "split" | "fallback" | "direct";
+export type RouteKind = "pinned" | "sticky" | "split" | "fallback" | "direct" | "shadow";
 
 export interface RouteDecision {
   version: number;

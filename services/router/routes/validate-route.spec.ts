@@ -19,7 +19,7 @@ describe("routeProblems()", () => {
     ["shadow over 100", { model: "fraud", splits: [{ version: 1, weight: 100 }], shadow: { version: 2, percent: 101 } }, "0-100"],
     ["shadow without version", { model: "fraud", splits: [{ version: 1, weight: 100 }], shadow: { percent: 10 } }, "shadow.version is 0"],
     ["a bad sticky header", { model: "fraud", splits: [{ version: 1, weight: 100 }], stickyHeader: "X Key" }, "sticky_header"],
-  ] as const)("refuses %s", (_, init, message) => {
+  ] satisfies Array<[string, MessageInitShape<typeof RouteSchema>, string]>)("refuses %s", (_, init, message) => {
     expect(routeProblems(route(init)).join("; ")).toContain(message);
   });
 });
