@@ -159,7 +159,7 @@ export class Dispatcher {
         tried.add(replica.replicaId);
         this.pending.set(replica.replicaId, this.outstanding(replica.replicaId) + 1);
         try {
-          const value = await attempt(replica, pool.version, request.deadlineMs);
+          const value = await attempt(replica, pool.version, hopDeadline(request.deadlineMs, this.now()));
           this.outliers.succeeded(replica.replicaId);
           trace.getActiveSpan()?.setAttributes({
             "tessera.model": request.model,
@@ -178,7 +178,11 @@ export class Dispatcher {
             route: plan.route,
           };
         } catch (error) {
-          const failure = error instanceof UpstreamError ? error : new UpstreamError(status.INTERNAL, String((error as Error)?.message ?? error));
+          let failure = error instanceof UpstreamError ? error : new UpstreamError(status.INTERNAL, String((error as Error)?.message ?? error));
+          // The caller's deadline and ours lapse together; whichever fired first, the replica did not answer in time.
+          if (failure.code === status.CANCELLED && this.now() >= hopDeadline(request.deadlineMs, this.now())) {
+            failure = new UpstreamError(status.DEADLINE_EXCEEDED, `replica ${replica.replicaId} did not answer before the caller's deadline`);
+          }
           if (isReplicaFailure(failure.code)) {
             const peers = candidates.map((r) => r.replicaId);
             if (this.outliers.failed(replica.replicaId, this.now(), peers)) metrics.ejections.inc({ ...label, replica: replica.replicaId });
@@ -211,6 +215,16 @@ export class Dispatcher {
   forget(replicaId: string): void {
     this.outliers.forget(replicaId);
   }
+}
+
+/**
+ * The hop's deadline: a little before the caller's (up to 25 ms, a tenth
+ * of what is left), so the router sees the replica time out and answers
+ * DEADLINE_EXCEEDED itself, and counts it against the replica, before the
+ * caller gives up on the router.
+ */
+export function hopDeadline(deadlineMs: number, nowMs: number): number {
+  return deadlineMs - Math.min(25, Math.max(0, deadlineMs - nowMs) / 10);
 }
 
 function selectorText(selector: VersionSelector): string {
