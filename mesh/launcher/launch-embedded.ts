@@ -11,7 +11,9 @@ import { startInference, type InferenceReplica } from "../../services/inference/
 import { readRegistryConfig } from "../../services/registry/config.js";
 import { startRegistry } from "../../services/registry/start-registry.js";
 import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
-import { dialAddress, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
+import { readRouterConfig } from "../../services/router/config.js";
+import { startRouter, type RunningRouter } from "../../services/router/start-router.js";
+import { dialAddress, registryEnv, replicaEnv, routerEnv, type StoreMode } from "./service-env.js";
 import type { Topology } from "./topology.js";
 
 export interface LaunchEmbeddedOptions {
@@ -54,7 +56,9 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
   let registryHost: ServiceHost | undefined;
   let registryClient: MeshClient<typeof RegistryService> | undefined;
   let replica: InferenceReplica | undefined;
+  let router: RunningRouter | undefined;
   const stopAll = async () => {
+    await router?.stop();
     await replica?.stop();
     registryClient?.close();
     await registryHost?.shutdown();
@@ -98,10 +102,27 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       });
     }
 
+    let routerEndpoint: ServiceEndpoint | undefined;
+    if (topology.router) {
+      const config = readRouterConfig(routerEnv(topology, topology.router, { registryAddress: registry.grpcAddress }));
+      const logFile = join(options.logDir, "router.log");
+      const logger = createLogger("router", { level: config.logLevel, write: logTo(logFile) });
+      registryClient ??= createMeshClient(RegistryService, { address: registry.grpcAddress });
+      router = await startRouter({
+        config,
+        routesKv: await backends.kv(config.routesBucket),
+        membershipKv: await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS }),
+        registry: registryClient.client,
+        logger,
+      });
+      routerEndpoint = { name: "router", kind: "router", grpcAddress: dialAddress(router.host.grpcAddress), httpAddress: dialAddress(router.host.httpAddress), logFile, serve: [] };
+    }
+
     let stopping: Promise<void> | undefined;
     return {
       mode: "embedded",
       registry,
+      router: routerEndpoint,
       replicas,
       // In-process services do not exit on their own; a crash takes this process with them.
       failure: new Promise<string>(() => {}),

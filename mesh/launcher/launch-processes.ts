@@ -5,7 +5,7 @@ import { describeExit, spawnChildService, type ChildService } from "./child-serv
 import type { ListeningAddresses } from "./listening-line.js";
 import { repoRoot, serviceEntry } from "./repo-root.js";
 import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
-import { dialAddress, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
+import { dialAddress, registryEnv, replicaEnv, routerEnv, type StoreMode } from "./service-env.js";
 import type { Topology } from "./topology.js";
 import { waitForHttp } from "./wait-for-http.js";
 
@@ -33,7 +33,7 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
   const root = options.root ?? repoRoot();
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const store: StoreMode = { kind: "nats", natsUrl: options.natsUrl };
-  for (const name of ["registry", "inference"] as const) {
+  for (const name of ["registry", "inference", ...(topology.router ? (["router"] as const) : [])] as const) {
     const entry = serviceEntry(name, root);
     if (!existsSync(entry)) throw new Error(`${relative(process.cwd(), entry)} is missing: build first with \`npm run build\``);
   }
@@ -78,10 +78,24 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
       serve: replica.serve,
     }));
 
+    let router: ServiceEndpoint | undefined;
+    if (topology.router) {
+      const routerChild = spawnChildService({
+        name: "router",
+        entry: serviceEntry("router", root),
+        env: routerEnv(topology, topology.router, { registryAddress: registry.grpcAddress, natsUrl: options.natsUrl }),
+        logFile: join(options.logDir, "router.log"),
+      });
+      children.push(routerChild);
+      const routerAt = await started(routerChild, startTimeoutMs);
+      router = { name: "router", kind: "router", grpcAddress: routerAt.grpc, httpAddress: routerAt.http, logFile: routerChild.logFile, serve: [] };
+    }
+
     let stopping: Promise<void> | undefined;
     return {
       mode: "processes",
       registry,
+      router,
       replicas,
       failure: firstUnexpectedExit(children),
       stop: () => (stopping ??= stopAll()),

@@ -1,4 +1,4 @@
-import type { ReplicaTopology, Topology } from "./topology.js";
+import type { ReplicaTopology, RouterTopology, Topology } from "./topology.js";
 
 /** How the services keep state: NATS (one process each) or the embedded stores (one process for all). */
 export type StoreMode = { readonly kind: "nats"; readonly natsUrl: string } | { readonly kind: "embedded" };
@@ -37,6 +37,19 @@ export function replicaEnv(topology: Topology, replica: ReplicaTopology, options
     TESSERA_REPLICA_ID: replica.id,
     TESSERA_LOG_LEVEL: topology.logLevel,
     ...replica.env,
+  };
+}
+
+/** The environment the router reads (services/router/config.ts). */
+export function routerEnv(topology: Topology, router: RouterTopology, options: { registryAddress: string; natsUrl?: string }): Record<string, string> {
+  return {
+    TESSERA_BIND_HOST: topology.bindHost,
+    TESSERA_ROUTER_GRPC_PORT: String(router.grpcPort),
+    TESSERA_ROUTER_HTTP_PORT: String(router.httpPort),
+    TESSERA_REGISTRY_ADDRESS: options.registryAddress,
+    ...(options.natsUrl ? { NATS_URL: options.natsUrl } : {}),
+    TESSERA_LOG_LEVEL: topology.logLevel,
+    ...router.env,
   };
 }
 

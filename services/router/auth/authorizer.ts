@@ -6,7 +6,7 @@ import type { Metadata } from "@grpc/grpc-js";
  * not call that RPC or model) or RESOURCE_EXHAUSTED (its rate limit).
  */
 export interface Authorizer {
-  check(metadata: Metadata, rpcPath: string, model?: string): void;
+  check(metadata: Metadata, rpcPath: string, model?: string): void | Promise<void>;
 }
 
 /** Auth off: only by explicit configuration (TESSERA_ROUTER_AUTH=off). */

@@ -21,9 +21,9 @@ export function guardService<S extends DescService>(service: S, impl: ServiceImp
       continue;
     }
     const path = `/${service.typeName}/${method.name}`;
-    guarded[method.localName] = (request, context) => {
+    guarded[method.localName] = async (request, context) => {
       try {
-        authorizer.check(headersToMetadata(context.requestHeader), path);
+        await authorizer.check(headersToMetadata(context.requestHeader), path);
       } catch (error) {
         throw toConnectError(error);
       }

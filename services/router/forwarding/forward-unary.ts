@@ -76,7 +76,7 @@ export class Forwarder {
       throw new UpstreamError(status.INVALID_ARGUMENT, `request is not a valid protobuf message: ${(error as Error).message}`);
     }
     if (peeked.model === "") throw new UpstreamError(status.INVALID_ARGUMENT, "the request names no model (field 1 is empty)");
-    this.options.authorizer.check(input.metadata, method.path, peeked.model);
+    await this.options.authorizer.check(input.metadata, method.path, peeked.model);
     const version = parseVersion(peeked.version, "the request's version");
     const pinned = method.routed ? parseVersion(header(input.metadata, HEADER_PIN), `the ${HEADER_PIN} header`) : undefined;
     const deadlineMs = Math.min(input.deadlineMs ?? Infinity, Date.now() + (this.options.defaultTimeoutMs ?? 30_000));

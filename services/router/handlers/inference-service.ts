@@ -17,9 +17,9 @@ import { forwardTyped, toConnectError } from "./typed-forward.js";
 export function inferenceServiceImpl(forwarder: Forwarder, table: ReplicaTable, authorizer: Authorizer): ServiceImpl<typeof InferenceService> {
   return {
     predict: (request, context) => forwardTyped(forwarder, PREDICT, { input: PredictRequestSchema, output: PredictResponseSchema }, request, context),
-    listServedModels(_request, context) {
+    async listServedModels(_request, context) {
       try {
-        authorizer.check(headersToMetadata(context.requestHeader), `/${InferenceService.typeName}/ListServedModels`);
+        await authorizer.check(headersToMetadata(context.requestHeader), `/${InferenceService.typeName}/ListServedModels`);
       } catch (error) {
         throw toConnectError(error);
       }

@@ -66,7 +66,7 @@ export function oipRestProxy(options: OipRestProxyOptions): HttpRoute {
     let label = { model, version: versionText || "default" };
     let code: status = status.OK;
     try {
-      options.authorizer.check(metadata, `/inference.GRPCInferenceService/${suffix === "/infer" ? "ModelInfer" : "ModelMetadata"}`, model);
+      await options.authorizer.check(metadata, `/inference.GRPCInferenceService/${suffix === "/infer" ? "ModelInfer" : "ModelMetadata"}`, model);
       const version = versionText === "" ? undefined : parseVersion(versionText);
       const body = await readBody(request, options.maxBodyBytes);
       const routed = suffix === "/infer";
