@@ -4,6 +4,7 @@ import { addConnectionOptions } from "./connection-options.js";
 import { describeError, EXIT_OK, EXIT_USAGE } from "./describe-error.js";
 import { modelsCommand } from "./models-command.js";
 import { predictCommand } from "./predict-command.js";
+import { routesCommand } from "./routes-command.js";
 import { upCommand } from "./up-command.js";
 
 /** Tessera's version, as `tessera --version` prints it. */
@@ -21,6 +22,7 @@ export function createProgram(io: CliIo): Command {
   program.addCommand(upCommand(io));
   program.addCommand(modelsCommand(io));
   program.addCommand(predictCommand(io));
+  program.addCommand(routesCommand(io));
   configureAll(program, io);
   return program;
 }

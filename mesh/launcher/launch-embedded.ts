@@ -11,6 +11,7 @@ import { startInference, type InferenceReplica } from "../../services/inference/
 import { readRegistryConfig } from "../../services/registry/config.js";
 import { startRegistry } from "../../services/registry/start-registry.js";
 import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
+import { loadAuthorizer } from "../../services/router/auth/load-authorizer.js";
 import { readRouterConfig } from "../../services/router/config.js";
 import { startRouter, type RunningRouter } from "../../services/router/start-router.js";
 import { dialAddress, registryEnv, replicaEnv, routerEnv, type StoreMode } from "./service-env.js";
@@ -114,6 +115,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
         membershipKv: await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS }),
         registry: registryClient.client,
         logger,
+        authorizer: config.auth === "off" ? undefined : await loadAuthorizer(config.authFile!, logger),
       });
       routerEndpoint = { name: "router", kind: "router", grpcAddress: dialAddress(router.host.grpcAddress), httpAddress: dialAddress(router.host.httpAddress), logFile, serve: [] };
     }

@@ -7,6 +7,9 @@ import { exampleModel } from "../../mesh/models/index.js";
 import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
 import { startTestRouter, type TestRouter } from "../support/router-harness.js";
+import { silentLogger } from "../../libs/log/index.js";
+import { readAuthFile } from "../../services/router/auth/auth-file.js";
+import { KeyAuthorizer } from "../../services/router/auth/key-authorizer.js";
 
 const fraud = exampleModel("fraud");
 const fraudBytes = fraud.build();
@@ -236,3 +239,33 @@ async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   }
   throw new Error("condition not met in 10 s");
 }
+
+describe("router auth on the wire", () => {
+  let registry: TestRegistry;
+  let router: TestRouter;
+
+  beforeAll(async () => {
+    registry = await startTestRegistry({ mode: "nats" });
+    const authorizer = new KeyAuthorizer(readAuthFile({ keys: [{ id: "reader", key: "reader-key-0123456789", rpcs: ["ListRoutes"] }] }, "auth.json"), silentLogger);
+    router = await startTestRouter(registry, { routesBucket: uniqueName("routes"), membershipBucket: uniqueName("replicas"), authorizer, config: { maxMessageBytes: 64 * 1024 } });
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await registry?.stop();
+  });
+
+  it("answers UNAUTHENTICATED without a key, PERMISSION_DENIED outside the grant, and serves within it", async () => {
+    expect((await failure(router.client.predict({ model: "fraud", inputs: [input] }))).code).toBe(Code.Unauthenticated);
+    expect((await failure(router.routes.listRoutes({}, { headers: { "x-api-key": "wrong-key-0123456789" } }))).code).toBe(Code.Unauthenticated);
+    expect((await failure(router.client.predict({ model: "fraud", inputs: [input] }, { headers: { "x-api-key": "reader-key-0123456789" } }))).code).toBe(Code.PermissionDenied);
+    expect((await router.routes.listRoutes({}, { headers: { "x-api-key": "reader-key-0123456789" } })).routes).toEqual([]);
+    const rest = await fetch(`${router.httpUrl}/v2/models/fraud/infer`, { method: "POST", body: "{}" });
+    expect(rest.status).toBe(401);
+  });
+
+  it("refuses a request over the size limit with RESOURCE_EXHAUSTED", async () => {
+    const big = { ...input, floatData: new Array(40_000).fill(0.5) };
+    expect((await failure(router.client.predict({ model: "fraud", inputs: [big] }, { headers: { "x-api-key": "reader-key-0123456789" } }))).code).toBe(Code.ResourceExhausted);
+  });
+});
