@@ -7,6 +7,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
 import type { CallObserver } from "./call-observer.js";
 import type { RawUnaryHandler } from "./raw-grpc-methods.js";
+import { hasMeshToken } from "./mesh-token.js";
 
 /** An extra HTTP route (the OIP REST form, say): answers and returns true, or returns false to pass. */
 export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   isReady: () => boolean;
   shutdownSignal: AbortSignal;
   maxMessageBytes: number;
+  /** See ServiceHostOptions.meshToken. */
+  meshToken?: string;
 }
 
 /**
@@ -71,6 +74,9 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
       response.writeHead(200, { "content-type": options.metrics.contentType });
       response.end(body);
       return;
+    }
+    if (options.meshToken && !hasMeshToken(request, options.meshToken)) {
+      return sendJson(response, 401, { error: "this service takes calls only through the router (missing or wrong x-tessera-mesh-token)" });
     }
     for (const route of options.routes) {
       if (await route(request, response)) return;

@@ -9,6 +9,7 @@ import { toGrpcHandlers } from "./grpc-handlers.js";
 import { toGrpcServiceDefinition } from "./grpc-service-definition.js";
 import { addReflection } from "./reflection.js";
 import { applyRawGrpcMethods } from "./raw-grpc-methods.js";
+import { meshTokenInterceptor } from "./mesh-token.js";
 import { createHttpServer, type HttpRoute, type ServiceRegistration } from "./http-server.js";
 
 export interface ServiceHostOptions {
@@ -33,6 +34,12 @@ export interface ServiceHostOptions {
   maxMessageBytes?: number;
   /** How long shutdown waits for in-flight calls before cutting them. Default 10 s. */
   shutdownGraceMs?: number;
+  /**
+   * When set, calls without this x-tessera-mesh-token are refused
+   * (UNAUTHENTICATED; HTTP 401), except health, reflection and metrics:
+   * the service then answers only what came through the router.
+   */
+  meshToken?: string;
   /** Runs after both ports have stopped: close NATS, Redis, sessions. */
   onClose?: () => Promise<void>;
 }
@@ -70,6 +77,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   const grpcServer = new Server({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
+    ...(options.meshToken ? { interceptors: [meshTokenInterceptor(options.meshToken)] } : {}),
   });
   for (const { service, impl, rawGrpc } of options.services) {
     const definition = { ...toGrpcServiceDefinition(service) } as Record<string, MethodDefinition<unknown, unknown>>;
@@ -92,6 +100,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     isReady: () => ready,
     shutdownSignal: shutdownController.signal,
     maxMessageBytes,
+    meshToken: options.meshToken,
   });
   httpServer.listen(options.httpPort, host);
   await once(httpServer, "listening");

@@ -101,6 +101,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
       logger,
       metrics: registry,
       shutdownGraceMs: options.shutdownGraceMs,
+      meshToken: config.meshToken,
       onClose: () => manager.close(),
     });
   } catch (error) {

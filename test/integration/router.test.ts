@@ -269,3 +269,27 @@ describe("router auth on the wire", () => {
     expect((await failure(router.client.predict({ model: "fraud", inputs: [big] }, { headers: { "x-api-key": "reader-key-0123456789" } }))).code).toBe(Code.ResourceExhausted);
   });
 });
+
+describe("mesh token", () => {
+  it("a replica with TESSERA_MESH_TOKEN refuses calls that bypass the router and answers those through it", async () => {
+    const registry = await startTestRegistry({ mode: "nats" });
+    const model = uniqueName("token").replace(/_/g, "-");
+    const membershipBucket = uniqueName("replicas");
+    await uploadModelVersion(registry.client, { model, createModel: true }, fraudBytes);
+    const replica = await startTestReplica(registry, { serve: [{ model, version: 1 }], membershipBucket, config: { meshToken: "mesh-secret" } });
+    const router = await startTestRouter(registry, { routesBucket: uniqueName("routes"), membershipBucket, config: { meshToken: "mesh-secret" } });
+    try {
+      expect((await failure(replica.client.predict({ model, inputs: [input] }))).code).toBe(Code.Unauthenticated);
+      expect((await fetch(`${replica.httpUrl}/v2/models/${model}`)).status).toBe(401);
+      expect((await fetch(`${replica.httpUrl}/healthz`)).status).toBe(200);
+      await until(() => router.router.table.serving(model, { version: 1 }).length === 1);
+      expect((await router.client.predict({ model, inputs: [input] })).version).toBe(1);
+      const rest = await fetch(`${router.httpUrl}/v2/models/${model}/infer`, { method: "POST", body: JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 16], data: features }] }) });
+      expect(rest.status).toBe(200);
+    } finally {
+      await router.stop();
+      await replica.stop();
+      await registry.stop();
+    }
+  });
+});

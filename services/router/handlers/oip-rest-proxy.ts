@@ -71,6 +71,11 @@ export function oipRestProxy(options: OipRestProxyOptions): HttpRoute {
       const body = await readBody(request, options.maxBodyBytes);
       const routed = suffix === "/infer";
       const pin = metadata.get(HEADER_PIN)[0];
+      // The caller went away: cancel the upstream request too.
+      const gone = new AbortController();
+      response.once("close", () => {
+        if (!response.writableFinished) gone.abort();
+      });
       const dispatched = await options.dispatcher.dispatch<HttpAnswer>(
         {
           model,
@@ -81,7 +86,7 @@ export function oipRestProxy(options: OipRestProxyOptions): HttpRoute {
         },
         (replica, redirect, deadlineMs) => {
           const target = redirect === undefined ? path : `/v2/models/${encodeURIComponent(model)}/versions/${redirect}${suffix}`;
-          return proxy(agent, replica.httpAddress, request, target, body, deadlineMs, options.meshToken);
+          return proxy(agent, replica.httpAddress, request, target, body, deadlineMs, options.meshToken, gone.signal);
         },
       );
       if (dispatched.version !== undefined) label = { model, version: String(dispatched.version) };
@@ -108,7 +113,16 @@ export function oipRestProxy(options: OipRestProxyOptions): HttpRoute {
   };
 }
 
-function proxy(agent: http.Agent, address: string, incoming: IncomingMessage, path: string, body: Buffer, deadlineMs: number, meshToken: string | undefined): Promise<HttpAnswer> {
+function proxy(
+  agent: http.Agent,
+  address: string,
+  incoming: IncomingMessage,
+  path: string,
+  body: Buffer,
+  deadlineMs: number,
+  meshToken: string | undefined,
+  signal: AbortSignal,
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const [host, port] = splitAddress(address);
     const headers: http.OutgoingHttpHeaders = { "content-length": body.length };
@@ -127,9 +141,9 @@ function proxy(agent: http.Agent, address: string, incoming: IncomingMessage, pa
     });
     outgoing.on("timeout", () => outgoing.destroy(new UpstreamError(status.DEADLINE_EXCEEDED, `replica ${address} did not answer before the deadline`)));
     outgoing.on("error", (error) => reject(error instanceof UpstreamError ? error : new UpstreamError(status.UNAVAILABLE, `replica ${address}: ${error.message}`)));
-    incoming.once("close", () => {
-      if (!incoming.complete || incoming.destroyed) outgoing.destroy();
-    });
+    const onAbort = () => outgoing.destroy(new UpstreamError(status.CANCELLED, "the caller cancelled the request"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    outgoing.once("close", () => signal.removeEventListener("abort", onAbort));
     outgoing.end(body);
   });
 }
