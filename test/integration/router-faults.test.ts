@@ -60,7 +60,7 @@ describe("router faults", () => {
         expect(hanging.deadlines[i]!).toBeLessThan(before + 10_000);
       }
       // The router sees the hop fail just after the caller does.
-      await until(() => router.router.dispatcher.outliers.isEjected("hanging-1", Date.now()));
+      await until(() => router.router.dispatcher.outliers.isEjected("hanging-1", Date.now()), 30_000);
       expect(await router.router.host.metrics.getSingleMetricAsString("tessera_router_ejections_total")).toContain('replica="hanging-1"');
     } finally {
       await hanging.stop();

@@ -158,8 +158,9 @@ export class Dispatcher {
         const replica = picked.replica;
         tried.add(replica.replicaId);
         this.pending.set(replica.replicaId, this.outstanding(replica.replicaId) + 1);
+        const attemptStart = this.now();
         try {
-          const value = await attempt(replica, pool.version, hopDeadline(request.deadlineMs, this.now()));
+          const value = await attempt(replica, pool.version, hopDeadline(request.deadlineMs, attemptStart));
           this.outliers.succeeded(replica.replicaId);
           trace.getActiveSpan()?.setAttributes({
             "tessera.model": request.model,
@@ -179,8 +180,12 @@ export class Dispatcher {
           };
         } catch (error) {
           let failure = error instanceof UpstreamError ? error : new UpstreamError(status.INTERNAL, String((error as Error)?.message ?? error));
-          // The caller's deadline and ours lapse together; whichever fired first, the replica did not answer in time.
-          if (failure.code === status.CANCELLED && this.now() >= hopDeadline(request.deadlineMs, this.now())) {
+          // The caller's deadline and ours lapse together, and the caller's cancel can
+          // arrive first (its clock started before the request's transit). A cancel
+          // after more than half the attempt's time budget is taken as the replica
+          // not answering in time; an early one (a person giving up) is not.
+          const budget = hopDeadline(request.deadlineMs, attemptStart) - attemptStart;
+          if (failure.code === status.CANCELLED && this.now() - attemptStart >= budget / 2) {
             failure = new UpstreamError(status.DEADLINE_EXCEEDED, `replica ${replica.replicaId} did not answer before the caller's deadline`);
           }
           if (isReplicaFailure(failure.code)) {
