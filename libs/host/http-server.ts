@@ -8,6 +8,8 @@ import { contextFromHeaders, endRpcSpan, startRpcSpan } from "../telemetry/index
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
 import type { CallObserver } from "./call-observer.js";
+import type { RawUnaryHandler } from "./raw-grpc-methods.js";
+import { hasMeshToken } from "./mesh-token.js";
 
 /** An extra HTTP route (the OIP REST form, say): answers and returns true, or returns false to pass. */
 export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
@@ -15,11 +17,13 @@ export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => 
 export interface ServiceRegistration<S extends DescService = DescService> {
   service: S;
   impl: Partial<ServiceImpl<S>>;
+  /** Unary methods (by name) the gRPC port serves as raw bytes instead of through `impl`. */
+  rawGrpc?: Readonly<Record<string, RawUnaryHandler>>;
 }
 
 /** Pairs a service with its handlers, checked against each other here and erased for the list. */
-export function serve<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): ServiceRegistration {
-  return { service, impl } as unknown as ServiceRegistration;
+export function serve<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>, options: { rawGrpc?: Readonly<Record<string, RawUnaryHandler>> } = {}): ServiceRegistration {
+  return { service, impl, rawGrpc: options.rawGrpc } as unknown as ServiceRegistration;
 }
 
 export interface HttpServerOptions {
@@ -32,6 +36,8 @@ export interface HttpServerOptions {
   notReadyReason?: () => string | undefined;
   shutdownSignal: AbortSignal;
   maxMessageBytes: number;
+  /** See ServiceHostOptions.meshToken. */
+  meshToken?: string;
 }
 
 /**
@@ -73,6 +79,9 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
       response.writeHead(200, { "content-type": options.metrics.contentType });
       response.end(body);
       return;
+    }
+    if (options.meshToken && !hasMeshToken(request, options.meshToken)) {
+      return sendJson(response, 401, { error: "this service takes calls only through the router (missing or wrong x-tessera-mesh-token)" });
     }
     for (const route of options.routes) {
       if (await route(request, response)) return;

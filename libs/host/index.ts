@@ -4,3 +4,5 @@ export { createGrpcJsTransport, createMeshClient, type GrpcTransportOptions, typ
 export { toGrpcServiceDefinition, grpcPath } from "./grpc-service-definition.js";
 export type { CallObserver } from "./call-observer.js";
 export { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
+export type { RawUnaryHandler } from "./raw-grpc-methods.js";
+export { headersToMetadata, metadataToHeaders } from "./grpc-status.js";

@@ -1,6 +1,6 @@
 import { once, setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type MethodDefinition } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Logger } from "../log/index.js";
@@ -9,6 +9,8 @@ import { toGrpcHandlers } from "./grpc-handlers.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 import { toGrpcServiceDefinition } from "./grpc-service-definition.js";
 import { addReflection } from "./reflection.js";
+import { applyRawGrpcMethods } from "./raw-grpc-methods.js";
+import { meshTokenInterceptor } from "./mesh-token.js";
 import { createHttpServer, type HttpRoute, type ServiceRegistration } from "./http-server.js";
 
 export interface ServiceHostOptions {
@@ -29,6 +31,12 @@ export interface ServiceHostOptions {
   maxMessageBytes?: number;
   /** How long shutdown waits for in-flight calls before cutting them. Default 10 s. */
   shutdownGraceMs?: number;
+  /**
+   * When set, calls without this x-tessera-mesh-token are refused
+   * (UNAUTHENTICATED; HTTP 401), except health, reflection and metrics:
+   * the service then answers only what came through the router.
+   */
+  meshToken?: string;
   /** Runs after both ports have stopped: close NATS, Redis, sessions. */
   onClose?: () => Promise<void>;
 }
@@ -75,9 +83,13 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   const grpcServer = new Server({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
+    ...(options.meshToken ? { interceptors: [meshTokenInterceptor(options.meshToken)] } : {}),
   });
-  for (const { service, impl } of options.services) {
-    grpcServer.addService(toGrpcServiceDefinition(service), toGrpcHandlers(service, impl, { shutdownSignal: shutdownController.signal, observer }));
+  for (const { service, impl, rawGrpc } of options.services) {
+    const definition = { ...toGrpcServiceDefinition(service) } as Record<string, MethodDefinition<unknown, unknown>>;
+    const handlers = toGrpcHandlers(service, impl, { shutdownSignal: shutdownController.signal, observer });
+    if (rawGrpc) applyRawGrpcMethods(definition, handlers, rawGrpc);
+    grpcServer.addService(definition, handlers);
   }
   health.addToServer(grpcServer);
   addReflection(grpcServer, options.services.map((s) => s.service));
@@ -95,6 +107,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     notReadyReason: () => (problems.size > 0 ? [...problems.values()].join("; ") : ready ? undefined : "starting or shutting down"),
     shutdownSignal: shutdownController.signal,
     maxMessageBytes,
+    meshToken: options.meshToken,
   });
   httpServer.listen(options.httpPort, host);
   await once(httpServer, "listening");

@@ -14,6 +14,13 @@ export interface Connection {
   readonly inference: Peer;
   /** Deadline of each call, ms; undefined: the command's own default. */
   readonly timeoutMs: number | undefined;
+  /** TESSERA_API_KEY, sent as x-api-key to the router (an env var, not a flag, so it stays out of shell history). */
+  readonly apiKey: string | undefined;
+}
+
+/** The headers that carry the API key, for a call through the router. */
+export function authHeaders(connection: Connection): Record<string, string> {
+  return connection.apiKey ? { "x-api-key": connection.apiKey } : {};
 }
 
 /**
@@ -59,5 +66,6 @@ export function resolveConnection(command: Command, io: Pick<CliIo, "env">): Con
     registry: { service: "registry", option: "--registry", address: address("registry", "TESSERA_REGISTRY_ADDRESS", DEFAULT_REGISTRY_ADDRESS) },
     inference: { service: "inference replica", option: "--inference", address: address("inference", "TESSERA_INFERENCE_ADDRESS", DEFAULT_INFERENCE_ADDRESS) },
     timeoutMs: typeof timeout === "number" ? timeout : undefined,
+    apiKey: io.env.TESSERA_API_KEY || undefined,
   };
 }

@@ -8,8 +8,9 @@ import { formatTable } from "./format-table.js";
  *   registry     127.0.0.1:50051  127.0.0.1:8081  -       -                 ready
  *   inference-0  127.0.0.1:8001   127.0.0.1:8000  cpu     fraud@production  ready
  */
-export function formatMeshTable(mesh: Pick<RunningMesh, "registry" | "replicas" | "monitoring" | "feature">, readiness: ReadonlyMap<string, ReplicaReadiness>): string {
+export function formatMeshTable(mesh: Pick<RunningMesh, "registry" | "replicas" | "monitoring" | "feature" | "router">, readiness: ReadonlyMap<string, ReplicaReadiness>): string {
   const rows = [[mesh.registry.name, mesh.registry.grpcAddress, mesh.registry.httpAddress, "-", "-", "ready"]];
+  if (mesh.router) rows.push([mesh.router.name, mesh.router.grpcAddress, mesh.router.httpAddress, "-", "front door", "ready"]);
   if (mesh.feature) rows.push([mesh.feature.name, mesh.feature.grpcAddress, mesh.feature.httpAddress, "-", `online store: ${mesh.feature.onlineStore}`, "ready"]);
   for (const replica of mesh.replicas) {
     const state = readiness.get(replica.name);
@@ -45,7 +46,7 @@ export function describeReadiness(readiness: ReplicaReadiness): string {
  * models, then predict (with a real input where `inputExample` knows one).
  */
 export function nextSteps(
-  mesh: Pick<RunningMesh, "registry" | "replicas">,
+  mesh: Pick<RunningMesh, "registry" | "replicas" | "router">,
   readiness: ReadonlyMap<string, ReplicaReadiness>,
   inputExample: (model: string) => string | undefined = () => undefined,
 ): string[] {
@@ -60,7 +61,9 @@ export function nextSteps(
   const first = mesh.replicas[0];
   const model = first?.serve[0]?.split("@")[0];
   if (first && model) {
-    const at = first.grpcAddress === "127.0.0.1:8001" ? "" : ` --inference ${first.grpcAddress}`;
+    // Through the front door when there is one.
+    const door = mesh.router ?? first;
+    const at = door.grpcAddress === "127.0.0.1:8001" ? "" : ` --inference ${door.grpcAddress}`;
     const input = inputExample(model);
     steps.push(input ? `tessera predict ${model} --input '${input}'${at}` : `tessera predict ${model} --input '{"<input>": [[...]]}'${at}   (tessera models show ${model} lists its inputs)`);
   }

@@ -2,7 +2,7 @@ import { ConnectError } from "../../libs/errors/index.js";
 
 /** A service the CLI calls, as the person named it. */
 export interface Peer {
-  readonly service: "registry" | "inference replica" | "monitoring service" | "feature service";
+  readonly service: "registry" | "inference replica" | "monitoring service" | "feature service" | "router";
   /** host:port dialled. */
   readonly address: string;
   /** The option that sets the address, for advice. */

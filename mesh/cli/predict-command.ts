@@ -6,7 +6,7 @@ import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.
 import type { TensorSpec } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { createMeshClient } from "../../libs/host/index.js";
 import type { CliIo } from "./cli-io.js";
-import { addConnectionOptions, resolveConnection, type Connection } from "./connection-options.js";
+import { addConnectionOptions, authHeaders, resolveConnection, type Connection } from "./connection-options.js";
 import { buildTensors } from "./build-tensors.js";
 import { formatPrediction, predictionJson } from "./format-prediction.js";
 import { parseVersionNumber } from "./parse-count.js";
@@ -53,7 +53,7 @@ export function predictCommand(io: CliIo): Command {
       const response = await callPeer(connection.inference, () =>
         inference.client.predict(
           { model, version: options.version ?? 0, alias: options.alias ?? "", inputs: tensors, outputNames: options.output ?? [] },
-          { timeoutMs: connection.timeoutMs },
+          { timeoutMs: connection.timeoutMs, headers: authHeaders(connection) },
         ),
       );
       io.out((options.json ? JSON.stringify(predictionJson(response)) : formatPrediction(response)) + "\n");
@@ -73,7 +73,7 @@ async function signatureInputs(
   connection: Connection,
   target: ServedChoice,
 ): Promise<readonly TensorSpec[]> {
-  const served = await callPeer(connection.inference, () => inference.listServedModels({}, { timeoutMs: connection.timeoutMs }));
+  const served = await callPeer(connection.inference, () => inference.listServedModels({}, { timeoutMs: connection.timeoutMs, headers: authHeaders(connection) }));
   const choice = pickServed(served.models, target, connection.inference.address);
   if (choice.signature && choice.signature.inputs.length > 0) return choice.signature.inputs;
   const registry = createMeshClient(RegistryService, { address: connection.registry.address, defaultTimeoutMs: connection.timeoutMs });

@@ -6,6 +6,7 @@ import { featuresCommand } from "./features-command.js";
 import { modelsCommand } from "./models-command.js";
 import { alertsCommand, driftCommand, profileCommand } from "./monitoring-commands.js";
 import { predictCommand } from "./predict-command.js";
+import { routesCommand } from "./routes-command.js";
 import { upCommand } from "./up-command.js";
 
 /** Tessera's version, as `tessera --version` prints it. */
@@ -27,6 +28,7 @@ export function createProgram(io: CliIo): Command {
   program.addCommand(profileCommand(io));
   program.addCommand(alertsCommand(io));
   program.addCommand(featuresCommand(io));
+  program.addCommand(routesCommand(io));
   configureAll(program, io);
   return program;
 }

@@ -5,6 +5,7 @@ import { Command, Option } from "commander";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import { createMeshClient } from "../../libs/host/index.js";
 import { checkNats, DEFAULT_NATS_URL, natsAdvice } from "../launcher/check-nats.js";
+import { withDevAuth } from "../launcher/dev-auth.js";
 import { launchProcesses } from "../launcher/launch-processes.js";
 import { pickOnlineStore } from "../launcher/pick-online-store.js";
 import { replicaReadiness, type ReplicaReadiness } from "../launcher/replica-readiness.js";
@@ -38,10 +39,11 @@ export function upCommand(io: CliIo): Command {
       "\nWithout --embedded every service is a process of its own over NATS with JetStream (NATS_URL, the topology's nats_url, or nats://127.0.0.1:4222).\nStart one with `nats-server -js`.",
     )
     .action(async (options: UpOptions) => {
-      const topology = await loadTopology(options.topology ? resolve(io.cwd, options.topology) : join(repoRoot(), "mesh", "topology.yaml"), io.cwd);
+      const loaded = await loadTopology(options.topology ? resolve(io.cwd, options.topology) : join(repoRoot(), "mesh", "topology.yaml"), io.cwd);
       const logDir = resolve(io.cwd, options.logs);
+      const { topology, key } = await withDevAuth(loaded, resolve(io.cwd, ".tessera", "router-auth.json"));
       const mesh = await launch(topology, options.embedded ?? false, logDir, io);
-      await runUntilStopped(mesh, options.readyTimeout, logDir, io);
+      await runUntilStopped(mesh, options.readyTimeout, logDir, io, key);
     });
 }
 
@@ -76,7 +78,7 @@ async function launch(topology: Topology, embedded: boolean, logDir: string, io:
 }
 
 /** Prints the table, then waits for Ctrl-C / SIGTERM (stop cleanly, exit 0) or a service dying (stop the rest, fail). */
-async function runUntilStopped(mesh: RunningMesh, readyTimeoutMs: number, logDir: string, io: CliIo): Promise<void> {
+async function runUntilStopped(mesh: RunningMesh, readyTimeoutMs: number, logDir: string, io: CliIo, devKey: string | undefined): Promise<void> {
   const stopRequested = new AbortController();
   const signalled = new Promise<NodeJS.Signals>((resolveSignal) => {
     const onSignal = (signal: NodeJS.Signals) => {
@@ -102,6 +104,8 @@ async function runUntilStopped(mesh: RunningMesh, readyTimeoutMs: number, logDir
   if (!stopRequested.signal.aborted) {
     io.out(formatMeshTable(mesh, readiness) + "\n\n");
     io.out(`logs: ${relative(io.cwd, logDir) || "."}/ (one JSON line per event, a file per service)\n`);
+    if (mesh.router) io.out(`router: gRPC ${mesh.router.grpcAddress}, HTTP ${mesh.router.httpAddress} (the front door)\n`);
+    if (devKey) io.out(`router dev API key: ${devKey}\n  export TESSERA_API_KEY=${devKey}   (sent as x-api-key; kept in .tessera/router-auth.json)\n`);
     const steps = nextSteps(mesh, readiness, exampleInput);
     if (steps.length > 0) io.out(`next:\n${steps.map((step) => `  ${step}`).join("\n")}\n`);
     io.out(`mesh is up (${mesh.mode === "embedded" ? "embedded, one process" : "one process per service"}); Ctrl-C stops it\n`);

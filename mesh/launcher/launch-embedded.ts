@@ -6,7 +6,7 @@ import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.
 import { createMeshClient, type MeshClient, type ServiceHost } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
 import { readInferenceConfig } from "../../services/inference/config.js";
-import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../services/inference/membership/kv-membership.js";
+import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../libs/membership/index.js";
 import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
 import { inProcessPredictionLogTransport } from "../../libs/prediction-log/index.js";
 import { readLoggingPolicy } from "../../services/inference/logging/logging-config.js";
@@ -22,7 +22,10 @@ import { createMemoryOnlineStore } from "../../libs/online-store/index.js";
 import { FeatureService } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
 import { FeatureLookup } from "../../services/inference/features/feature-lookup.js";
 import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
-import { dialAddress, featureEnv, monitoringEnv, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
+import { loadAuthorizer } from "../../services/router/auth/load-authorizer.js";
+import { readRouterConfig } from "../../services/router/config.js";
+import { startRouter, type RunningRouter } from "../../services/router/start-router.js";
+import { dialAddress, featureEnv, monitoringEnv, registryEnv, replicaEnv, routerEnv, type StoreMode } from "./service-env.js";
 import type { Topology } from "./topology.js";
 
 export interface LaunchEmbeddedOptions {
@@ -68,7 +71,9 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
   let featureClient: MeshClient<typeof FeatureService> | undefined;
   let replica: InferenceReplica | undefined;
   let monitoringServer: MonitoringServer | undefined;
+  let router: RunningRouter | undefined;
   const stopAll = async () => {
+    await router?.stop();
     await replica?.stop();
     await monitoringServer?.stop();
     registryClient?.close();
@@ -156,10 +161,28 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       });
     }
 
+    let routerEndpoint: ServiceEndpoint | undefined;
+    if (topology.router) {
+      const config = readRouterConfig(routerEnv(topology, topology.router, { registryAddress: registry.grpcAddress }));
+      const logFile = join(options.logDir, "router.log");
+      const logger = createLogger("router", { level: config.logLevel, write: logTo(logFile) });
+      registryClient ??= createMeshClient(RegistryService, { address: registry.grpcAddress });
+      router = await startRouter({
+        config,
+        routesKv: await backends.kv(config.routesBucket),
+        membershipKv: await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS }),
+        registry: registryClient.client,
+        logger,
+        authorizer: config.auth === "off" ? undefined : await loadAuthorizer(config.authFile!, logger),
+      });
+      routerEndpoint = { name: "router", kind: "router", grpcAddress: dialAddress(router.host.grpcAddress), httpAddress: dialAddress(router.host.httpAddress), logFile, serve: [] };
+    }
+
     let stopping: Promise<void> | undefined;
     return {
       mode: "embedded",
       registry,
+      router: routerEndpoint,
       replicas,
       ...(monitoring ? { monitoring } : {}),
       feature,

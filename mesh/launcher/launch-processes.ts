@@ -6,7 +6,7 @@ import type { ListeningAddresses } from "./listening-line.js";
 import { repoRoot, serviceEntry } from "./repo-root.js";
 import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
 import type { OnlineStoreChoice } from "./pick-online-store.js";
-import { dialAddress, featureEnv, monitoringEnv, registryEnv, replicaEnv, type StoreMode } from "./service-env.js";
+import { dialAddress, featureEnv, monitoringEnv, registryEnv, replicaEnv, routerEnv, type StoreMode } from "./service-env.js";
 import type { Topology } from "./topology.js";
 import { waitForHttp } from "./wait-for-http.js";
 
@@ -36,7 +36,7 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
   const root = options.root ?? repoRoot();
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const store: StoreMode = { kind: "nats", natsUrl: options.natsUrl };
-  for (const name of ["registry", "inference", ...(topology.monitoring.enabled ? (["monitoring"] as const) : []), ...(options.feature ? (["feature"] as const) : [])] as const) {
+  for (const name of ["registry", "inference", ...(topology.monitoring.enabled ? (["monitoring"] as const) : []), ...(options.feature ? (["feature"] as const) : []), ...(topology.router ? (["router"] as const) : [])] as const) {
     const entry = serviceEntry(name, root);
     if (!existsSync(entry)) throw new Error(`${relative(process.cwd(), entry)} is missing: build first with \`npm run build\``);
   }
@@ -109,10 +109,24 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
       serve: replica.serve,
     }));
 
+    let router: ServiceEndpoint | undefined;
+    if (topology.router) {
+      const routerChild = spawnChildService({
+        name: "router",
+        entry: serviceEntry("router", root),
+        env: routerEnv(topology, topology.router, { registryAddress: registry.grpcAddress, natsUrl: options.natsUrl }),
+        logFile: join(options.logDir, "router.log"),
+      });
+      children.push(routerChild);
+      const routerAt = await started(routerChild, startTimeoutMs);
+      router = { name: "router", kind: "router", grpcAddress: routerAt.grpc, httpAddress: routerAt.http, logFile: routerChild.logFile, serve: [] };
+    }
+
     let stopping: Promise<void> | undefined;
     return {
       mode: "processes",
       registry,
+      router,
       replicas,
       ...(monitoring ? { monitoring } : {}),
       feature,

@@ -18,6 +18,6 @@ export function repoRoot(): string {
 }
 
 /** The compiled entry point of a service: <root>/dist/services/<name>/main.js. */
-export function serviceEntry(name: "registry" | "inference" | "monitoring" | "feature", root = repoRoot()): string {
+export function serviceEntry(name: "registry" | "inference" | "monitoring" | "feature" | "router", root = repoRoot()): string {
   return join(root, "dist", "services", name, "main.js");
 }

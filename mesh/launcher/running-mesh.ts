@@ -2,7 +2,7 @@
 export interface ServiceEndpoint {
   /** "registry", or the replica's id. */
   readonly name: string;
-  readonly kind: "registry" | "inference" | "monitoring" | "feature";
+  readonly kind: "registry" | "inference" | "monitoring" | "feature" | "router";
   /** host:port a client on this machine dials. */
   readonly grpcAddress: string;
   readonly httpAddress: string;
@@ -19,6 +19,8 @@ export interface RunningMesh {
   /** "processes": one process per service over NATS; "embedded": all in this process over the embedded stores. */
   readonly mode: "processes" | "embedded";
   readonly registry: ServiceEndpoint;
+  /** The front door, when the topology has one. */
+  readonly router?: ServiceEndpoint;
   readonly replicas: readonly ServiceEndpoint[];
   /** The monitoring service, unless the topology turned it off. */
   readonly monitoring?: ServiceEndpoint;

@@ -1,4 +1,4 @@
-import type { ReplicaTopology, Topology } from "./topology.js";
+import type { ReplicaTopology, RouterTopology, Topology } from "./topology.js";
 
 /** How the services keep state: NATS (one process each) or the embedded stores (one process for all). */
 export type StoreMode = { readonly kind: "nats"; readonly natsUrl: string } | { readonly kind: "embedded" };
@@ -73,6 +73,19 @@ export function featureEnv(topology: Topology, store: StoreMode, options: { redi
     TESSERA_FEATURE_ONLINE_STORE: options.onlineStore,
     TESSERA_LOG_LEVEL: topology.logLevel,
     ...topology.feature?.env,
+  };
+}
+
+/** The environment the router reads (services/router/config.ts). */
+export function routerEnv(topology: Topology, router: RouterTopology, options: { registryAddress: string; natsUrl?: string }): Record<string, string> {
+  return {
+    TESSERA_BIND_HOST: topology.bindHost,
+    TESSERA_ROUTER_GRPC_PORT: String(router.grpcPort),
+    TESSERA_ROUTER_HTTP_PORT: String(router.httpPort),
+    TESSERA_REGISTRY_ADDRESS: options.registryAddress,
+    ...(options.natsUrl ? { NATS_URL: options.natsUrl } : {}),
+    TESSERA_LOG_LEVEL: topology.logLevel,
+    ...router.env,
   };
 }
 

@@ -71,10 +71,18 @@ describe("parseTopology()", () => {
     expect(topology.replicas.length).toBeGreaterThan(0);
   });
 
-  it("reads the default topology as a registry and one replica following fraud@production", () => {
+  it("reads the default topology as a registry, the router on 8001/8000 and one replica behind it following fraud@production", () => {
     const topology = parseTopology(readFileSync(join(repoRoot(), "mesh", "topology.yaml"), "utf8"), "topology.yaml");
     expect(topology.registry.grpcPort).toBe(50051);
-    expect(topology.replicas.map((r) => [r.id, r.device, r.serve, r.grpcPort, r.httpPort])).toEqual([["inference-0", "cpu", ["fraud@production"], 8001, 8000]]);
+    expect(topology.router).toMatchObject({ grpcPort: 8001, httpPort: 8000 });
+    expect(topology.replicas.map((r) => [r.id, r.device, r.serve, r.grpcPort, r.httpPort])).toEqual([["inference-0", "cpu", ["fraud@production"], 8101, 8100]]);
+  });
+
+  it("moves replicas to 8101+2i / 8100+2i when a router takes Triton's ports", () => {
+    const topology = parseTopology("router: {}\ninference:\n  - {}\n  - {}\n", "t.yaml");
+    expect(topology.router).toEqual({ grpcPort: 8001, httpPort: 8000, env: {} });
+    expect(topology.replicas.map((r) => [r.grpcPort, r.httpPort])).toEqual([[8101, 8100], [8103, 8102]]);
+    expect(() => parseTopology("router: {grpc_port: 50051}\n", "t.yaml")).toThrow("router.grpc_port: port 50051 is already taken by registry.grpc_port");
   });
 });
 

@@ -12,6 +12,8 @@ export interface Topology {
   readonly natsUrl: string | undefined;
   readonly logLevel: LogLevelName;
   readonly registry: RegistryTopology;
+  /** The front door; undefined when the topology has no `router` key (clients then call replicas directly). */
+  readonly router: RouterTopology | undefined;
   readonly replicas: readonly ReplicaTopology[];
   readonly monitoring: MonitoringTopology;
   /** Redis for the feature service's online store; REDIS_URL overrides it. Undefined: redis://127.0.0.1:6379. */
@@ -34,6 +36,13 @@ export interface FeatureTopology {
   readonly httpPort: number;
   /** "redis", "redis-cluster" (redis_url lists seed nodes) or "memory". */
   readonly onlineStore: "redis" | "redis-cluster" | "memory";
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface RouterTopology {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** Extra environment for the process (TESSERA_ROUTER_AUTH, ...). */
   readonly env: Readonly<Record<string, string>>;
 }
 
@@ -78,10 +87,16 @@ export class TopologyError extends Error {
 /** Triton's ports for replica 0; replica i adds 2i so several fit on one machine. */
 export const FIRST_INFERENCE_GRPC_PORT = 8001;
 export const FIRST_INFERENCE_HTTP_PORT = 8000;
+/** With a router, it takes Triton's ports and the replicas move behind it, from 8101 / 8100. */
+export const ROUTER_GRPC_PORT = 8001;
+export const ROUTER_HTTP_PORT = 8000;
+export const ROUTED_INFERENCE_GRPC_PORT = 8101;
+export const ROUTED_INFERENCE_HTTP_PORT = 8100;
 
-const TOP_KEYS = ["bind_host", "nats_url", "log_level", "registry", "inference", "monitoring", "redis_url", "feature"] as const;
+const TOP_KEYS = ["bind_host", "nats_url", "log_level", "registry", "router", "inference", "monitoring", "redis_url", "feature"] as const;
 const MONITORING_KEYS = ["enabled", "grpc_port", "http_port", "env"] as const;
 const FEATURE_KEYS = ["grpc_port", "http_port", "online_store", "env"] as const;
+const ROUTER_KEYS = ["grpc_port", "http_port", "env"] as const;
 const REGISTRY_KEYS = ["grpc_port", "http_port", "data_dir", "env"] as const;
 const REPLICA_KEYS = ["id", "device", "serve", "grpc_port", "http_port", "instance_count", "allow_cpu_fallback", "env"] as const;
 const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warn", "error"];
@@ -117,9 +132,20 @@ export function readTopology(root: unknown, source: string): Topology {
     env: reader.env(registryNode.env, "registry.env"),
   };
 
+  let router: RouterTopology | undefined;
+  if (top.router !== undefined && top.router !== null && top.router !== false) {
+    const routerNode = reader.object(top.router === true ? {} : top.router, "router", ROUTER_KEYS);
+    router = {
+      grpcPort: reader.port(routerNode.grpc_port, "router.grpc_port", ROUTER_GRPC_PORT),
+      httpPort: reader.port(routerNode.http_port, "router.http_port", ROUTER_HTTP_PORT),
+      env: reader.env(routerNode.env, "router.env"),
+    };
+  }
+
   const replicaNodes = top.inference ?? [{}];
   if (!Array.isArray(replicaNodes)) throw new TopologyError(source, "inference", `expected a list of replicas (each "- device: cpu ..."), got ${describe(replicaNodes)}`);
-  const replicas = replicaNodes.map((node: unknown, i) => readReplica(reader, node, i));
+  const firstPorts = router ? [ROUTED_INFERENCE_GRPC_PORT, ROUTED_INFERENCE_HTTP_PORT] as const : [FIRST_INFERENCE_GRPC_PORT, FIRST_INFERENCE_HTTP_PORT] as const;
+  const replicas = replicaNodes.map((node: unknown, i) => readReplica(reader, node, i, firstPorts));
 
   const topology: Topology = {
     source,
@@ -127,6 +153,7 @@ export function readTopology(root: unknown, source: string): Topology {
     natsUrl: top.nats_url === undefined || top.nats_url === null ? undefined : reader.string(top.nats_url, "nats_url", ""),
     logLevel: reader.choice(top.log_level, "log_level", LOG_LEVELS, "info"),
     registry,
+    router,
     replicas,
     monitoring: readMonitoring(reader, top.monitoring),
     redisUrl: top.redis_url === undefined || top.redis_url === null ? undefined : reader.string(top.redis_url, "redis_url", ""),
@@ -158,7 +185,7 @@ function readFeature(reader: Reader, node: unknown): FeatureTopology | undefined
   };
 }
 
-function readReplica(reader: Reader, node: unknown, i: number): ReplicaTopology {
+function readReplica(reader: Reader, node: unknown, i: number, [firstGrpc, firstHttp]: readonly [number, number]): ReplicaTopology {
   const at = `inference[${i}]`;
   const fields = reader.object(node ?? {}, at, REPLICA_KEYS);
   const id = reader.string(fields.id, `${at}.id`, `inference-${i}`);
@@ -173,8 +200,8 @@ function readReplica(reader: Reader, node: unknown, i: number): ReplicaTopology 
     id,
     device: device.trim().toLowerCase(),
     serve: readServe(reader, fields.serve, `${at}.serve`),
-    grpcPort: reader.port(fields.grpc_port, `${at}.grpc_port`, FIRST_INFERENCE_GRPC_PORT + 2 * i),
-    httpPort: reader.port(fields.http_port, `${at}.http_port`, FIRST_INFERENCE_HTTP_PORT + 2 * i),
+    grpcPort: reader.port(fields.grpc_port, `${at}.grpc_port`, firstGrpc + 2 * i),
+    httpPort: reader.port(fields.http_port, `${at}.http_port`, firstHttp + 2 * i),
     // Above 64 sessions of one version is a typo: each holds a copy of the weights.
     instanceCount: reader.integer(fields.instance_count, `${at}.instance_count`, 1, 1, 64),
     allowCpuFallback: reader.boolean(fields.allow_cpu_fallback, `${at}.allow_cpu_fallback`, false),
@@ -219,6 +246,10 @@ function checkUnique(topology: Topology): void {
   if (topology.feature) {
     claim(topology.feature.grpcPort, "feature.grpc_port");
     claim(topology.feature.httpPort, "feature.http_port");
+  }
+  if (topology.router) {
+    claim(topology.router.grpcPort, "router.grpc_port");
+    claim(topology.router.httpPort, "router.http_port");
   }
   const ids = new Map<string, number>();
   topology.replicas.forEach((replica, i) => {

@@ -49,6 +49,8 @@ export interface InferenceConfig {
   modelCacheDir: string;
   /** This replica's id in membership and events. */
   replicaId: string;
+  /** When set, only calls carrying it (x-tessera-mesh-token, sent by the router) are served. */
+  meshToken: string | undefined;
   logLevel: LogLevel;
 }
 
@@ -85,6 +87,7 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
     // hostname-pid: a pod name in Kubernetes, and still unique for several replicas on one laptop.
     replicaId: readReplicaId(env, "TESSERA_REPLICA_ID", `${hostname()}-${process.pid}`),
     logLevel: readEnum<LogLevel>(env, "TESSERA_LOG_LEVEL", LOG_LEVELS, "info"),
+    meshToken: readOptionalString(env, "TESSERA_MESH_TOKEN"),
   };
 }
 

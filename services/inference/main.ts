@@ -12,7 +12,7 @@ import { startTelemetry } from "../../libs/telemetry/index.js";
 import { envWithFlags } from "./cli-flags.js";
 import { readInferenceConfig, type InferenceConfig } from "./config.js";
 import { readLoggingPolicy } from "./logging/logging-config.js";
-import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "./membership/kv-membership.js";
+import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../libs/membership/index.js";
 import { startInference } from "./start-inference.js";
 
 const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";

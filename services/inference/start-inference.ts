@@ -119,6 +119,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
       logger,
       metrics: registry,
       shutdownGraceMs: options.shutdownGraceMs,
+      meshToken: config.meshToken,
       onClose: async () => {
         await manager.close();
         await logs?.close();

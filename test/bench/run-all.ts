@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** Every bench, one after another in its own process (so none inherits another's heap or JIT), then all target lines again. */
-const BENCHES = ["rpc.bench.js", "inference.bench.js", "monitoring.bench.js", "features.bench.js"];
+const BENCHES = ["rpc.bench.js", "inference.bench.js", "monitoring.bench.js", "features.bench.js", "router.bench.js"];
 
 async function runBench(file: string): Promise<{ code: number; targets: string[] }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL(`./${file}`, import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });

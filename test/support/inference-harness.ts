@@ -8,7 +8,7 @@ import { openNatsKv, type KvStore } from "../../libs/store/index.js";
 import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
 import type { BatchingOverrides } from "../../services/inference/batching/index.js";
 import { readInferenceConfig, type InferenceConfig } from "../../services/inference/config.js";
-import { MEMBERSHIP_TTL_MS } from "../../services/inference/membership/kv-membership.js";
+import { MEMBERSHIP_TTL_MS } from "../../libs/membership/index.js";
 import type { ServeSpec } from "../../services/inference/serve-list.js";
 import { startInference, type InferenceReplica, type StartInferenceOptions } from "../../services/inference/start-inference.js";
 import type { FeatureLookup } from "../../services/inference/features/feature-lookup.js";
@@ -34,6 +34,8 @@ export interface TestReplicaOptions {
   logger?: Logger;
   predictionLogs?: StartInferenceOptions["predictionLogs"];
   features?: FeatureLookup;
+  /** A membership bucket shared with other replicas (a router watches it); default a fresh one. */
+  membershipBucket?: string;
 }
 
 /**
@@ -44,7 +46,7 @@ export interface TestReplicaOptions {
 export async function startTestReplica(registry: TestRegistry, options: TestReplicaOptions): Promise<TestReplica> {
   const nc: NatsConnection = await connect({ servers: testNatsUrl(), name: "test-inference" });
   const events: EventBus = await openNatsEventBus(nc, { logger: options.logger ?? silentLogger });
-  const membership = await openNatsKv(nc, { bucket: uniqueName("replicas"), ttlMs: MEMBERSHIP_TTL_MS });
+  const membership = await openNatsKv(nc, { bucket: options.membershipBucket ?? uniqueName("replicas"), ttlMs: MEMBERSHIP_TTL_MS });
   const config: InferenceConfig = {
     ...readInferenceConfig({}),
     grpcPort: 0,

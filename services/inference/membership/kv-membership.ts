@@ -1,20 +1,9 @@
-import { toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { ReplicaRecordSchema, type ReplicaRecord } from "../../../libs/gen/tessera/events/v1/inference_events_pb.js";
+import type { ReplicaRecord } from "../../../libs/gen/tessera/events/v1/inference_events_pb.js";
+import { encodeReplicaRecord, HEARTBEAT_MS } from "../../../libs/membership/index.js";
 import type { Logger } from "../../../libs/log/index.js";
 import type { KvStore } from "../../../libs/store/index.js";
 import type { MembershipPublisher } from "./membership-publisher.js";
-
-/** The bucket replicas are listed in; the router watches it. */
-export const REPLICAS_BUCKET = "tessera_replicas";
-
-/**
- * Heartbeat every 5 s; open the bucket with a TTL of about three beats
- * (MEMBERSHIP_TTL_MS), so a replica that dies silently disappears within
- * 15 s while one late beat on a busy machine does not drop a live one.
- */
-export const HEARTBEAT_MS = 5_000;
-export const MEMBERSHIP_TTL_MS = 3 * HEARTBEAT_MS;
 
 export interface KvMembershipOptions {
   /** The tessera_replicas bucket, opened with a TTL (~3 heartbeats). */
@@ -48,7 +37,7 @@ export function kvMembership(options: KvMembershipOptions): MembershipPublisher 
     const record = snapshot();
     record.heartbeatTime = timestampNow();
     writing = kv
-      .put(replicaId, toBinary(ReplicaRecordSchema, record))
+      .put(replicaId, encodeReplicaRecord(record))
       .then(
         () => undefined,
         (error: unknown) => logger.warn("membership: could not write this replica's record; retrying at the next heartbeat", { error }),

@@ -1,0 +1,2 @@
+export * from "./replicas-bucket.js";
+export * from "./replica-record-codec.js";

@@ -1,0 +1,55 @@
+import { ConfigError } from "../../libs/config/index.js";
+import { ConnectError } from "../../libs/errors/index.js";
+import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
+import { createLogger } from "../../libs/log/index.js";
+import { MEMBERSHIP_TTL_MS } from "../../libs/membership/index.js";
+import { connectNats } from "../../libs/nats/index.js";
+import { openNatsKv } from "../../libs/store/index.js";
+import { loadAuthorizer } from "./auth/load-authorizer.js";
+import { readRouterConfig } from "./config.js";
+import { startRouter } from "./start-router.js";
+
+// The router as a process of its own: `node dist/services/router/main.js`.
+try {
+  const config = readRouterConfig(process.env);
+  const logger = createLogger("router", { level: config.logLevel });
+  const authorizer = config.auth === "off" ? undefined : await loadAuthorizer(config.authFile!, logger);
+  if (config.auth === "off") logger.warn("auth is off (TESSERA_ROUTER_AUTH=off): every caller may call everything");
+  const nc = await connectNats({ servers: config.natsUrl, name: "tessera-router", logger });
+  let connected = true;
+  const routesKv = await openNatsKv(nc, { bucket: config.routesBucket, logger });
+  const membershipKv = await openNatsKv(nc, { bucket: config.replicasBucket, ttlMs: MEMBERSHIP_TTL_MS, logger });
+  const registry = createMeshClient(RegistryService, { address: config.registryAddress });
+  const router = await startRouter({
+    config,
+    routesKv,
+    membershipKv,
+    registry: registry.client,
+    logger,
+    authorizer,
+    natsConnected: () => connected,
+    onClose: async () => {
+      registry.close();
+      await routesKv.close();
+      await membershipKv.close();
+      await nc.drain();
+    },
+  });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") {
+        connected = false;
+        logger.warn("NATS is away: serving the last known routes and membership until it is back");
+      } else if (s.type === "reconnect") {
+        connected = true;
+        router.reconnected();
+      }
+    }
+  })();
+  shutdownOnSignals(router.host, logger);
+} catch (error) {
+  const message = error instanceof ConfigError ? error.message : error instanceof ConnectError ? error.rawMessage : String((error as Error)?.message ?? error);
+  process.stderr.write(`router: ${message}\n`);
+  process.exit(1);
+}

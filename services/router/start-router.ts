@@ -1,0 +1,160 @@
+import { Registry } from "prom-client";
+import { GRPCInferenceService } from "../../libs/gen/inference/grpc_service_pb.js";
+import { InferenceService } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
+import type { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { RouterService } from "../../libs/gen/tessera/router/v1/router_pb.js";
+import { sendJson, serve, startService, type MeshClient, type ServiceHost } from "../../libs/host/index.js";
+import type { Logger } from "../../libs/log/index.js";
+import type { KvStore } from "../../libs/store/index.js";
+import { openAccess, type Authorizer } from "./auth/authorizer.js";
+import { guardService } from "./auth/guard-service.js";
+import type { RouterConfig } from "./config.js";
+import { watchMembership } from "./discovery/membership-watch.js";
+import { ReplicaTable } from "./discovery/replica-table.js";
+import { Dispatcher } from "./forwarding/dispatcher.js";
+import { Forwarder } from "./forwarding/forward-unary.js";
+import { MODEL_INFER, MODEL_METADATA, MODEL_STATISTICS, PREDICT } from "./forwarding/method-specs.js";
+import { UpstreamChannels } from "./forwarding/upstream-channels.js";
+import { inferenceServiceImpl } from "./handlers/inference-service.js";
+import { oipRestProxy } from "./handlers/oip-rest-proxy.js";
+import { oipServiceImpl } from "./handlers/oip-service.js";
+import { rawForward } from "./handlers/raw-forward.js";
+import { routerServiceImpl } from "./handlers/router-service.js";
+import { RouterMetrics } from "./router-metrics.js";
+import { RouteStore } from "./routes/route-store.js";
+
+export const ROUTER_VERSION = "0.1.0";
+
+export interface StartRouterOptions {
+  config: Omit<RouterConfig, "natsUrl" | "registryAddress" | "routesBucket" | "replicasBucket" | "authFile" | "logLevel" | "auth">;
+  /** The routes bucket. */
+  routesKv: KvStore;
+  /** The replicas bucket (TTL), as inference replicas write it. */
+  membershipKv: KvStore;
+  registry: MeshClient<typeof RegistryService>["client"];
+  logger: Logger;
+  /** Auth; default open (the caller decided auth is off). */
+  authorizer?: Authorizer;
+  /** Whether NATS is reachable; while it is not, routes and membership are served as last known. Default: always. */
+  natsConnected?: () => boolean;
+  shutdownGraceMs?: number;
+  /** Runs after the ports close. */
+  onClose?: () => Promise<void>;
+}
+
+export interface RunningRouter {
+  readonly host: ServiceHost;
+  readonly table: ReplicaTable;
+  readonly routes: RouteStore;
+  readonly dispatcher: Dispatcher;
+  /** Tell the router NATS is back (membership gets a fresh TTL). */
+  reconnected(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the router, the mesh's front door: InferenceService, the OIP (gRPC
+ * and REST) and RouterService on one gRPC port and one HTTP port, replicas
+ * found by watching membership, routes followed from KV.
+ */
+export async function startRouter(options: StartRouterOptions): Promise<RunningRouter> {
+  const { config, logger } = options;
+  const connected = options.natsConnected ?? (() => true);
+  const authorizer = options.authorizer ?? openAccess;
+  const registry = new Registry();
+  const metrics = new RouterMetrics(registry);
+  const table = new ReplicaTable(config.staleAfterMs);
+  const channels = new UpstreamChannels(64 * 1024 * 1024);
+  const routes = await RouteStore.open(options.routesKv, logger);
+  const dispatcher = new Dispatcher({
+    replicas: table,
+    routes,
+    metrics,
+    maxAttempts: config.maxAttempts,
+    maxPendingPerReplica: config.maxPendingPerReplica,
+    retryBudget: { ratio: config.retryBudgetPercent / 100 },
+    outlier: { consecutiveFailures: config.ejectAfterFailures, baseEjectionMs: config.ejectionMs, maxEjectedPercent: config.maxEjectedPercent },
+  });
+  let known = new Set<string>();
+  const membership = await watchMembership({
+    kv: options.membershipKv,
+    table,
+    logger,
+    connected,
+    onChange: () => {
+      const replicas = table.all();
+      const live = new Set(replicas.map((r) => r.replicaId));
+      for (const id of known) if (!live.has(id)) dispatcher.forget(id);
+      known = live;
+      channels.retain(new Set(replicas.map((r) => r.grpcAddress)));
+      metrics.replicas.set(replicas.length);
+    },
+  });
+  metrics.replicas.set(table.all().length);
+  metrics.natsConnected.set(connected() ? 1 : 0);
+  const forwarder = new Forwarder({ dispatcher, channels, metrics, logger, authorizer, defaultTimeoutMs: config.defaultTimeoutMs, meshToken: config.meshToken });
+  const ready = () => table.all().length > 0;
+  const status = () => ({
+    nats: connected() ? "connected" : "disconnected: serving the last known routes and membership",
+    replicas: table.all().map((r) => ({ id: r.replicaId, grpc: r.grpcAddress, models: r.models.map((m) => `${m.model}@${m.version}`) })),
+    routes: routes.list().map((r) => r.model),
+  });
+
+  let host: ServiceHost;
+  try {
+    host = await startService({
+      name: "router",
+      services: [
+        serve(InferenceService, inferenceServiceImpl(forwarder, table, authorizer), { rawGrpc: { Predict: rawForward(forwarder, PREDICT) } }),
+        serve(GRPCInferenceService, guardService(GRPCInferenceService, oipServiceImpl(forwarder, table, { serverVersion: ROUTER_VERSION, ready }), authorizer, ["ModelInfer", "ModelMetadata", "ModelStatistics"]), {
+          rawGrpc: {
+            ModelInfer: rawForward(forwarder, MODEL_INFER),
+            ModelMetadata: rawForward(forwarder, MODEL_METADATA),
+            ModelStatistics: rawForward(forwarder, MODEL_STATISTICS),
+          },
+        }),
+        serve(RouterService, guardService(RouterService, routerServiceImpl({ routes, registry: options.registry, logger }), authorizer)),
+      ],
+      routes: [
+        (request, response) => {
+          if (request.method !== "GET" || (request.url ?? "").split("?")[0] !== "/router/status") return false;
+          metrics.natsConnected.set(connected() ? 1 : 0);
+          sendJson(response, 200, status());
+          return true;
+        },
+        oipRestProxy({ dispatcher, authorizer, metrics, ready, serverVersion: ROUTER_VERSION, maxBodyBytes: config.maxMessageBytes, defaultTimeoutMs: config.defaultTimeoutMs, meshToken: config.meshToken }),
+      ],
+      host: config.bindHost,
+      grpcPort: config.grpcPort,
+      httpPort: config.httpPort,
+      logger,
+      metrics: registry,
+      maxMessageBytes: config.maxMessageBytes,
+      shutdownGraceMs: options.shutdownGraceMs,
+      onClose: async () => {
+        await membership.stop();
+        await routes.close();
+        channels.closeAll();
+        await options.onClose?.();
+      },
+    });
+  } catch (error) {
+    await membership.stop();
+    await routes.close();
+    channels.closeAll();
+    throw error;
+  }
+  // Ready from the start: with no replica yet, calls answer UNAVAILABLE with why, which beats a refused port.
+  host.setReady(true);
+  return {
+    host,
+    table,
+    routes,
+    dispatcher,
+    reconnected: () => {
+      membership.reconnected();
+      metrics.natsConnected.set(1);
+    },
+    stop: () => host.shutdown(),
+  };
+}
