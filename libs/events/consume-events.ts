@@ -1,12 +1,14 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { Match, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { invalidArgument } from "../errors/index.js";
 import { silentLogger, type Logger } from "../log/index.js";
 import { meshNames, type MeshNames } from "../mesh-names/index.js";
 import { translateNatsError } from "../nats/index.js";
-import { decodeCloudEvent, schemaMap } from "./cloud-event.js";
+import { schemaMap } from "./cloud-event.js";
+import { decodeNatsCloudEvent } from "./decode-nats-event.js";
 import type { EventHandler, Unsubscribe } from "./event-bus.js";
+import { handleTraced } from "./event-tracing.js";
 import { validateSubjectPattern } from "./validate-subject.js";
 
 export interface ConsumeEventsOptions<Desc extends DescMessage> {
@@ -89,19 +91,14 @@ export async function consumeEvents<Desc extends DescMessage>(nc: NatsConnection
   }
   const done = (async () => {
     for await (const m of messages) {
-      const decoded = decodeCloudEvent(
-        names.logicalSubject(m.subject),
-        (name) => (m.headers?.has(name, Match.IgnoreCase) ? m.headers.get(name, Match.IgnoreCase) : undefined),
-        m.data,
-        bySchema,
-      );
+      const decoded = decodeNatsCloudEvent(m, names, bySchema);
       if ("problem" in decoded) {
         logger.warn("skipped an event", { subject: m.subject, durable: options.durable, problem: decoded.problem });
         m.term(decoded.problem);
         continue;
       }
       try {
-        await options.handler(decoded.event);
+        await handleTraced(decoded.event, options.handler);
         m.ack();
       } catch (err) {
         const last = m.info.deliveryCount >= maxDeliveries;

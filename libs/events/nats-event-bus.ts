@@ -1,10 +1,11 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { jetstream } from "@nats-io/jetstream";
-import { headers as natsHeaders, Match, type NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { silentLogger, type Logger } from "../log/index.js";
 import { meshNames, type MeshNames } from "../mesh-names/index.js";
 import { translateNatsError } from "../nats/index.js";
-import { decodeCloudEvent, encodeCloudEvent, schemaMap } from "./cloud-event.js";
+import { encodeCloudEvent, schemaMap } from "./cloud-event.js";
+import { decodeNatsCloudEvent } from "./decode-nats-event.js";
 import type { EventBus, EventHandler, Unsubscribe } from "./event-bus.js";
 import { handleTraced, publishTraced } from "./event-tracing.js";
 import { ensureEventsStream, type EventsStreamOptions } from "./events-stream.js";
@@ -76,12 +77,7 @@ export async function openNatsEventBus(nc: NatsConnection, options: NatsEventBus
       const sub = nc.subscribe(names.subject(pattern));
       const done = (async () => {
         for await (const m of sub) {
-          const decoded = decodeCloudEvent(
-            names.logicalSubject(m.subject),
-            (name) => (m.headers?.has(name, Match.IgnoreCase) ? m.headers.get(name, Match.IgnoreCase) : undefined),
-            m.data,
-            bySchema,
-          );
+          const decoded = decodeNatsCloudEvent(m, names, bySchema);
           if ("problem" in decoded) {
             logger.warn("skipped an event", { subject: m.subject, pattern, problem: decoded.problem });
             continue;

@@ -1,21 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { ApplyAction, ApplyDefinitionsRequestSchema, FeatureSchema, FeatureStatus, ValueType } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
 import { startRedisCluster, type RedisClusterHandle } from "../../libs/testing/index.js";
 import { startTestFeature, type TestFeature } from "../support/feature-harness.js";
 import { cardDefinitions, cardRow, v } from "./feature-fixtures.js";
-
-async function failure(promise: Promise<unknown>): Promise<{ code: Code | "ok"; message: string }> {
-  try {
-    await promise;
-    return { code: "ok", message: "" };
-  } catch (error) {
-    const ce = ConnectError.from(error);
-    return { code: ce.code, message: ce.rawMessage };
-  }
-}
+import { callOutcome } from "../support/call-outcome.js";
 
 const refs = ["card_stats:amount_avg", "card_stats:txn_count", "card_stats:risk", "card_stats:hour", "card_stats:is_new", "card_stats:country", "card_stats:embedding"];
 
@@ -76,19 +67,19 @@ describe.each([
     it("refuses a feature's type change in place with FAILED_PRECONDITION, and stores nothing", async () => {
       const changed = create(ApplyDefinitionsRequestSchema, cardDefinitions());
       changed.featureViews[0]!.features[0]!.type = ValueType.STRING;
-      const result = await failure(feature.client.applyDefinitions(changed));
+      const result = await callOutcome(feature.client.applyDefinitions(changed));
       expect(result.code).toBe(Code.FailedPrecondition);
       expect(result.message).toMatch(/amount_avg.*double.*string.*new/);
       const vector = create(ApplyDefinitionsRequestSchema, cardDefinitions());
       vector.featureViews[0]!.features[6]!.vectorLength = 4;
-      expect((await failure(feature.client.applyDefinitions(vector))).code).toBe(Code.FailedPrecondition);
+      expect((await callOutcome(feature.client.applyDefinitions(vector))).code).toBe(Code.FailedPrecondition);
       expect((await feature.client.describeFeatureView({ name: "card_stats" })).featureView?.version).toBe(1);
     });
 
     it("a dry run reports what would change and stores nothing", async () => {
       const response = await feature.client.applyDefinitions({ ...cardDefinitions("dry_view"), dryRun: true });
       expect(response.applied.find((a) => a.name === "dry_view")?.action).toBe(ApplyAction.CREATED);
-      expect((await failure(feature.client.describeFeatureView({ name: "dry_view" }))).code).toBe(Code.NotFound);
+      expect((await callOutcome(feature.client.describeFeatureView({ name: "dry_view" }))).code).toBe(Code.NotFound);
     });
 
     it.each([
@@ -99,7 +90,7 @@ describe.each([
       ["a duplicated feature", { featureViews: [{ name: "x", entities: ["card"], features: [{ name: "a", type: ValueType.BOOL }, { name: "a", type: ValueType.BOOL }] }] }, /declared twice/],
       ["a push subject outside the prefix", { featureViews: [{ name: "x", entities: ["card"], features: [{ name: "a", type: ValueType.BOOL }], pushSource: { subject: "tessera.x" } }] }, /feature_push\./],
     ])("answers INVALID_ARGUMENT for %s", async (_what, request, message) => {
-      const result = await failure(feature.client.applyDefinitions(request));
+      const result = await callOutcome(feature.client.applyDefinitions(request));
       expect(result.code).toBe(Code.InvalidArgument);
       expect(result.message).toMatch(message);
     });
@@ -172,7 +163,7 @@ describe.each([
       ["an empty entity key", { entityKey: "", values: { amount_avg: v.double(1) } }, /entity key is empty/],
     ])("refuses %s with INVALID_ARGUMENT, writing nothing of the batch", async (_what, bad, message) => {
       const good = cardRow("batch_good", Date.now());
-      const result = await failure(feature.client.writeOnlineFeatures({ view: "card_stats", rows: [good, { eventTime: now(), ...bad }] }));
+      const result = await callOutcome(feature.client.writeOnlineFeatures({ view: "card_stats", rows: [good, { eventTime: now(), ...bad }] }));
       expect(result.code).toBe(Code.InvalidArgument);
       expect(result.message).toMatch(message);
       expect(result.message).toMatch(/row 1/);
@@ -181,17 +172,17 @@ describe.each([
     });
 
     it("answers NOT_FOUND for an unknown view or feature, naming it", async () => {
-      let result = await failure(feature.client.getOnlineFeatures({ features: ["nope:amount_avg"], entityKeys: ["c1"] }));
+      let result = await callOutcome(feature.client.getOnlineFeatures({ features: ["nope:amount_avg"], entityKeys: ["c1"] }));
       expect(result).toMatchObject({ code: Code.NotFound, message: expect.stringMatching(/"nope"/) });
-      result = await failure(feature.client.getOnlineFeatures({ features: ["card_stats:nope"], entityKeys: ["c1"] }));
+      result = await callOutcome(feature.client.getOnlineFeatures({ features: ["card_stats:nope"], entityKeys: ["c1"] }));
       expect(result).toMatchObject({ code: Code.NotFound, message: expect.stringMatching(/no feature "nope"/) });
-      result = await failure(feature.client.writeOnlineFeatures({ view: "nope", rows: [cardRow("c1", Date.now())] }));
+      result = await callOutcome(feature.client.writeOnlineFeatures({ view: "nope", rows: [cardRow("c1", Date.now())] }));
       expect(result.code).toBe(Code.NotFound);
     });
 
     it("answers INVALID_ARGUMENT for a malformed reference or no keys", async () => {
-      expect((await failure(feature.client.getOnlineFeatures({ features: ["card_stats"], entityKeys: ["c1"] }))).code).toBe(Code.InvalidArgument);
-      expect((await failure(feature.client.getOnlineFeatures({ features: ["card_stats:risk"], entityKeys: [] }))).code).toBe(Code.InvalidArgument);
+      expect((await callOutcome(feature.client.getOnlineFeatures({ features: ["card_stats"], entityKeys: ["c1"] }))).code).toBe(Code.InvalidArgument);
+      expect((await callOutcome(feature.client.getOnlineFeatures({ features: ["card_stats:risk"], entityKeys: [] }))).code).toBe(Code.InvalidArgument);
     });
   });
 });

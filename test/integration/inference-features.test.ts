@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { FeatureService } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { MissingFeaturePolicy } from "../../libs/gen/tessera/registry/v1/feature_binding_pb.js";
@@ -11,20 +11,11 @@ import { FeatureLookup } from "../../services/inference/features/feature-lookup.
 import { startTestFeature, type TestFeature } from "../support/feature-harness.js";
 import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { callOutcome } from "../support/call-outcome.js";
 
 const fraud = exampleModel("fraud");
 const fraudBytes = fraud.build();
 const rowOf = (seed: number) => fraud.sampleRow(seed).get("features")!.data as Float32Array;
-
-async function failure(promise: Promise<unknown>): Promise<{ code: Code | "ok"; message: string }> {
-  try {
-    await promise;
-    return { code: "ok", message: "" };
-  } catch (error) {
-    const ce = ConnectError.from(error);
-    return { code: ce.code, message: ce.rawMessage };
-  }
-}
 
 describe("entity-keyed Predict (feature-enriched inference)", () => {
   let registry: TestRegistry;
@@ -89,15 +80,15 @@ describe("entity-keyed Predict (feature-enriched inference)", () => {
   });
 
   it("rejects a missing entity with FAILED_PRECONDITION when the binding says reject", async () => {
-    const result = await failure(replica.client.predict({ model: strict, version: 1, entityKeys: ["c1", "nobody"] }));
+    const result = await callOutcome(replica.client.predict({ model: strict, version: 1, entityKeys: ["c1", "nobody"] }));
     expect(result.code).toBe(Code.FailedPrecondition);
     expect(result.message).toMatch(/"nobody".*not found/);
     expect((await replica.client.predict({ model: strict, version: 1, entityKeys: ["c2"] })).outputs[0]!.floatData).toHaveLength(1);
   });
 
   it("answers FAILED_PRECONDITION for a version without a binding, and INVALID_ARGUMENT for keys and tensors together", async () => {
-    expect((await failure(replica.client.predict({ model: plain, version: 1, entityKeys: ["c1"] }))).code).toBe(Code.FailedPrecondition);
-    const both = await failure(replica.client.predict({ model, entityKeys: ["c1"], inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: [...rowOf(1)] }] }));
+    expect((await callOutcome(replica.client.predict({ model: plain, version: 1, entityKeys: ["c1"] }))).code).toBe(Code.FailedPrecondition);
+    const both = await callOutcome(replica.client.predict({ model, entityKeys: ["c1"], inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: [...rowOf(1)] }] }));
     expect(both.code).toBe(Code.InvalidArgument);
   });
 

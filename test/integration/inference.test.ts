@@ -13,6 +13,7 @@ import { uniqueName } from "../../libs/testing/index.js";
 import { exampleModel, failingGatherRow } from "../../mesh/models/index.js";
 import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { failure } from "../support/call-outcome.js";
 
 const fraud = exampleModel("fraud");
 const gather = exampleModel("gather");
@@ -24,15 +25,6 @@ async function directRun(features: Float32Array): Promise<Float32Array> {
   const result = await session.run({ features: new ort.Tensor("float32", features, [1, 16]) });
   await session.release();
   return result.score!.data as Float32Array;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
 }
 
 const modelName = () => uniqueName("fraud").replace(/_/g, "-");

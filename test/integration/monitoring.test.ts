@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { openNatsEventBus, type BusEvent, type EventBus } from "../../libs/events/index.js";
@@ -28,6 +28,7 @@ import { parseAlertRules } from "../../services/monitoring/alerts/alert-rules.js
 import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
 import { startMonitoring, DRIFT_DETECTED_SUBJECT, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { failure } from "../support/call-outcome.js";
 
 const fraud = exampleModel("fraud");
 const random = mulberry32(11);
@@ -36,15 +37,6 @@ const normal = (mean: number) => mean + Math.sqrt(-2 * Math.log(1 - random())) *
 /** Waits for `check` to hold; the test's own timeout bounds it. */
 async function eventually(check: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("monitoring service", () => {

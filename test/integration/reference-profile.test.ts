@@ -1,23 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { FeatureKind, FeatureProfileSchema, FeatureRole, ReferenceProfileSchema } from "../../libs/gen/tessera/registry/v1/profile_pb.js";
 import { featureSlots, ProfileBuilder } from "../../libs/profiles/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { failure } from "../support/call-outcome.js";
 
 const fraud = exampleModel("fraud");
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("reference profiles in the registry", () => {
   let registry: TestRegistry;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { startNatsServer, testNatsUrl, uniqueName, type NatsServerHandle } from "../../libs/testing/index.js";
@@ -12,19 +12,11 @@ import { startHangingReplica } from "../support/hanging-replica.js";
 import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
 import { startTestRouter, type TestRouter } from "../support/router-harness.js";
+import { failure } from "../support/call-outcome.js";
 
 const fraud = exampleModel("fraud");
 const fraudBytes = fraud.build();
 const input = { name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: Array.from(fraud.sampleRow(1).get("features")!.data as Float32Array) };
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function until(check: () => boolean | Promise<boolean>, limitMs = 10_000): Promise<void> {
   for (let waited = 0; waited < limitMs; waited += 50) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
@@ -10,20 +10,12 @@ import { startTestRouter, type TestRouter } from "../support/router-harness.js";
 import { silentLogger } from "../../libs/log/index.js";
 import { readAuthFile } from "../../services/router/auth/auth-file.js";
 import { KeyAuthorizer } from "../../services/router/auth/key-authorizer.js";
+import { failure } from "../support/call-outcome.js";
 
 const fraud = exampleModel("fraud");
 const fraudBytes = fraud.build();
 const features = Array.from(fraud.sampleRow(1).get("features")!.data as Float32Array);
 const input = { name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: features };
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** Predict through a client, returning the answer and the router's response headers. */
 async function predictWithHeaders(client: TestRouter["client"], request: Parameters<TestRouter["client"]["predict"]>[0], headers: Record<string, string> = {}) {
