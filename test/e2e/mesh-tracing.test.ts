@@ -186,4 +186,30 @@ describe("one trace across tessera up's processes, over OTLP/HTTP", () => {
       inference.close();
     }
   }, 240_000);
+
+  it("traces an OIP REST infer through the router's REST proxy to the replica's REST route", async () => {
+    // After the test above: the version is loaded and the router knows it.
+    const traceId = randomBytes(16).toString("hex");
+    const callerSpan = randomBytes(8).toString("hex");
+    const answer = await fetch(`http://${mesh!.router!.httpAddress}/v2/models/${model}/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-${callerSpan}-01` },
+      body: JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 16], data: Array.from({ length: 16 }, () => 0.5) }] }),
+    });
+    expect(answer.status).toBe(200);
+    const spans = () => ({
+      routerServer: find(traceId, "tessera-router", SERVER, /^POST \/v2\/models\/\{name\}\/infer$/),
+      routerClient: find(traceId, "tessera-router", CLIENT, /^POST$/),
+      replicaServer: find(traceId, "tessera-inference", SERVER, /^POST \/v2\/models\/\{name\}(\/versions\/\{version\})?\/infer$/),
+    });
+    await expect
+      .poll(() => Object.entries(spans()).filter(([, span]) => span === undefined).map(([name]) => name), { timeout: 60_000, interval: 200 })
+      .toEqual([]);
+    const s = spans() as { [K in keyof ReturnType<typeof spans>]-?: ReceivedSpan };
+    expect(s.routerServer.parentSpanId).toBe(callerSpan);
+    expect(s.routerClient.parentSpanId).toBe(s.routerServer.spanId);
+    expect(s.replicaServer.parentSpanId).toBe(s.routerClient.spanId);
+    expect(attributesOf(s.routerServer)).toMatchObject({ "http.request.method": "POST", "http.response.status_code": 200, "tessera.model": model, "tessera.route.decision": "split" });
+    expect(attributesOf(s.replicaServer)).toMatchObject({ "http.response.status_code": 200, "tessera.model": model, "tessera.version": 1 });
+  }, 120_000);
 });
