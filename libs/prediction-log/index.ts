@@ -2,3 +2,4 @@ export * from "./logging-policy.js";
 export * from "./prediction-log-publisher.js";
 export * from "./prediction-log-stream.js";
 export * from "./prediction-log-transport.js";
+export * from "./log-trace-context.js";

@@ -2,6 +2,7 @@ import { Counter, type Registry } from "prom-client";
 import { encodeCloudEvent } from "../events/index.js";
 import { PredictionLogSchema, type PredictionLog } from "../gen/tessera/events/v1/prediction_log_pb.js";
 import { silentLogger, type Logger } from "../log/index.js";
+import { activeTraceContext, type LogTraceContext } from "./log-trace-context.js";
 import { predictionLogSubject } from "./prediction-log-stream.js";
 import type { PredictionLogTransport } from "./prediction-log-transport.js";
 
@@ -41,6 +42,8 @@ interface Pending {
   model: string;
   version: number;
   build: () => PredictionLog;
+  /** The answering request's trace, for the message's traceparent. */
+  trace: LogTraceContext | undefined;
 }
 
 /**
@@ -100,7 +103,7 @@ export class PredictionLogPublisher {
       this.counters?.dropped.inc({ model });
       return;
     }
-    this.buffer.push({ model, version, build });
+    this.buffer.push({ model, version, build, trace: activeTraceContext() });
     if (this.buffer.length >= this.batchSize) this.kick(0);
     else this.kick(this.flushIntervalMs);
   }
@@ -155,6 +158,7 @@ export class PredictionLogPublisher {
         const envelope = encodeCloudEvent(PredictionLogSchema, log, {
           source: this.source,
           ...(log.requestId ? { id: log.requestId } : {}),
+          ...p.trace,
         });
         await this.transport.publish(predictionLogSubject(p.model, p.version), envelope);
       }),

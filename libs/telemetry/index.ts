@@ -1,3 +1,4 @@
 export * from "./start-telemetry.js";
 export * from "./rpc-spans.js";
 export * from "./trace-headers.js";
+export * from "./http-spans.js";

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type ServiceImpl } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { status } from "@grpc/grpc-js";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { createMemoryEventBus, openNatsEventBus, type EventBus } from "../events/index.js";
@@ -11,7 +12,7 @@ import { createMeshClient, serve, startService, type ServiceHost } from "../host
 import { createLogger } from "../log/index.js";
 import { connectNats, type NatsConnection } from "../nats/index.js";
 import { testNatsUrl, uniqueName } from "../testing/index.js";
-import { startTelemetry, type Telemetry } from "./index.js";
+import { startTelemetry, traceHttpRequest, type Telemetry } from "./index.js";
 
 // One tracer provider for the file (OpenTelemetry's globals are set once
 // per process), exporting into memory: the span tree is what is asserted.
@@ -206,6 +207,76 @@ describe("tracing across libs/host and libs/events", () => {
       expect(handlerSpan).toBe(consumer.spanContext().spanId);
       expect(consumer.attributes).toMatchObject({ "messaging.system": "nats", "messaging.destination.name": subject, "cloudevents.event_type": "tessera.events.v1.AliasMoved" });
       expect(logLines.find((l) => l.msg === "event handled")).toMatchObject({ trace_id: root.spanContext().traceId });
+    });
+  });
+
+  describe("raw gRPC methods and plain HTTP routes", () => {
+    let raw: ServiceHost;
+    let rawMesh: ReturnType<typeof createMeshClient<typeof EchoService>>;
+    beforeAll(async () => {
+      raw = await startService({
+        name: "traced_raw",
+        services: [
+          serve(EchoService, impl, {
+            rawGrpc: {
+              // The bytes back as they came, or NOT_FOUND for an empty request: a proxy's shape.
+              Echo: (call, callback) => {
+                logger.info("raw handled");
+                if (call.request.length === 0) callback({ code: status.NOT_FOUND, details: "nothing to echo" });
+                else callback(null, call.request);
+              },
+            },
+          }),
+        ],
+        routes: [
+          (request, response) => {
+            if (!request.url?.startsWith("/v2/")) return false;
+            return traceHttpRequest(request, response, "/v2/models/{name}/infer", async () => {
+              logger.info("rest handled");
+              response.writeHead(request.url === "/v2/fail" ? 503 : 200).end("{}");
+              return true;
+            });
+          },
+        ],
+        grpcPort: 0,
+        httpPort: 0,
+        logger: createLogger("traced-raw", { write: () => {} }),
+      });
+      rawMesh = createMeshClient(EchoService, { address: raw.grpcAddress });
+    });
+    afterAll(async () => {
+      rawMesh?.close();
+      await raw?.shutdown();
+    });
+
+    it("gives a raw-bytes method a server span under the caller's client span, with its status code", async () => {
+      const root = await underRoot(() => rawMesh.client.echo({ text: "raw" }));
+      const client = await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.CLIENT, root.spanContext().traceId);
+      const server = await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER, root.spanContext().traceId);
+      expect(parentOf(server)).toBe(client.spanContext().spanId);
+      expect(server.attributes).toMatchObject({ "rpc.system": "grpc", "rpc.service": "tessera.testing.v1.EchoService", "rpc.method": "Echo", "rpc.grpc.status_code": 0 });
+      expect(logLines.find((l) => l.msg === "raw handled")).toMatchObject({ trace_id: root.spanContext().traceId, span_id: server.spanContext().spanId });
+
+      const failed = await underRoot(() => rawMesh.client.echo({}));
+      expect((await awaitSpan("tessera.testing.v1.EchoService/Echo", SpanKind.SERVER, failed.spanContext().traceId)).attributes["rpc.grpc.status_code"]).toBe(Code.NotFound);
+    });
+
+    it("gives a plain HTTP route a server span under the caller's traceparent, ended with the response status", async () => {
+      const traceId = "6bf92f3577b34da6a3ce929d0e0e4738";
+      const parentId = "00f067aa0ba902b7";
+      for (const path of ["/v2/models/m/infer", "/v2/fail"]) {
+        const response = await fetch(`http://${raw.httpAddress}${path}`, { method: "POST", headers: { traceparent: `00-${traceId}-${parentId}-01` }, body: "{}" });
+        await response.arrayBuffer();
+      }
+      await expect.poll(() => named("POST /v2/models/{name}/infer", SpanKind.SERVER).length).toBe(2);
+      const [ok, failed] = named("POST /v2/models/{name}/infer", SpanKind.SERVER).sort((a, b) => Number(a.attributes["http.response.status_code"]) - Number(b.attributes["http.response.status_code"]));
+      expect(ok!.spanContext().traceId).toBe(traceId);
+      expect(parentOf(ok!)).toBe(parentId);
+      expect(ok!.attributes).toMatchObject({ "http.request.method": "POST", "http.route": "/v2/models/{name}/infer", "url.path": "/v2/models/m/infer", "http.response.status_code": 200 });
+      expect(ok!.status.code).toBe(SpanStatusCode.UNSET);
+      expect(failed!.attributes["http.response.status_code"]).toBe(503);
+      expect(failed!.status.code).toBe(SpanStatusCode.ERROR);
+      expect(logLines.find((l) => l.msg === "rest handled")).toMatchObject({ trace_id: traceId });
     });
   });
 });

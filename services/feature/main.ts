@@ -3,6 +3,7 @@ import { ConfigError } from "../../libs/config/index.js";
 import { shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
 import { connectNats } from "../../libs/nats/index.js";
+import { startTelemetry } from "../../libs/telemetry/index.js";
 import { readFeatureConfig } from "./config.js";
 import { openOnlineStore } from "./open-online-store.js";
 import { startFeature } from "./start-feature.js";
@@ -11,6 +12,7 @@ import { startFeature } from "./start-feature.js";
 try {
   const config = readFeatureConfig(process.env);
   const logger = createLogger("feature", { level: config.logLevel });
+  const telemetry = await startTelemetry({ serviceName: "tessera-feature", logger });
   const backends = await openBackends(
     config.store === "nats"
       ? { mode: "nats", natsUrl: config.natsUrl, clientName: "tessera-feature", logger }
@@ -25,6 +27,7 @@ try {
       shutdown: async () => {
         await host.shutdown();
         await nats?.drain();
+        await telemetry.shutdown();
       },
     },
     logger,

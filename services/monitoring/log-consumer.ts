@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
 import { headers as natsHeaders, Match, type NatsConnection } from "@nats-io/transport-node";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { decodeCloudEvent, schemaMap } from "../../libs/events/index.js";
+import { decodeCloudEvent, handleTraced, schemaMap } from "../../libs/events/index.js";
 import { PredictionLogSchema, type PredictionLog } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { silentLogger, type Logger } from "../../libs/log/index.js";
 import { translateNatsError } from "../../libs/nats/index.js";
@@ -110,7 +110,8 @@ export async function startLogConsumer(nc: NatsConnection, options: LogConsumerO
             continue;
           }
           try {
-            await options.handle(decoded.event.message, decoded.event.time.getTime());
+            // A consumer span per log, a child of the request that was answered (traceparent in the headers).
+            await handleTraced(decoded.event, (event) => options.handle(event.message, event.time.getTime()));
           } catch (error) {
             logger.warn("a prediction log could not be handled", { subject: m.subject, error });
           }

@@ -5,6 +5,7 @@ import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
 import { connectNats } from "../../libs/nats/index.js";
+import { startTelemetry } from "../../libs/telemetry/index.js";
 import { readFile } from "node:fs/promises";
 import { parseAlertRules } from "./alerts/alert-rules.js";
 import { readMonitoringConfig } from "./config.js";
@@ -15,6 +16,7 @@ import { startMonitoring } from "./start-monitoring.js";
 try {
   const config = readMonitoringConfig(process.env);
   const logger = createLogger("monitoring", { level: config.logLevel });
+  const telemetry = await startTelemetry({ serviceName: "tessera-monitoring", logger });
   // A bad rule file stops start-up with the line at fault.
   const rules = config.rulesFile ? parseAlertRules(await readFile(config.rulesFile, "utf8"), config.rulesFile) : [];
   const backends = await openBackends({ mode: "nats", natsUrl: config.natsUrl, clientName: "tessera-monitoring", logger });
@@ -32,6 +34,7 @@ try {
       registry.close();
       await nc.drain();
       await backends.close();
+      await telemetry.shutdown();
     },
   });
   shutdownOnSignals({ shutdown: server.stop }, logger);

@@ -5,6 +5,7 @@ import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
 import { MEMBERSHIP_TTL_MS } from "../../libs/membership/index.js";
 import { connectNats } from "../../libs/nats/index.js";
+import { startTelemetry } from "../../libs/telemetry/index.js";
 import { openNatsKv } from "../../libs/store/index.js";
 import { loadAuthorizer } from "./auth/load-authorizer.js";
 import { readRouterConfig } from "./config.js";
@@ -14,6 +15,7 @@ import { startRouter } from "./start-router.js";
 try {
   const config = readRouterConfig(process.env);
   const logger = createLogger("router", { level: config.logLevel });
+  const telemetry = await startTelemetry({ serviceName: "tessera-router", logger });
   const authorizer = config.auth === "off" ? undefined : await loadAuthorizer(config.authFile!, logger);
   if (config.auth === "off") logger.warn("auth is off (TESSERA_ROUTER_AUTH=off): every caller may call everything");
   const nc = await connectNats({ servers: config.natsUrl, name: "tessera-router", logger });
@@ -34,6 +36,7 @@ try {
       await routesKv.close();
       await membershipKv.close();
       await nc.drain();
+      await telemetry.shutdown();
     },
   });
   void (async () => {

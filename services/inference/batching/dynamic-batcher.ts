@@ -69,6 +69,7 @@ export class DynamicBatcher {
   private readonly stats_ = new BatchStatsRecorder();
   private nextId = 1;
   private running = 0;
+  private batches = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAtUs = 0;
   private draining = false;
@@ -296,6 +297,9 @@ export class DynamicBatcher {
   }
 
   private async startRun(slices: readonly PendingSlice[], padRows: number): Promise<void> {
+    // Numbers the run for tracing: one integer per request, nothing more.
+    const batchId = ++this.batches;
+    for (const s of slices) s.request.payload.batchId = batchId;
     try {
       await runBatch(this.runContext, slices, padRows);
     } catch (err) {
@@ -328,7 +332,7 @@ export class DynamicBatcher {
     settle(this.queue, request);
     this.live.delete(request);
     this.stats_.recordSuccess(request.rows, nowUs - request.enqueuedUs, queueUs, p.times);
-    p.resolve({ outputs: merged, queueUs, computeUs: p.computeUs, batchSize: p.batchSize });
+    p.resolve({ outputs: merged, queueUs, computeUs: p.computeUs, batchSize: p.batchSize, batchId: p.batchId });
   }
 
   private answerExpired(expired: readonly ExpiredRequest<PendingRequest>[]): void {

@@ -13,6 +13,8 @@ export interface BatchResult {
   readonly computeUs: number;
   /** Rows the model saw in its (largest) run, padding included. */
   readonly batchSize: number;
+  /** The batcher's number of the (last) run it was in, from 1. */
+  readonly batchId: number;
 }
 
 /**
@@ -33,6 +35,8 @@ export interface PendingRequest {
   firstRunUs: number | undefined;
   computeUs: number;
   batchSize: number;
+  /** The batcher's number for the last run this request was in (a span attribute). */
+  batchId: number;
   readonly times: { inputUs: number; inferUs: number; outputUs: number };
 }
 
@@ -55,6 +59,7 @@ export function createPending(
     firstRunUs: undefined,
     computeUs: 0,
     batchSize: 0,
+    batchId: 0,
     times: { inputUs: 0, inferUs: 0, outputUs: 0 },
   };
 }

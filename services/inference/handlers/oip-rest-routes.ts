@@ -3,13 +3,14 @@ import { create, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, invalidArgument, resourceExhausted } from "../../../libs/errors/index.js";
 import { ModelStatisticsResponseSchema, ModelMetadataResponseSchema } from "../../../libs/gen/inference/grpc_service_pb.js";
 import { sendJson, type HttpRoute } from "../../../libs/host/index.js";
+import { traceHttpRequest } from "../../../libs/telemetry/index.js";
 import { withReason } from "../error-reason.js";
 import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import { parseRestRequestJson, toRestBinaryOutput, toRestOutput, type RestParameterValue } from "../tensor/index.js";
 import { modelMetadata, modelStatistics, SERVER_EXTENSIONS, SERVER_NAME } from "./model-descriptions.js";
 import { oipTarget } from "./oip-parameters.js";
-import { matchOipRoute, OIP_ROUTES_HELP } from "./oip-rest-path.js";
+import { matchOipRoute, OIP_ROUTES_HELP, type OipRoute } from "./oip-rest-path.js";
 import { restStatusFor } from "./rest-status.js";
 import { runInference } from "./run-inference.js";
 
@@ -19,6 +20,8 @@ export interface OipRestOptions {
   /** Largest request body, bytes. */
   readonly maxBodyBytes: number;
 }
+
+const SUFFIX = { "model-metadata": "", "model-ready": "/ready", "model-stats": "/stats", infer: "/infer" } as const;
 
 /** Header of the binary tensor data extension: the JSON part's length; the rest of the body is tensor bytes. */
 const HEADER_LENGTH = "inference-header-content-length";
@@ -32,6 +35,15 @@ export function oipRestRoutes(manager: ModelManager, metrics: InferenceMetrics, 
   return async (request, response) => {
     const route = matchOipRoute(request.method ?? "GET", request.url ?? "/");
     if (!route) return false;
+    // Model routes get a server span (the OIP gRPC and Connect calls get theirs from libs/host); health checks do not.
+    if ("model" in route) {
+      const template = `/v2/models/{name}${route.version !== "" ? "/versions/{version}" : ""}${SUFFIX[route.kind]}`;
+      return traceHttpRequest(request, response, template, () => answer(request, response, route));
+    }
+    return answer(request, response, route);
+  };
+
+  async function answer(request: IncomingMessage, response: ServerResponse, route: OipRoute): Promise<boolean> {
     try {
       switch (route.kind) {
         case "live":
@@ -88,7 +100,7 @@ export function oipRestRoutes(manager: ModelManager, metrics: InferenceMetrics, 
       sendError(response, ConnectError.from(reason, Code.Internal));
     }
     return true;
-  };
+  }
 
   async function infer(request: IncomingMessage, response: ServerResponse, model: string, version: string): Promise<void> {
     // An unknown model is 404 before a body is read and parsed; runInference resolves again, after.

@@ -1,3 +1,4 @@
+import { trace } from "@opentelemetry/api";
 import { Code, ConnectError, deadlineExceeded } from "../../../libs/errors/index.js";
 import { UNKNOWN_MODEL, type InferenceMetrics } from "../inference-metrics.js";
 import type { InferResult } from "../runtime/model-runner.js";
@@ -57,6 +58,16 @@ export async function runInference(manager: ModelManager, metrics: InferenceMetr
       signal: call.signal,
     });
     const outputs = selectOutputs(result.outputs, names, version.signature);
+    // The server span (Predict, ModelInfer, REST) says what answered; nothing to do with tracing off.
+    const span = trace.getActiveSpan();
+    if (span?.isRecording()) {
+      span.setAttributes({
+        "tessera.model": model,
+        "tessera.version": versionNumber,
+        "tessera.batch.size": result.batchSize,
+        ...(result.batchId !== undefined ? { "tessera.batch.id": `${model}/${versionNumber}/${result.batchId}` } : {}),
+      });
+    }
     metrics.record(model, versionNumber, 0, { rows, queueUs: result.queueUs, computeUs: result.computeUs, batchSize: result.batchSize });
     metrics.observeAnswer?.({ target: call.target, version, inputs, outputs, rows, latencyUs: (performance.now() - started) * 1000 });
     return { version, outputs, result, rows };

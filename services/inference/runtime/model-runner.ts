@@ -30,6 +30,8 @@ export interface InferResult {
   readonly computeUs: number;
   /** Rows in the run this request was part of. */
   readonly batchSize: number;
+  /** Which run of the version's batcher answered it (the last, when split over runs); per batcher, from 1. */
+  readonly batchId?: number;
 }
 
 /**

@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import { toBinary } from "@bufbuild/protobuf";
 import { Metadata, status } from "@grpc/grpc-js";
+import { context as otelContext, trace } from "@opentelemetry/api";
 import { LRUCache } from "lru-cache";
 import { PredictResponseSchema } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
 import type { Route } from "../../../libs/gen/tessera/router/v1/router_pb.js";
 import type { Logger } from "../../../libs/log/index.js";
+import { endRpcSpan, startRpcSpan, traceHeaders } from "../../../libs/telemetry/index.js";
 import type { Authorizer } from "../auth/authorizer.js";
 import type { RouterMetrics } from "../router-metrics.js";
 import { callRaw, type RawResponse } from "./call-raw.js";
@@ -82,13 +84,15 @@ export class Forwarder {
     const deadlineMs = Math.min(input.deadlineMs ?? Infinity, Date.now() + (this.options.defaultTimeoutMs ?? 30_000));
     const outgoing = this.outgoingMetadata(input.metadata);
     const attempt = (body: Buffer, signal: AbortSignal): Attempt<RawResponse> => (replica, redirect, deadline) =>
-      callRaw(
-        this.options.channels.get(replica.grpcAddress),
-        method.path,
-        redirect === undefined ? body : Buffer.concat([body, versionSuffix(redirect, method.versionKind)]),
-        outgoing,
-        deadline,
-        signal,
+      tracedAttempt(method.path, replica.grpcAddress, outgoing, (metadata) =>
+        callRaw(
+          this.options.channels.get(replica.grpcAddress),
+          method.path,
+          redirect === undefined ? body : Buffer.concat([body, versionSuffix(redirect, method.versionKind)]),
+          metadata,
+          deadline,
+          signal,
+        ),
       );
     const stickyKey = (route: Route) => header(input.metadata, route.stickyHeader || DEFAULT_STICKY_HEADER);
     let label = { model: peeked.model, version: version !== undefined ? String(version) : "default" };
@@ -213,6 +217,31 @@ export class Forwarder {
 }
 
 export const MESH_TOKEN_HEADER = "x-tessera-mesh-token";
+
+/**
+ * One try on a replica inside a client span, a child of the router's
+ * server span: the replica gets this span's traceparent, not the caller's,
+ * so its server span hangs under the router's hop. With tracing off the
+ * metadata goes as it is (the caller's traceparent passes through).
+ */
+function tracedAttempt(path: string, address: string, metadata: Metadata, call: (metadata: Metadata) => Promise<RawResponse>): Promise<RawResponse> {
+  const parent = otelContext.active();
+  if (!trace.getSpan(parent)?.isRecording()) return call(metadata);
+  const slash = path.lastIndexOf("/");
+  const span = startRpcSpan({ system: "grpc", service: path.slice(1, slash), method: path.slice(slash + 1), side: "client", address, parent });
+  const outgoing = metadata.clone();
+  for (const [key, value] of Object.entries(traceHeaders(trace.setSpan(parent, span)))) outgoing.set(key, value);
+  return call(outgoing).then(
+    (response) => {
+      endRpcSpan(span, "client", 0);
+      return response;
+    },
+    (error: unknown) => {
+      endRpcSpan(span, "client", error instanceof UpstreamError ? error.code : status.UNKNOWN, error instanceof UpstreamError ? error.details : undefined);
+      throw error;
+    },
+  );
+}
 
 function header(metadata: Metadata, key: string): string | undefined {
   const value = metadata.get(key)[0];

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage } from "node:http";
 import { Metadata, status } from "@grpc/grpc-js";
 import { sendJson, type HttpRoute } from "../../../libs/host/index.js";
+import { endHttpSpan, startHttpClientSpan, traceHttpRequest } from "../../../libs/telemetry/index.js";
 import type { Authorizer } from "../auth/authorizer.js";
 import type { Dispatcher } from "../forwarding/dispatcher.js";
 import { DEFAULT_STICKY_HEADER, HEADER_DECISION, HEADER_PIN, HEADER_REPLICA, HEADER_VERSION, MESH_TOKEN_HEADER } from "../forwarding/forward-unary.js";
@@ -58,58 +59,62 @@ export function oipRestProxy(options: OipRestProxyOptions): HttpRoute {
     }
     const match = MODEL_PATH.exec(path);
     if (!match) return sendJson(response, 404, { error: `no such route ${path}: see /v2/models/{name}[/versions/{v}][/ready|/infer|/stats]` }), true;
-    const started = performance.now();
-    const model = decodeURIComponent(match[1] ?? "");
-    const versionText = decodeURIComponent(match[2] ?? "");
-    const suffix = match[3] ?? "";
-    const metadata = headersOf(request);
-    let label = { model, version: versionText || "default" };
-    let code: status = status.OK;
-    try {
-      await options.authorizer.check(metadata, `/inference.GRPCInferenceService/${suffix === "/infer" ? "ModelInfer" : "ModelMetadata"}`, model);
-      const version = versionText === "" ? undefined : parseVersion(versionText);
-      const body = await readBody(request, options.maxBodyBytes);
-      const routed = suffix === "/infer";
-      const pin = metadata.get(HEADER_PIN)[0];
-      // The caller went away: cancel the upstream request too.
-      const gone = new AbortController();
-      response.once("close", () => {
-        if (!response.writableFinished) gone.abort();
-      });
-      const dispatched = await options.dispatcher.dispatch<HttpAnswer>(
-        {
-          model,
-          version,
-          pinnedVersion: routed && typeof pin === "string" ? parseVersion(pin) : undefined,
-          stickyKey: routed ? (route) => first(request.headers[route.stickyHeader || DEFAULT_STICKY_HEADER]) : undefined,
-          deadlineMs: Date.now() + options.defaultTimeoutMs,
-        },
-        (replica, redirect, deadlineMs) => {
-          const target = redirect === undefined ? path : `/v2/models/${encodeURIComponent(model)}/versions/${redirect}${suffix}`;
-          return proxy(agent, replica.httpAddress, request, target, body, deadlineMs, options.meshToken, gone.signal);
-        },
-      );
-      if (dispatched.version !== undefined) label = { model, version: String(dispatched.version) };
-      const answer = dispatched.value;
-      const headers: http.OutgoingHttpHeaders = { [HEADER_DECISION]: dispatched.decision, [HEADER_REPLICA]: dispatched.replicaId, "content-length": answer.body.length };
-      if (dispatched.version !== undefined) headers[HEADER_VERSION] = String(dispatched.version);
-      if (dispatched.degraded) {
-        headers["x-tessera-degraded"] = dispatched.degraded;
-        options.metrics.degraded.inc({ model, kind: dispatched.degraded });
+    // A server span per model request (health and metadata stay untraced): the dispatch's attributes land on it.
+    const template = `/v2/models/{name}${match[2] !== undefined ? "/versions/{version}" : ""}${match[3] ?? ""}`;
+    return traceHttpRequest(request, response, template, async () => {
+      const started = performance.now();
+      const model = decodeURIComponent(match[1] ?? "");
+      const versionText = decodeURIComponent(match[2] ?? "");
+      const suffix = match[3] ?? "";
+      const metadata = headersOf(request);
+      let label = { model, version: versionText || "default" };
+      let code: status = status.OK;
+      try {
+        await options.authorizer.check(metadata, `/inference.GRPCInferenceService/${suffix === "/infer" ? "ModelInfer" : "ModelMetadata"}`, model);
+        const version = versionText === "" ? undefined : parseVersion(versionText);
+        const body = await readBody(request, options.maxBodyBytes);
+        const routed = suffix === "/infer";
+        const pin = metadata.get(HEADER_PIN)[0];
+        // The caller went away: cancel the upstream request too.
+        const gone = new AbortController();
+        response.once("close", () => {
+          if (!response.writableFinished) gone.abort();
+        });
+        const dispatched = await options.dispatcher.dispatch<HttpAnswer>(
+          {
+            model,
+            version,
+            pinnedVersion: routed && typeof pin === "string" ? parseVersion(pin) : undefined,
+            stickyKey: routed ? (route) => first(request.headers[route.stickyHeader || DEFAULT_STICKY_HEADER]) : undefined,
+            deadlineMs: Date.now() + options.defaultTimeoutMs,
+          },
+          (replica, redirect, deadlineMs) => {
+            const target = redirect === undefined ? path : `/v2/models/${encodeURIComponent(model)}/versions/${redirect}${suffix}`;
+            return proxy(agent, replica.httpAddress, request, target, body, deadlineMs, options.meshToken, gone.signal);
+          },
+        );
+        if (dispatched.version !== undefined) label = { model, version: String(dispatched.version) };
+        const answer = dispatched.value;
+        const headers: http.OutgoingHttpHeaders = { [HEADER_DECISION]: dispatched.decision, [HEADER_REPLICA]: dispatched.replicaId, "content-length": answer.body.length };
+        if (dispatched.version !== undefined) headers[HEADER_VERSION] = String(dispatched.version);
+        if (dispatched.degraded) {
+          headers["x-tessera-degraded"] = dispatched.degraded;
+          options.metrics.degraded.inc({ model, kind: dispatched.degraded });
+        }
+        for (const key of ["content-type", "inference-header-content-length"]) if (answer.headers[key]) headers[key] = answer.headers[key];
+        response.writeHead(answer.status, headers);
+        response.end(answer.body);
+      } catch (error) {
+        const e = error instanceof UpstreamError ? error : new UpstreamError(status.INTERNAL, String((error as Error)?.message ?? error));
+        code = e.code;
+        if (!response.headersSent) sendJson(response, HTTP_STATUS[e.code] ?? 500, { error: e.details });
+        else response.destroy();
+      } finally {
+        options.metrics.requests.inc({ ...label, code: status[code] ?? String(code), decision: "rest" });
+        options.metrics.duration.observe(label, (performance.now() - started) / 1000);
       }
-      for (const key of ["content-type", "inference-header-content-length"]) if (answer.headers[key]) headers[key] = answer.headers[key];
-      response.writeHead(answer.status, headers);
-      response.end(answer.body);
-    } catch (error) {
-      const e = error instanceof UpstreamError ? error : new UpstreamError(status.INTERNAL, String((error as Error)?.message ?? error));
-      code = e.code;
-      if (!response.headersSent) sendJson(response, HTTP_STATUS[e.code] ?? 500, { error: e.details });
-      else response.destroy();
-    } finally {
-      options.metrics.requests.inc({ ...label, code: status[code] ?? String(code), decision: "rest" });
-      options.metrics.duration.observe(label, (performance.now() - started) / 1000);
-    }
-    return true;
+      return true;
+    });
   };
 }
 
@@ -127,20 +132,30 @@ function proxy(
     const [host, port] = splitAddress(address);
     const headers: http.OutgoingHttpHeaders = { "content-length": body.length };
     for (const key of PASSED_HEADERS) if (incoming.headers[key] !== undefined) headers[key] = incoming.headers[key];
+    // The replica's span hangs under this hop's client span (tracing off: the caller's traceparent passes through).
+    const traced = startHttpClientSpan(incoming.method ?? "POST", address);
+    Object.assign(headers, traced.headers);
     if (meshToken) headers[MESH_TOKEN_HEADER] = meshToken;
     const outgoing = http.request({ agent, host, port, method: incoming.method, path, headers, timeout: Math.max(1, deadlineMs - Date.now()) }, (answer) => {
       const chunks: Buffer[] = [];
       answer.on("data", (chunk: Buffer) => chunks.push(chunk));
-      answer.on("error", (error) => reject(new UpstreamError(status.UNAVAILABLE, `replica ${address}: ${error.message}`)));
+      answer.on("error", (error) => {
+        endHttpSpan(traced.span, answer.statusCode);
+        reject(new UpstreamError(status.UNAVAILABLE, `replica ${address}: ${error.message}`));
+      });
       answer.on("end", () => {
         const result = { status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks) };
         // 503: not serving (draining, not ready): another replica may be.
+        endHttpSpan(traced.span, result.status);
         if (result.status === 503) reject(new UpstreamError(status.UNAVAILABLE, `replica ${address} answered 503: ${result.body.toString("utf8").slice(0, 200)}`));
         else resolve(result);
       });
     });
     outgoing.on("timeout", () => outgoing.destroy(new UpstreamError(status.DEADLINE_EXCEEDED, `replica ${address} did not answer before the deadline`)));
-    outgoing.on("error", (error) => reject(error instanceof UpstreamError ? error : new UpstreamError(status.UNAVAILABLE, `replica ${address}: ${error.message}`)));
+    outgoing.on("error", (error) => {
+      endHttpSpan(traced.span, undefined);
+      reject(error instanceof UpstreamError ? error : new UpstreamError(status.UNAVAILABLE, `replica ${address}: ${error.message}`));
+    });
     const onAbort = () => outgoing.destroy(new UpstreamError(status.CANCELLED, "the caller cancelled the request"));
     signal.addEventListener("abort", onAbort, { once: true });
     outgoing.once("close", () => signal.removeEventListener("abort", onAbort));

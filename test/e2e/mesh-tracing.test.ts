@@ -1,0 +1,215 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FeatureService } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
+import { InferenceService } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { RouterService } from "../../libs/gen/tessera/router/v1/router_pb.js";
+import { createMeshClient } from "../../libs/host/index.js";
+import { uploadModelVersion } from "../../libs/registry-client/index.js";
+import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
+import { dropBuckets } from "../../mesh/launcher/drop-buckets.js";
+import { launchProcesses } from "../../mesh/launcher/launch-processes.js";
+import type { RunningMesh } from "../../mesh/launcher/running-mesh.js";
+import { parseTopology } from "../../mesh/launcher/topology.js";
+import { exampleModel, fraudFeatureBinding, fraudFeatureDefinitions, fraudFeatureRow } from "../../mesh/models/index.js";
+
+// `tessera up`'s processes (registry, feature, monitoring, router, one
+// replica), started by the mesh launcher with OTLP/HTTP (JSON) pointed at a
+// receiver this test runs. One entity-keyed Predict through the router must
+// come back as one trace: router → replica → feature fetch → the
+// monitoring service consuming that request's prediction log.
+
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: number | string;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: { key: string; value: OtlpValue }[];
+}
+interface ReceivedSpan extends OtlpSpan {
+  service: string;
+}
+const SERVER = 2;
+const CLIENT = 3;
+const CONSUMER = 5;
+
+const received: ReceivedSpan[] = [];
+let receiver: http.Server;
+
+function startReceiver(): Promise<string> {
+  receiver = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (c: Buffer) => chunks.push(c));
+    request.on("end", () => {
+      if (request.url === "/v1/traces") {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+          resourceSpans?: { resource?: { attributes?: OtlpSpan["attributes"] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[];
+        };
+        for (const rs of body.resourceSpans ?? []) {
+          const service = rs.resource?.attributes?.find((a) => a.key === "service.name")?.value.stringValue ?? "?";
+          for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) received.push({ ...span, service });
+        }
+      }
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end("{}");
+    });
+  });
+  return new Promise((resolve) => receiver.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}`)));
+}
+
+const attributesOf = (span: OtlpSpan) => Object.fromEntries((span.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? Number(a.value.intValue)]));
+const inTrace = (traceId: string) => received.filter((s) => s.traceId === traceId);
+const find = (traceId: string, service: string, kind: number, name: RegExp) => inTrace(traceId).find((s) => s.service === service && s.kind === kind && name.test(s.name));
+
+const model = uniqueName("mesh-traced").replace(/_/g, "-");
+const view = uniqueName("traced_view");
+const buckets = { kv: [uniqueName("reg"), uniqueName("routes")], objects: [uniqueName("art")] };
+const OTEL = { OTEL_EXPORTER_OTLP_ENDPOINT: "", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_BSP_SCHEDULE_DELAY: "200" };
+let saved: Record<string, string | undefined>;
+let dir: string;
+let mesh: RunningMesh | undefined;
+
+beforeAll(async () => {
+  OTEL.OTEL_EXPORTER_OTLP_ENDPOINT = await startReceiver();
+  // The launcher passes this process's environment on to every service.
+  saved = Object.fromEntries(Object.keys(OTEL).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, OTEL);
+  dir = await mkdtemp(join(tmpdir(), "tessera-mesh-tracing-"));
+  const topology = parseTopology(
+    [
+      "registry:",
+      "  grpc_port: 0",
+      "  http_port: 0",
+      `  env: {TESSERA_REGISTRY_BUCKET: ${buckets.kv[0]}, TESSERA_ARTIFACT_BUCKET: ${buckets.objects[0]}}`,
+      "router:",
+      "  grpc_port: 0",
+      "  http_port: 0",
+      `  env: {TESSERA_ROUTER_AUTH: "off", TESSERA_ROUTES_BUCKET: ${buckets.kv[1]}}`,
+      "monitoring:",
+      "  grpc_port: 0",
+      "  http_port: 0",
+      `  env: {TESSERA_MONITORING_CONSUMER: ${uniqueName("mon")}}`,
+      "feature: {grpc_port: 0, http_port: 0, online_store: memory}",
+      "inference:",
+      `  - {id: ${uniqueName("traced")}, serve: [${model}@production], grpc_port: 0, http_port: 0, env: {TESSERA_PREDICTION_LOG_SAMPLE_RATE: "1"}}`,
+      "",
+    ].join("\n"),
+    "mesh-tracing topology",
+  );
+  mesh = await launchProcesses({ topology, natsUrl: testNatsUrl(), logDir: join(dir, "logs"), feature: { redisUrl: "redis://127.0.0.1:1", onlineStore: "memory" } });
+}, 180_000);
+
+afterAll(async () => {
+  await mesh?.stop();
+  for (const [k, v] of Object.entries(saved ?? {})) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  await new Promise((resolve) => receiver?.close(resolve));
+  await dropBuckets(testNatsUrl(), buckets).catch(() => {});
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("one trace across tessera up's processes, over OTLP/HTTP", () => {
+  it("covers router → replica → feature fetch → the monitoring consumer of the prediction log", async () => {
+    const up = mesh!;
+    const registry = createMeshClient(RegistryService, { address: up.registry.grpcAddress, defaultTimeoutMs: 30_000 });
+    const feature = createMeshClient(FeatureService, { address: up.feature!.grpcAddress, defaultTimeoutMs: 30_000 });
+    const router = createMeshClient(RouterService, { address: up.router!.grpcAddress, defaultTimeoutMs: 30_000 });
+    const inference = createMeshClient(InferenceService, { address: up.router!.grpcAddress, defaultTimeoutMs: 30_000 });
+    try {
+      const fraud = exampleModel("fraud");
+      const row = fraud.sampleRow(1).get("features")!.data as Float32Array;
+      await feature.client.applyDefinitions(fraudFeatureDefinitions(view));
+      await feature.client.writeOnlineFeatures({ view, rows: [fraudFeatureRow("c1", row)] });
+      await uploadModelVersion(registry.client, { model, createModel: true, aliases: ["production"], featureBinding: fraudFeatureBinding(view) }, fraud.build(), { timeoutMs: 30_000 });
+      await router.client.setRoute({ route: { model, splits: [{ version: 1, weight: 100 }] } });
+
+      // The replica loads the version and the router learns the route and the replica: poll until a call is split.
+      const predict = (headers?: Record<string, string>) => {
+        let decision: string | null = null;
+        return inference.client
+          .predict({ model, entityKeys: ["c1"] }, { headers, onHeader: (h) => (decision = h.get("x-tessera-route")) })
+          .then(() => decision, () => null);
+      };
+      await expect.poll(() => predict(), { timeout: 120_000, interval: 500 }).toBe("split");
+
+      const traceId = randomBytes(16).toString("hex");
+      const callerSpan = randomBytes(8).toString("hex");
+      expect(await predict({ traceparent: `00-${traceId}-${callerSpan}-01` })).toBe("split");
+
+      const routerPath = /^tessera\.inference\.v1\.InferenceService\/Predict$/;
+      const spans = () => ({
+        routerServer: find(traceId, "tessera-router", SERVER, routerPath),
+        routerClient: find(traceId, "tessera-router", CLIENT, routerPath),
+        replicaServer: find(traceId, "tessera-inference", SERVER, routerPath),
+        featureClient: find(traceId, "tessera-inference", CLIENT, /^tessera\.feature\.v1\.FeatureService\/GetOnlineFeatures$/),
+        featureServer: find(traceId, "tessera-feature", SERVER, /^tessera\.feature\.v1\.FeatureService\/GetOnlineFeatures$/),
+        consumer: find(traceId, "tessera-monitoring", CONSUMER, /^process tessera-predictions\./),
+      });
+      await expect
+        .poll(() => Object.entries(spans()).filter(([, span]) => span === undefined).map(([name]) => name), { timeout: 60_000, interval: 200 })
+        .toEqual([]);
+      const s = spans() as { [K in keyof ReturnType<typeof spans>]-?: ReceivedSpan };
+
+      // The tree, across four processes: caller → router server → router client → replica server → feature client → feature server; the consumer under the replica's span.
+      expect(s.routerServer.parentSpanId).toBe(callerSpan);
+      expect(s.routerClient.parentSpanId).toBe(s.routerServer.spanId);
+      expect(s.replicaServer.parentSpanId).toBe(s.routerClient.spanId);
+      expect(s.featureClient.parentSpanId).toBe(s.replicaServer.spanId);
+      expect(s.featureServer.parentSpanId).toBe(s.featureClient.spanId);
+      expect(s.consumer.parentSpanId).toBe(s.replicaServer.spanId);
+
+      const rpc = { "rpc.system": "grpc", "rpc.service": "tessera.inference.v1.InferenceService", "rpc.method": "Predict", "rpc.grpc.status_code": 0 };
+      expect(attributesOf(s.routerServer)).toMatchObject({ ...rpc, "tessera.model": model, "tessera.version": 1, "tessera.route.decision": "split" });
+      expect(attributesOf(s.routerClient)).toMatchObject({ ...rpc, "server.address": "127.0.0.1" });
+      const replica = attributesOf(s.replicaServer);
+      expect(replica).toMatchObject({ ...rpc, "tessera.model": model, "tessera.version": 1 });
+      expect(replica["tessera.batch.size"]).toBeGreaterThanOrEqual(1);
+      expect(replica["tessera.batch.id"]).toMatch(new RegExp(`^${model}/1/\\d+$`));
+      expect(attributesOf(s.featureServer)).toMatchObject({ "rpc.system": "grpc", "rpc.service": "tessera.feature.v1.FeatureService", "rpc.method": "GetOnlineFeatures", "rpc.grpc.status_code": 0 });
+      expect(attributesOf(s.consumer)).toMatchObject({ "messaging.system": "nats", "cloudevents.event_type": "tessera.events.v1.PredictionLog" });
+    } finally {
+      registry.close();
+      feature.close();
+      router.close();
+      inference.close();
+    }
+  }, 240_000);
+
+  it("traces an OIP REST infer through the router's REST proxy to the replica's REST route", async () => {
+    // After the test above: the version is loaded and the router knows it.
+    const traceId = randomBytes(16).toString("hex");
+    const callerSpan = randomBytes(8).toString("hex");
+    const answer = await fetch(`http://${mesh!.router!.httpAddress}/v2/models/${model}/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-${callerSpan}-01` },
+      body: JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 16], data: Array.from({ length: 16 }, () => 0.5) }] }),
+    });
+    expect(answer.status).toBe(200);
+    const spans = () => ({
+      routerServer: find(traceId, "tessera-router", SERVER, /^POST \/v2\/models\/\{name\}\/infer$/),
+      routerClient: find(traceId, "tessera-router", CLIENT, /^POST$/),
+      replicaServer: find(traceId, "tessera-inference", SERVER, /^POST \/v2\/models\/\{name\}(\/versions\/\{version\})?\/infer$/),
+    });
+    await expect
+      .poll(() => Object.entries(spans()).filter(([, span]) => span === undefined).map(([name]) => name), { timeout: 60_000, interval: 200 })
+      .toEqual([]);
+    const s = spans() as { [K in keyof ReturnType<typeof spans>]-?: ReceivedSpan };
+    expect(s.routerServer.parentSpanId).toBe(callerSpan);
+    expect(s.routerClient.parentSpanId).toBe(s.routerServer.spanId);
+    expect(s.replicaServer.parentSpanId).toBe(s.routerClient.spanId);
+    expect(attributesOf(s.routerServer)).toMatchObject({ "http.request.method": "POST", "http.response.status_code": 200, "tessera.model": model, "tessera.route.decision": "split" });
+    expect(attributesOf(s.replicaServer)).toMatchObject({ "http.response.status_code": 200, "tessera.model": model, "tessera.version": 1 });
+  }, 120_000);
+});
