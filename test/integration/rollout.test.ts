@@ -12,6 +12,7 @@ import { natsPredictionLogTransport } from "../../libs/prediction-log/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { openNatsKv, type KvStore } from "../../libs/store/index.js";
 import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
+import { runCli } from "../../mesh/cli/run-cli.js";
 import { exampleModel } from "../../mesh/models/index.js";
 import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
 import { ROLLOUT_PROMOTED_SUBJECT, ROLLOUT_ROLLED_BACK_SUBJECT, ROLLOUT_STEPPED_SUBJECT } from "../../services/monitoring/rollouts/rollout-driver.js";
@@ -73,6 +74,13 @@ describe("progressive rollouts", () => {
 
   const route = async () => Object.fromEntries((await router.routes.getRoute({ model })).route!.splits.map((s) => [s.version, s.weight]));
   const alias = async () => (await registry.client.getModelVersion({ version: { model, selector: { case: "alias", value: "production" } } })).modelVersion!.version;
+  /** `tessera rollout ...` against this monitoring service: exit code and what it printed. */
+  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = "";
+    let err = "";
+    const code = await runCli(["rollout", ...args, "--monitoring", monitoring.host.grpcAddress], { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, cwd: process.cwd(), isTTY: false });
+    return { code, out, err };
+  }
   const phase = async () => (await client.client.getRollout({ model })).rollout!.phase;
 
   beforeAll(async () => {
@@ -195,5 +203,20 @@ describe("progressive rollouts", () => {
     await eventually(async () => (await phase()) === RolloutPhase.PROMOTED);
     expect(await route()).toEqual({ 2: 0, 3: 100 });
     expect(await alias()).toBe(3);
+    const status = await cli("status", model);
+    expect(status).toMatchObject({ code: 0, out: expect.stringContaining(`${model}  v2 → v3  promoted  100 % of [50, 100]`) });
+  });
+
+  it("drives rollouts from the CLI: start, pause, resume, abort, and a refusal it explains", async () => {
+    const refused = await cli("start", model, "9");
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain("is not in the registry");
+    const started = await cli("start", model, "2", "--steps", "20,100", "--interval", "1h");
+    expect(started).toMatchObject({ code: 0, out: expect.stringContaining("v3 → v2  progressing  20 %") });
+    expect(await route()).toEqual({ 3: 80, 2: 20 });
+    expect((await cli("pause", model)).out).toContain("paused");
+    expect((await cli("resume", model)).out).toContain("progressing  20 %");
+    expect((await cli("abort", model)).out).toContain("aborted");
+    expect(await route()).toEqual({ 3: 100, 2: 0 });
   });
 });
