@@ -79,9 +79,12 @@ export class RolloutDriver {
   tickAll(): Promise<void> {
     return (this.ticking ??= (async () => {
       try {
-        for (const model of await this.options.states.keys()) await this.serial(model, () => this.tickOne(model));
+        for (const model of await this.options.states.keys()) {
+          // One rollout's failure (router or registry away) must not hold up the others.
+          await this.serial(model, () => this.tickOne(model)).catch((error: unknown) => this.options.logger.warn("a rollout tick failed; trying again next tick", { model, error }));
+        }
       } catch (error) {
-        this.options.logger.warn("a rollout tick failed", { error });
+        this.options.logger.warn("could not list rollouts", { error });
       } finally {
         this.ticking = undefined;
       }
