@@ -219,4 +219,17 @@ describe("progressive rollouts", () => {
     expect((await cli("abort", model)).out).toContain("aborted");
     expect(await route()).toEqual({ 3: 100, 2: 0 });
   });
+
+  it("leaves a rollout to the process holding its lease, and takes it over once a crashed holder's lease expires", async () => {
+    // What a killed monitoring process leaves behind: a lease nobody renews.
+    await leases.put(model, new TextEncoder().encode("a-crashed-process"));
+    const { rollout } = await client.client.startRollout({ model, candidate: 2, steps: [30, 100], stepIntervalMs: 3_600_000n });
+    expect(rollout).toMatchObject({ phase: RolloutPhase.PROGRESSING, weight: 0 });
+    await monitoring.rollouts!.tickAll();
+    expect(await route()).toEqual({ 3: 100, 2: 0 });
+    // The lease bucket's TTL is 5 s here.
+    await eventually(async () => (await client.client.getRollout({ model })).rollout!.weight === 30);
+    expect(await route()).toEqual({ 3: 70, 2: 30 });
+    await client.client.abortRollout({ model });
+  });
 });
