@@ -135,6 +135,12 @@ describe("progressive rollouts", () => {
     const unrouted = await failure(client.client.startRollout({ model: lonely, candidate: 1 }));
     expect(unrouted.code).toBe(Code.FailedPrecondition);
     expect(unrouted.rawMessage).toContain(`tessera routes set ${lonely}`);
+    const { route: single } = await router.routes.getRoute({ model });
+    const { route: split } = await router.routes.setRoute({ route: { model, splits: [{ version: 1, weight: 80 }, { version: 3, weight: 20 }] }, expectedRevision: single!.revision });
+    const threeWay = await failure(client.client.startRollout({ model, candidate: 2 }));
+    expect(threeWay.code).toBe(Code.FailedPrecondition);
+    expect(threeWay.rawMessage).toContain("splits traffic across versions 1, 3");
+    await router.routes.setRoute({ route: { model, splits: [{ version: 1, weight: 100 }] }, expectedRevision: split!.revision });
     const bad = await failure(client.client.startRollout({ model, candidate: 2, steps: [50, 40, 100] }));
     expect(bad.code).toBe(Code.InvalidArgument);
     expect((await failure(client.client.getRollout({ model }))).code).toBe(Code.NotFound);

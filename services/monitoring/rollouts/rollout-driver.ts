@@ -98,10 +98,15 @@ export class RolloutDriver {
     await this.checkCandidate(model, candidate);
     const route = await this.options.routes.getRoute(model);
     if (!route) throw failedPrecondition(`model "${model}" has no route; set one first, e.g. \`tessera routes set ${model} <baseline>=100\``);
-    const baseline = Object.entries(route.weights)
-      .filter(([v]) => Number(v) !== candidate)
-      .sort((a, b) => b[1] - a[1])[0];
-    if (!baseline || baseline[1] === 0) throw failedPrecondition(`the route of "${model}" already sends all traffic to version ${candidate}; nothing to roll out`);
+    const others = Object.entries(route.weights).filter(([v, w]) => Number(v) !== candidate && w > 0);
+    if (others.length === 0) throw failedPrecondition(`the route of "${model}" already sends all traffic to version ${candidate}; nothing to roll out`);
+    // The rollout's splits name the baseline and the candidate only: a third version's share would be dropped unasked.
+    if (others.length > 1) {
+      throw failedPrecondition(
+        `the route of "${model}" splits traffic across versions ${others.map(([v]) => v).join(", ")}; a rollout moves traffic from one baseline to the candidate — set the route to one version first (\`tessera routes set ${model} <baseline>=100\`)`,
+      );
+    }
+    const baseline = others[0]!;
     const spec = rolloutSpecFrom(request, Number(baseline[0]));
     return this.serial(model, async () => {
       const entry = await this.options.states.get(model);
