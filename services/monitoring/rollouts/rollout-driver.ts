@@ -243,7 +243,9 @@ export class RolloutDriver {
     } catch (error) {
       const e = ConnectError.from(error);
       if (e.code === Code.NotFound) throw failedPrecondition(`version ${candidate} of "${model}" is not in the registry (${e.rawMessage}); upload it first with \`tessera push\``);
-      throw new ConnectError(`could not check version ${candidate} of "${model}" with the registry: ${e.rawMessage}`, Code.Unavailable);
+      // Logged, not relayed: a client would read a relayed "connection refused" as monitoring's own.
+      this.options.logger.warn("could not reach the registry to check a rollout's candidate", { model, candidate, error: e.rawMessage });
+      throw new ConnectError(`could not check version ${candidate} of "${model}" with the registry (${Code[e.code]}); is the registry up? (monitoring's log has the detail)`, Code.Unavailable);
     }
     if (stage === Stage.ARCHIVED) throw failedPrecondition(`version ${candidate} of "${model}" is archived; move it to staging first (\`tessera stage ${model} ${candidate} staging\`)`);
   }

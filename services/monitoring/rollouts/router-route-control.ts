@@ -39,7 +39,7 @@ export class RouterRouteControl implements RouteControl {
       return { revision: Number(stored?.revision ?? 0n) };
     } catch (error) {
       const e = ConnectError.from(error);
-      if (e.code !== Code.Aborted && e.code !== Code.AlreadyExists) throw e;
+      if (e.code !== Code.Aborted && e.code !== Code.AlreadyExists) throw fromRouter(e, `set the route of "${model}"`);
       const now = await this.fetch(model);
       return { conflict: now ? snapshot(now) : { revision: 0, weights: {} } };
     }
@@ -55,7 +55,7 @@ export class RouterRouteControl implements RouteControl {
     } catch (error) {
       const e = ConnectError.from(error);
       if (e.code === Code.NotFound) return undefined;
-      throw e;
+      throw fromRouter(e, `read the route of "${model}"`);
     }
   }
 }
@@ -64,4 +64,14 @@ function snapshot(route: Route): RouteSnapshot {
   const weights: Record<number, number> = {};
   for (const s of route.splits) weights[s.version] = s.weight;
   return { revision: Number(route.revision), weights };
+}
+
+/**
+ * The router's failure as monitoring answers it: a connection failure keeps
+ * its code but says it was the router's, since a client reads a relayed
+ * "connection refused" as the monitoring service's own.
+ */
+function fromRouter(e: ConnectError, what: string): ConnectError {
+  if (e.code !== Code.Unavailable && e.code !== Code.DeadlineExceeded) return e;
+  return new ConnectError(`could not ${what}: the router did not answer (${Code[e.code]}); is it up at TESSERA_ROUTER_ADDRESS?`, e.code, undefined, undefined, e);
 }
