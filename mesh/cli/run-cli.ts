@@ -5,6 +5,7 @@ import { describeError, EXIT_OK, EXIT_USAGE } from "./describe-error.js";
 import { featuresCommand } from "./features-command.js";
 import { modelsCommand } from "./models-command.js";
 import { alertsCommand, driftCommand, profileCommand } from "./monitoring-commands.js";
+import { rolloutCommand } from "./rollout-command.js";
 import { predictCommand } from "./predict-command.js";
 import { routesCommand } from "./routes-command.js";
 import { upCommand } from "./up-command.js";
@@ -27,6 +28,7 @@ export function createProgram(io: CliIo): Command {
   program.addCommand(driftCommand(io));
   program.addCommand(profileCommand(io));
   program.addCommand(alertsCommand(io));
+  program.addCommand(rolloutCommand(io));
   program.addCommand(featuresCommand(io));
   program.addCommand(routesCommand(io));
   configureAll(program, io);

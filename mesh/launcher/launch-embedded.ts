@@ -13,7 +13,9 @@ import { readLoggingPolicy } from "../../services/inference/logging/logging-conf
 import { parseAlertRules } from "../../services/monitoring/alerts/alert-rules.js";
 import { readMonitoringConfig } from "../../services/monitoring/config.js";
 import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
-import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
+import { ROLLOUT_LEASES_BUCKET, ROLLOUTS_BUCKET, startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
+import { RouterRouteControl } from "../../services/monitoring/rollouts/router-route-control.js";
+import { RouterService } from "../../libs/gen/tessera/router/v1/router_pb.js";
 import { readRegistryConfig } from "../../services/registry/config.js";
 import { startRegistry } from "../../services/registry/start-registry.js";
 import { readFeatureConfig } from "../../services/feature/config.js";
@@ -69,6 +71,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
   let featureHost: ServiceHost | undefined;
   let registryClient: MeshClient<typeof RegistryService> | undefined;
   let featureClient: MeshClient<typeof FeatureService> | undefined;
+  let rolloutRouter: MeshClient<typeof RouterService> | undefined;
   let replica: InferenceReplica | undefined;
   let monitoringServer: MonitoringServer | undefined;
   let router: RunningRouter | undefined;
@@ -78,6 +81,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
     await monitoringServer?.stop();
     registryClient?.close();
     featureClient?.close();
+    rolloutRouter?.close();
     await featureHost?.shutdown();
     await registryHost?.shutdown();
     await backends.close();
@@ -102,7 +106,16 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       const logFile = join(options.logDir, "monitoring.log");
       const logger = createLogger("monitoring", { level: config.logLevel, write: logTo(logFile) });
       const rules = config.rulesFile ? parseAlertRules(await readFile(config.rulesFile, "utf8"), config.rulesFile) : [];
-      monitoringServer = await startMonitoring({ config, events: backends.events, rules, profiles: registryProfiles(registryClient.client), logger });
+      // Rollouts drive the router started below, at the topology's port.
+      rolloutRouter = config.routerAddress ? createMeshClient(RouterService, { address: config.routerAddress }) : undefined;
+      const rollouts = rolloutRouter && {
+        states: await backends.kv(ROLLOUTS_BUCKET),
+        leases: await backends.kv(ROLLOUT_LEASES_BUCKET, { ttlMs: config.rolloutLeaseMs }),
+        routes: new RouterRouteControl(rolloutRouter.client, registryClient.client),
+        registry: registryClient.client,
+        tickMs: config.rolloutTickMs,
+      };
+      monitoringServer = await startMonitoring({ config, events: backends.events, rules, profiles: registryProfiles(registryClient.client), logger, rollouts });
       monitoring = {
         name: "monitoring",
         kind: "monitoring",

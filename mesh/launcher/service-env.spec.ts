@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readInferenceConfig } from "../../services/inference/config.js";
+import { readMonitoringConfig } from "../../services/monitoring/config.js";
 import { readRegistryConfig } from "../../services/registry/config.js";
-import { dialAddress, registryEnv, replicaEnv } from "./service-env.js";
+import { dialAddress, monitoringEnv, registryEnv, replicaEnv } from "./service-env.js";
 import { parseTopology } from "./topology.js";
 
 const topology = parseTopology(
@@ -56,5 +57,18 @@ describe("dialAddress()", () => {
     ["10.0.0.5:50051", "10.0.0.5:50051"],
   ])("dials %s as %s", (bound, dialled) => {
     expect(dialAddress(bound)).toBe(dialled);
+  });
+});
+
+describe("monitoringEnv()", () => {
+  const store = { kind: "nats", natsUrl: "nats://n:4222" } as const;
+
+  it("gives monitoring the router's address when the topology has a router, for rollouts", () => {
+    const routed = parseTopology("bind_host: 0.0.0.0\nrouter: {grpc_port: 7001}\n", "t.yaml");
+    expect(readMonitoringConfig(monitoringEnv(routed, { registryAddress: "127.0.0.1:6000", store })).routerAddress).toBe("127.0.0.1:7001");
+  });
+
+  it("leaves it out without a router", () => {
+    expect(readMonitoringConfig(monitoringEnv(topology, { registryAddress: "127.0.0.1:6000", store })).routerAddress).toBeUndefined();
   });
 });

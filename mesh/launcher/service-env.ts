@@ -53,6 +53,8 @@ export function monitoringEnv(topology: Topology, options: { registryAddress: st
     TESSERA_MONITORING_HTTP_PORT: String(topology.monitoring.httpPort),
     TESSERA_REGISTRY_ADDRESS: options.registryAddress,
     ...(options.store.kind === "nats" ? { NATS_URL: options.store.natsUrl } : {}),
+    // Rollouts move the router's weights; its port is the topology's (it starts after monitoring), so a free port (0) leaves them off.
+    ...(topology.router && topology.router.grpcPort !== 0 ? { TESSERA_ROUTER_ADDRESS: `${topology.bindHost === "0.0.0.0" ? "127.0.0.1" : topology.bindHost}:${topology.router.grpcPort}` } : {}),
     TESSERA_LOG_LEVEL: topology.logLevel,
     ...topology.monitoring.env,
   };

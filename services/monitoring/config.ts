@@ -26,6 +26,12 @@ export interface MonitoringConfig {
   rulesFile: string | undefined;
   /** How often alert rules are evaluated, ms. Default 15 s. */
   alertIntervalMs: number;
+  /** The router's gRPC host:port (TESSERA_ROUTER_ADDRESS); none: no rollouts. */
+  routerAddress: string | undefined;
+  /** How often active rollouts are checked, ms. Default 5 s. */
+  rolloutTickMs: number;
+  /** A rollout's lease lasts this long without renewal; a crashed controller's rollouts resume after it. Default 15 s. */
+  rolloutLeaseMs: number;
   logLevel: LogLevel;
 }
 
@@ -43,6 +49,9 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     driftOptions: readDriftOptions(env, "TESSERA_DRIFT_OPTIONS"),
     rulesFile: readOptionalString(env, "TESSERA_ALERT_RULES"),
     alertIntervalMs: readInt(env, "TESSERA_ALERT_INTERVAL_MS", 15_000, { min: 100 }),
+    routerAddress: readOptionalString(env, "TESSERA_ROUTER_ADDRESS"),
+    rolloutTickMs: readInt(env, "TESSERA_ROLLOUT_TICK_MS", 5_000, { min: 100 }),
+    rolloutLeaseMs: readInt(env, "TESSERA_ROLLOUT_LEASE_MS", 15_000, { min: 1_000 }),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }

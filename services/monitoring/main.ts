@@ -2,6 +2,8 @@ import { openBackends } from "../../libs/backends/index.js";
 import { ConfigError } from "../../libs/config/index.js";
 import { ConnectError } from "../../libs/errors/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import { RouterService } from "../../libs/gen/tessera/router/v1/router_pb.js";
+import { RouterRouteControl } from "./rollouts/router-route-control.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
 import { connectNats } from "../../libs/nats/index.js";
@@ -10,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { parseAlertRules } from "./alerts/alert-rules.js";
 import { readMonitoringConfig } from "./config.js";
 import { registryProfiles } from "./registry-profiles.js";
-import { startMonitoring } from "./start-monitoring.js";
+import { ROLLOUT_LEASES_BUCKET, ROLLOUTS_BUCKET, startMonitoring } from "./start-monitoring.js";
 
 // The monitoring service as a process of its own: `node dist/services/monitoring/main.js`.
 try {
@@ -23,7 +25,16 @@ try {
   // Logs get their own connection: their volume must not delay events and alerts.
   const nc = await connectNats({ servers: config.natsUrl, name: "tessera-monitoring-logs", logger });
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });
+  const router = config.routerAddress ? createMeshClient(RouterService, { address: config.routerAddress }) : undefined;
+  const rollouts = router && {
+    states: await backends.kv(ROLLOUTS_BUCKET),
+    leases: await backends.kv(ROLLOUT_LEASES_BUCKET, { ttlMs: config.rolloutLeaseMs }),
+    routes: new RouterRouteControl(router.client, registry.client),
+    registry: registry.client,
+    tickMs: config.rolloutTickMs,
+  };
   const server = await startMonitoring({
+    rollouts,
     config,
     events: backends.events,
     nc,
@@ -32,6 +43,7 @@ try {
     logger,
     onClose: async () => {
       registry.close();
+      router?.close();
       await nc.drain();
       await backends.close();
       await telemetry.shutdown();

@@ -14,6 +14,8 @@ import type { AlertHub } from "./alerts/alert-hub.js";
 import type { DriftMonitor, DriftReport } from "./drift-monitor.js";
 import type { DriftTest, FeatureDrift } from "./drift/index.js";
 import type { OutcomeBook } from "./ab/outcome-book.js";
+import type { RolloutDriver } from "./rollouts/rollout-driver.js";
+import { toWireRollout } from "./rollouts/rollout-wire.js";
 
 const TESTS: Record<DriftTest, WireDriftTest> = {
   ks: WireDriftTest.KS,
@@ -27,10 +29,20 @@ export interface MonitoringServiceDeps {
   monitor: DriftMonitor;
   alerts: AlertHub;
   outcomes: OutcomeBook;
+  /** Progressive rollouts; absent when monitoring has no router address. */
+  rollouts?: RolloutDriver;
 }
 
 export function monitoringServiceImpl(deps: MonitoringServiceDeps): ServiceImpl<typeof MonitoringService> {
   const { monitor, alerts, outcomes } = deps;
+  const rollouts = (): RolloutDriver => {
+    if (!deps.rollouts) throw failedPrecondition("this monitoring service has no router to drive rollouts through; set TESSERA_ROUTER_ADDRESS (tessera up does when the topology has a router)");
+    return deps.rollouts;
+  };
+  const model = (name: string) => {
+    if (name === "") throw invalidArgument("model is required");
+    return name;
+  };
   return {
     async getDriftReport(request) {
       if (request.model === "") throw invalidArgument("model is required");
@@ -63,6 +75,30 @@ export function monitoringServiceImpl(deps: MonitoringServiceDeps): ServiceImpl<
 
     getAbReport(request) {
       return outcomes.report(request);
+    },
+
+    async startRollout(request) {
+      return { rollout: toWireRollout(await rollouts().startRollout(request)) };
+    },
+
+    async getRollout(request) {
+      return { rollout: toWireRollout(await rollouts().get(model(request.model))) };
+    },
+
+    async listRollouts() {
+      return { rollouts: (await rollouts().list()).map(toWireRollout) };
+    },
+
+    async pauseRollout(request) {
+      return { rollout: toWireRollout(await rollouts().pause(model(request.model))) };
+    },
+
+    async resumeRollout(request) {
+      return { rollout: toWireRollout(await rollouts().resume(model(request.model))) };
+    },
+
+    async abortRollout(request) {
+      return { rollout: toWireRollout(await rollouts().abort(model(request.model))) };
     },
   };
 }

@@ -19,6 +19,17 @@ import type { MonitoringConfig } from "./config.js";
 import { DriftMonitor, type DriftReport, type ProfileSource } from "./drift-monitor.js";
 import { startLogConsumer, type LogConsumer } from "./log-consumer.js";
 import { monitoringServiceImpl } from "./monitoring-service.js";
+import { RolloutDriver } from "./rollouts/rollout-driver.js";
+import type { RouteControl } from "./rollouts/route-control.js";
+import { VersionOutcomes } from "./rollouts/version-outcomes.js";
+import type { KvStore } from "../../libs/store/index.js";
+import type { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
+import type { MeshClient } from "../../libs/host/index.js";
+
+/** Rollout states, one key per model. */
+export const ROLLOUTS_BUCKET = "rollouts";
+/** Who drives each model's rollout (a TTL bucket). */
+export const ROLLOUT_LEASES_BUCKET = "rollout-leases";
 
 /** Subject of DriftDetected events. */
 export const DRIFT_DETECTED_SUBJECT = "tessera.monitoring.drift.detected";
@@ -34,6 +45,15 @@ export interface MonitoringDependencies {
   nc?: NatsConnection;
   profiles: ProfileSource;
   logger: Logger;
+  /** Progressive rollouts through the router; without them the rollout RPCs answer FAILED_PRECONDITION. */
+  rollouts?: {
+    states: KvStore;
+    leases: KvStore;
+    routes: RouteControl;
+    registry: MeshClient<typeof RegistryService>["client"];
+    /** How often rollouts are ticked, ms. Default 5 s. */
+    tickMs?: number;
+  };
   /** Runs when the service stops, after its own parts (close what the caller opened for it). */
   onClose?: () => Promise<void>;
 }
@@ -45,6 +65,7 @@ export interface MonitoringServer {
   readonly outcomes: OutcomeBook;
   readonly consumer?: LogConsumer;
   readonly metrics: Registry;
+  readonly rollouts?: RolloutDriver;
   /** Takes one log directly (embedded mode, tests). */
   ingest(log: PredictionLog, timeMs: number): Promise<void>;
   /** Tests every window now (the report loop does this every reportIntervalMs). */
@@ -91,8 +112,11 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
   });
   // Latencies of the last 1,000 logs per version, for latency_p99_seconds rules.
   const latencies = new Map<string, { model: string; version: number; ring: RingBuffer<number> }>();
+  const versionOutcomes = new VersionOutcomes();
   const ingest = async (log: PredictionLog, timeMs: number) => {
     outcomes.observe(log);
+    // Shadow answers never reach a caller: they do not count for a rollout.
+    if (!log.route?.shadow) versionOutcomes.observe(log.model, log.version, { timeMs, latencyMs: Number(log.latencyUs) / 1000, ok: log.errorCode === "" });
     const key = `${log.model}@${log.version}`;
     let entry = latencies.get(key);
     if (!entry) latencies.set(key, (entry = { model: log.model, version: log.version, ring: new RingBuffer(1000) }));
@@ -145,11 +169,26 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
   }, config.alertIntervalMs ?? 15_000);
   alertTimer.unref();
 
+  const rollouts = deps.rollouts
+    ? new RolloutDriver({
+        ...deps.rollouts,
+        tickMs: deps.rollouts.tickMs ?? 5_000,
+        metrics: (model, version, sinceMs) => versionOutcomes.since(model, version, sinceMs),
+        driftAlarm: (model, version) => {
+          const report = monitor.lastReports.get(`${model}@${version}`);
+          return report !== undefined && (report.datasetDrift || report.predictionDrift);
+        },
+        events,
+        logger,
+      })
+    : undefined;
+  rollouts?.start();
+
   let host: ServiceHost;
   try {
     host = await startService({
       name: "monitoring",
-      services: [serve(MonitoringService, monitoringServiceImpl({ monitor, alerts, outcomes }))],
+      services: [serve(MonitoringService, monitoringServiceImpl({ monitor, alerts, outcomes, rollouts }))],
       host: config.host,
       grpcPort: config.grpcPort,
       httpPort: config.httpPort,
@@ -159,6 +198,7 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
         clearInterval(timer);
         clearInterval(alertTimer);
         alerts.close();
+        await rollouts?.stop();
         await consumer?.stop();
         await deps.onClose?.();
       },
@@ -166,11 +206,12 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
   } catch (error) {
     clearInterval(timer);
     clearInterval(alertTimer);
+    await rollouts?.stop();
     await consumer?.stop();
     throw error;
   }
   host.setReady(true);
-  return { host, monitor, alerts, outcomes, consumer, metrics, ingest, evaluate, evaluateAlerts,
+  return { host, monitor, alerts, outcomes, consumer, metrics, rollouts, ingest, evaluate, evaluateAlerts,
     // Watch streams never end by themselves: end them first, or shutdown waits out its grace period.
     stop: async () => {
       alerts.close();
