@@ -114,9 +114,12 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
   const latencies = new Map<string, { model: string; version: number; ring: RingBuffer<number> }>();
   const versionOutcomes = new VersionOutcomes();
   const ingest = async (log: PredictionLog, timeMs: number) => {
-    outcomes.observe(log);
     // Shadow answers never reach a caller: they do not count for a rollout.
     if (!log.route?.shadow) versionOutcomes.observe(log.model, log.version, { timeMs, latencyMs: Number(log.latencyUs) / 1000, ok: log.errorCode === "" });
+    // A failed request has no outputs, and inputs the model may have refused: it counts for
+    // the rollout's success rate above, not for A/B outcomes, latency rules or drift.
+    if (log.errorCode !== "") return;
+    outcomes.observe(log);
     const key = `${log.model}@${log.version}`;
     let entry = latencies.get(key);
     if (!entry) latencies.set(key, (entry = { model: log.model, version: log.version, ring: new RingBuffer(1000) }));

@@ -92,6 +92,18 @@ describe("prediction logs", () => {
     });
   });
 
+  it("logs a failed request too, with its status code and no outputs", async () => {
+    const failed = replica.client.predict({
+      model,
+      alias: "production",
+      inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 3n], floatData: [1, 2, 3] }],
+    });
+    await expect(failed).rejects.toThrow(/features/);
+    const logs = await storedLogs(nc, model, 4);
+    const log = logs.find((l) => l.errorCode !== "");
+    expect(log).toMatchObject({ model, version: 1, errorCode: "InvalidArgument", outputs: [] });
+  });
+
   it("drops and counts logs beyond its buffer instead of holding them", async () => {
     const subjectModel = modelName();
     const publisher = new PredictionLogPublisher({ transport: natsPredictionLogTransport(nc), source: "test", maxBuffered: 10, batchSize: 100 });

@@ -40,14 +40,19 @@ export interface InferenceAnswer {
 export async function runInference(manager: ModelManager, metrics: InferenceMetrics, call: InferenceCall): Promise<InferenceAnswer> {
   let model = UNKNOWN_MODEL;
   let versionNumber = 0;
+  // What a failed request's prediction log can say: the version it reached and the inputs it sent.
+  let resolved: ReadyVersion | undefined;
+  let sent: { inputs: TensorMap; rows: number } | undefined;
   const deadline = call.timeoutMs === undefined ? undefined : Date.now() + call.timeoutMs;
   const started = performance.now();
   try {
     const version = manager.resolve(call.target);
     model = version.model;
     versionNumber = version.version;
+    resolved = version;
     const inputs = call.inputs(version);
     const { rows } = validateInputs(inputs, version.signature);
+    sent = { inputs, rows };
     const names = resolveOutputNames(call.outputNames, version.signature);
     const result = await version.runner.infer({
       inputs,
@@ -78,6 +83,18 @@ export async function runInference(manager: ModelManager, metrics: InferenceMetr
       error = deadlineExceeded(`the request's deadline (${call.timeoutMs} ms) passed before the model answered; give it more time or retry when the model is less busy`, reason);
     }
     metrics.record(model, versionNumber, error.code);
+    // Failed requests are logged too (error_code), so a rollout's success rate sees them; a caller who left is not a failure.
+    if (resolved && error.code !== Code.Canceled) {
+      metrics.observeAnswer?.({
+        target: call.target,
+        version: resolved,
+        inputs: sent?.inputs ?? new Map(),
+        outputs: new Map(),
+        rows: sent?.rows ?? 0,
+        latencyUs: (performance.now() - started) * 1000,
+        errorCode: Code[error.code],
+      });
+    }
     throw error;
   }
 }

@@ -29,6 +29,7 @@ export function buildPredictionLog(
     replicaId: context.replicaId,
     rows: answer.rows,
     sampleRate: context.sampleRate,
+    errorCode: answer.errorCode ?? "",
   });
 }
 
