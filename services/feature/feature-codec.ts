@@ -93,39 +93,49 @@ export function encodeFeatureValue(feature: Feature, value: FeatureValue, where:
   }
 }
 
-/** Reads back what encodeFeatureValue wrote; bytes of the wrong size are DATA_LOSS (the store holds something else). */
+/**
+ * Reads back what encodeFeatureValue wrote; bytes of the wrong size are
+ * DATA_LOSS (the store holds something else). A read answers thousands of
+ * these per call, so they are plain message literals (what create() would
+ * build, without its per-field reflection) read in place.
+ */
 export function decodeFeatureValue(feature: Feature, bytes: Uint8Array): FeatureValue {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const size = (n: number) => {
     if (bytes.byteLength !== n) throw dataLoss(`feature "${feature.name}": stored value is ${bytes.byteLength} bytes, expected ${n} for ${valueTypeName(feature.type, feature.vectorLength)}`);
   };
+  // Redis hands back Buffers already; anything else is wrapped, not copied.
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (feature.type) {
     case ValueType.FLOAT:
       size(4);
-      return create(FeatureValueSchema, { kind: { case: "floatValue", value: view.getFloat32(0, true) } });
+      return valueOf({ case: "floatValue", value: buffer.readFloatLE(0) });
     case ValueType.DOUBLE:
       size(8);
-      return create(FeatureValueSchema, { kind: { case: "doubleValue", value: view.getFloat64(0, true) } });
+      return valueOf({ case: "doubleValue", value: buffer.readDoubleLE(0) });
     case ValueType.INT32:
       size(4);
-      return create(FeatureValueSchema, { kind: { case: "int32Value", value: view.getInt32(0, true) } });
+      return valueOf({ case: "int32Value", value: buffer.readInt32LE(0) });
     case ValueType.INT64:
       size(8);
-      return create(FeatureValueSchema, { kind: { case: "int64Value", value: view.getBigInt64(0, true) } });
+      return valueOf({ case: "int64Value", value: buffer.readBigInt64LE(0) });
     case ValueType.BOOL:
       size(1);
-      return create(FeatureValueSchema, { kind: { case: "boolValue", value: bytes[0] === 1 } });
+      return valueOf({ case: "boolValue", value: bytes[0] === 1 });
     case ValueType.STRING:
-      return create(FeatureValueSchema, { kind: { case: "stringValue", value: decoder.decode(bytes) } });
+      return valueOf({ case: "stringValue", value: decoder.decode(bytes) });
     case ValueType.FLOAT_VECTOR: {
       size(4 * feature.vectorLength);
       const values = new Array<number>(feature.vectorLength);
-      for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(4 * i, true);
-      return create(FeatureValueSchema, { kind: { case: "floatVectorValue", value: create(FloatVectorSchema, { values }) } });
+      for (let i = 0; i < values.length; i++) values[i] = buffer.readFloatLE(4 * i);
+      return valueOf({ case: "floatVectorValue", value: create(FloatVectorSchema, { values }) });
     }
     default:
       throw dataLoss(`feature "${feature.name}" has no known type`);
   }
+}
+
+function valueOf(kind: FeatureValue["kind"]): FeatureValue {
+  return { $typeName: FeatureValueSchema.typeName, kind };
 }
 
 function kindName(kind: NonNullable<FeatureValue["kind"]["case"]>): string {

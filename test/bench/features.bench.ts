@@ -1,24 +1,23 @@
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
-import { openBackends } from "../../libs/backends/index.js";
 import { FeatureService, ValueType } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { createMeshClient } from "../../libs/host/index.js";
-import { silentLogger } from "../../libs/log/index.js";
 import { connectNats } from "../../libs/nats/index.js";
-import { openRedisOnlineStore } from "../../libs/online-store/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { startRedisServer, uniqueName } from "../../libs/testing/index.js";
 import { repoRoot } from "../../mesh/launcher/repo-root.js";
 import { exampleModel, fraudFeatureBinding, fraudFeatureDefinitions, fraudFeatureRow, fraudModelRow, FRAUD_VIEW } from "../../mesh/models/index.js";
-import { startFeature } from "../../services/feature/start-feature.js";
 import { startBenchMesh } from "./support/bench-mesh.js";
 import { readBenchOptions } from "./support/bench-options.js";
 import { runClosedLoop, type ClosedLoopResult } from "./support/closed-loop.js";
 import { formatRow } from "./support/format.js";
+import { freePort } from "./support/free-port.js";
 import { spawnLoad } from "./support/spawn-load.js";
+import { spawnService } from "./support/spawn-service.js";
 import { targetLine } from "./support/target-line.js";
 
 /**
@@ -26,10 +25,12 @@ import { targetLine } from "./support/target-line.js";
  * ioredis reads of the same hashes; push ingestion against the lower of
  * raw JetStream consumption and raw pipelined ioredis writes; entity-keyed
  * Predict against tensor Predict. Every ceiling is measured in the same run
- * on a private Redis; the feature service runs in this process, its load
- * too (say so when reading the figures).
+ * on a private Redis. The feature service is a process of its own (as in
+ * the mesh), so its encoding does not share a thread with the load's
+ * decoding; the gRPC load and the ioredis ceiling run in this process.
  */
 const FEATURES = 20;
+const FEATURE_MAIN = fileURLToPath(new URL("../../services/feature/main.js", import.meta.url));
 const INGEST_MESSAGES = Number(process.env.BENCH_INGEST_MESSAGES ?? 5000);
 
 async function main(): Promise<void> {
@@ -38,23 +39,36 @@ async function main(): Promise<void> {
   const redisServer = await startRedisServer();
   const mesh = await startBenchMesh();
   const nc = await connectNats({ servers: mesh.natsUrl, name: "bench-feature-push" });
-  const backends = await openBackends({ mode: "nats", natsUrl: mesh.natsUrl, clientName: "bench-feature", logger: silentLogger });
   const bucket = uniqueName("bench_feat");
   const pushPrefix = uniqueName("bench_push");
   const pushStream = uniqueName("BENCH_PUSH");
   const keyPrefix = `${uniqueName("tf")}:`;
-  const store = await openRedisOnlineStore({ url: redisServer.url, keyPrefix });
-  const feature = await startFeature({
-    config: { host: "127.0.0.1", grpcPort: 0, httpPort: 0, definitionsBucket: bucket, maxFutureSkewMs: 60_000, pushSubjectPrefix: pushPrefix, pushStream },
-    backends,
-    onlineStore: store,
-    logger: silentLogger,
-    nats: nc,
-  });
-  const client = createMeshClient(FeatureService, { address: feature.grpcAddress, defaultTimeoutMs: 30_000 });
+  const grpcPort = await freePort();
+  const httpPort = await freePort();
+  const feature = await spawnService(
+    FEATURE_MAIN,
+    {
+      NATS_URL: mesh.natsUrl,
+      REDIS_URL: redisServer.url,
+      TESSERA_STORE: "nats",
+      TESSERA_FEATURE_ONLINE_STORE: "redis",
+      TESSERA_FEATURE_GRPC_PORT: String(grpcPort),
+      TESSERA_FEATURE_HTTP_PORT: String(httpPort),
+      TESSERA_FEATURE_BUCKET: bucket,
+      TESSERA_FEATURE_KEY_PREFIX: keyPrefix,
+      TESSERA_FEATURE_MAX_FUTURE_SKEW_MS: "60000",
+      TESSERA_FEATURE_PUSH_PREFIX: pushPrefix,
+      TESSERA_FEATURE_PUSH_STREAM: pushStream,
+      TESSERA_FEATURE_CACHE_TTL_MS: "0",
+      TESSERA_LOG_LEVEL: "info",
+    },
+    (line) => line.includes('"listening"'),
+  );
+  const featureAddress = `127.0.0.1:${grpcPort}`;
+  const client = createMeshClient(FeatureService, { address: featureAddress, defaultTimeoutMs: 30_000 });
   const raw = new Redis(redisServer.url);
   try {
-    console.log(`features bench: ${options.warmupMs} ms warm-up + ${options.durationMs} ms per point; feature service and its load in this process, Redis private`);
+    console.log(`features bench: ${options.warmupMs} ms warm-up + ${options.durationMs} ms per point; feature service a process of its own, its load and the ioredis ceiling in this one, Redis private`);
     // 1. GetOnlineFeatures: 20 double features, 100 entities written.
     const names = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
     await client.client.applyDefinitions({
@@ -101,7 +115,10 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: Math.min(500, INGEST_MESSAGES - i) }, (_, j) => js.publish(subject, body(i + j))));
       await Promise.all(Array.from({ length: Math.min(500, INGEST_MESSAGES - i) }, (_, j) => js.publish(rawSubject, body(i + j))));
     }
-    const written = () => feature.metrics.getSingleMetric("tessera_feature_rows_written_total")!.get().then((m) => m.values.filter((v) => v.labels.source === "push").reduce((a, v) => a + v.value, 0));
+    const written = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      return text.split("\n").filter((line) => line.startsWith("tessera_feature_rows_written_total{") && line.includes('source="push"')).reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+    };
     let began = performance.now();
     await client.client.applyDefinitions({
       featureViews: [{ name: "user_stats", entities: ["user"], pushSource: { subject }, features: names.map((name) => ({ name, type: ValueType.DOUBLE })) }],
@@ -149,7 +166,7 @@ async function main(): Promise<void> {
     await client.client.writeOnlineFeatures({ view: FRAUD_VIEW, rows: [fraudFeatureRow("card-7", sample)] });
     const artifact = await readFile(`${repoRoot()}/models/fraud.onnx`);
     await uploadModelVersion(mesh.registry, { model: "fraud", createModel: true, aliases: ["production"], batching: { enabled: false }, featureBinding: fraudFeatureBinding() }, artifact);
-    const replica = await mesh.startReplica(["fraud"], { TESSERA_INTRA_OP_THREADS: String(options.intraOpThreads), TESSERA_FEATURE_ADDRESS: feature.grpcAddress });
+    const replica = await mesh.startReplica(["fraud"], { TESSERA_INTRA_OP_THREADS: String(options.intraOpThreads), TESSERA_FEATURE_ADDRESS: featureAddress });
     const job = { concurrency: 64, durationMs: options.durationMs, warmupMs: options.warmupMs, address: replica.grpcAddress };
     const byEntity = await spawnLoad({ ...job, request: { model: "fraud", entityKeys: ["card-7"] } });
     const byTensor = await spawnLoad({ ...job, request: { model: "fraud", inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: [...fraudModelRow(sample)] }] } });
@@ -158,8 +175,7 @@ async function main(): Promise<void> {
   } finally {
     raw.disconnect();
     client.close();
-    // The feature service owns (and closes) the store and its backends.
-    await feature.shutdown();
+    await feature.stop();
     const jsm = await jetstreamManager(nc).catch(() => undefined);
     await jsm?.streams.delete(pushStream).catch(() => false);
     await jsm?.streams.delete(`KV_${bucket}`).catch(() => false);

@@ -20,7 +20,8 @@ interface Proc {
 }
 
 async function spawnReady(args: string[], env: Record<string, string>, ready: (line: string) => boolean): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // --cpu-prof on the bench is passed on, so each process leaves its own profile.
+  const child = spawn(process.execPath, [...process.execArgv.filter((a) => a.startsWith("--cpu-prof")), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   await new Promise<void>((resolve, reject) => {
     let seen = "";
     const look = (chunk: Buffer) => {
