@@ -1,6 +1,4 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -16,6 +14,7 @@ import { dropBuckets } from "../../mesh/launcher/drop-buckets.js";
 import { launchProcesses } from "../../mesh/launcher/launch-processes.js";
 import type { RunningMesh } from "../../mesh/launcher/running-mesh.js";
 import { parseTopology } from "../../mesh/launcher/topology.js";
+import { attributesOf, SPAN_KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
 import { exampleModel, fraudFeatureBinding, fraudFeatureDefinitions, fraudFeatureRow } from "../../mesh/models/index.js";
 
 // `tessera up`'s processes (registry, feature, monitoring, router, one
@@ -24,51 +23,9 @@ import { exampleModel, fraudFeatureBinding, fraudFeatureDefinitions, fraudFeatur
 // come back as one trace: router → replica → feature fetch → the
 // monitoring service consuming that request's prediction log.
 
-interface OtlpValue {
-  stringValue?: string;
-  intValue?: number | string;
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes?: { key: string; value: OtlpValue }[];
-}
-interface ReceivedSpan extends OtlpSpan {
-  service: string;
-}
-const SERVER = 2;
-const CLIENT = 3;
-const CONSUMER = 5;
-
-const received: ReceivedSpan[] = [];
-let receiver: http.Server;
-
-function startReceiver(): Promise<string> {
-  receiver = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (c: Buffer) => chunks.push(c));
-    request.on("end", () => {
-      if (request.url === "/v1/traces") {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-          resourceSpans?: { resource?: { attributes?: OtlpSpan["attributes"] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[];
-        };
-        for (const rs of body.resourceSpans ?? []) {
-          const service = rs.resource?.attributes?.find((a) => a.key === "service.name")?.value.stringValue ?? "?";
-          for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) received.push({ ...span, service });
-        }
-      }
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end("{}");
-    });
-  });
-  return new Promise((resolve) => receiver.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}`)));
-}
-
-const attributesOf = (span: OtlpSpan) => Object.fromEntries((span.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? Number(a.value.intValue)]));
-const inTrace = (traceId: string) => received.filter((s) => s.traceId === traceId);
+const { SERVER, CLIENT, CONSUMER } = SPAN_KIND;
+let receiver: OtlpReceiver | undefined;
+const inTrace = (traceId: string) => receiver!.inTrace(traceId);
 const find = (traceId: string, service: string, kind: number, name: RegExp) => inTrace(traceId).find((s) => s.service === service && s.kind === kind && name.test(s.name));
 
 const model = uniqueName("mesh-traced").replace(/_/g, "-");
@@ -80,7 +37,8 @@ let dir: string;
 let mesh: RunningMesh | undefined;
 
 beforeAll(async () => {
-  OTEL.OTEL_EXPORTER_OTLP_ENDPOINT = await startReceiver();
+  receiver = await startOtlpReceiver();
+  OTEL.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
   // The launcher passes this process's environment on to every service.
   saved = Object.fromEntries(Object.keys(OTEL).map((k) => [k, process.env[k]]));
   Object.assign(process.env, OTEL);
@@ -115,7 +73,7 @@ afterAll(async () => {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
   await dropBuckets(testNatsUrl(), buckets).catch(() => {});
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -1,8 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -16,6 +14,7 @@ import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
 import { repoRoot } from "../../mesh/launcher/repo-root.js";
 import { ensureExampleModels, exampleModel } from "../../mesh/models/index.js";
+import { SPAN_KIND, startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 
 // The registry and an inference replica as processes of their own (the
 // built dist/, as `tessera up` runs them), exporting real OTLP/HTTP (JSON)
@@ -23,53 +22,10 @@ import { ensureExampleModels, exampleModel } from "../../mesh/models/index.js";
 // registry, the NATS event and the replica's consumer, and the calls that
 // consumer makes back to the registry.
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes?: { key: string; value: { stringValue?: string; intValue?: number | string } }[];
-}
-interface ReceivedSpan extends OtlpSpan {
-  service: string;
-}
-const SERVER = 2;
-const CLIENT = 3;
-const PRODUCER = 4;
-const CONSUMER = 5;
-
-const received: ReceivedSpan[] = [];
-let receiver: http.Server;
-let receiverUrl: string;
+const { SERVER, CLIENT, PRODUCER, CONSUMER } = SPAN_KIND;
+let receiver: OtlpReceiver | undefined;
 const children: ChildProcess[] = [];
 let modelsDir: string;
-
-function startReceiver(): Promise<void> {
-  receiver = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (c: Buffer) => chunks.push(c));
-    request.on("end", () => {
-      if (request.url === "/v1/traces") {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
-          resourceSpans?: { resource?: { attributes?: OtlpSpan["attributes"] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[];
-        };
-        for (const rs of body.resourceSpans ?? []) {
-          const service = rs.resource?.attributes?.find((a) => a.key === "service.name")?.value.stringValue ?? "?";
-          for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) received.push({ ...span, service });
-        }
-      }
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end("{}");
-    });
-  });
-  return new Promise((resolve) =>
-    receiver.listen(0, "127.0.0.1", () => {
-      receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-      resolve();
-    }),
-  );
-}
 
 /** Starts a service's main.js and resolves with the addresses it logs once listening. */
 function startProcess(service: string, env: Record<string, string>): Promise<{ grpc: string; http: string }> {
@@ -77,7 +33,7 @@ function startProcess(service: string, env: Record<string, string>): Promise<{ g
     env: {
       ...process.env,
       ...env,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver!.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       // Export every few hundred ms, not every 5 s.
       OTEL_BSP_SCHEDULE_DELAY: "200",
@@ -113,7 +69,7 @@ const traceparent = () => {
   const traceId = randomBytes(16).toString("hex");
   return { traceId, header: `00-${traceId}-${randomBytes(8).toString("hex")}-01` };
 };
-const inTrace = (traceId: string) => received.filter((s) => s.traceId === traceId);
+const inTrace = (traceId: string) => receiver!.inTrace(traceId);
 const has = (traceId: string, service: string, kind: number, name: RegExp) => inTrace(traceId).some((s) => s.service === service && s.kind === kind && name.test(s.name));
 
 const model = uniqueName("traced");
@@ -124,7 +80,7 @@ let artifact: Uint8Array;
 beforeAll(async () => {
   const registryMain = join(repoRoot(), "dist", "services", "registry", "main.js");
   if (!existsSync(registryMain)) throw new Error(`${registryMain} is missing: run \`npm run build\` first (\`npm test\` does)`);
-  await startReceiver();
+  receiver = await startOtlpReceiver();
   modelsDir = await mkdtemp(join(tmpdir(), "tessera-tracing-"));
   const fraud = exampleModel("fraud");
   await ensureExampleModels(modelsDir, [fraud]);
@@ -158,7 +114,7 @@ afterAll(async () => {
   inference?.close();
   for (const child of children) child.kill("SIGTERM");
   await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once("exit", resolve)) : undefined)));
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
   if (modelsDir) await rm(modelsDir, { recursive: true, force: true });
 });
 
