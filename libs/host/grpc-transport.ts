@@ -193,22 +193,26 @@ async function writeRequests<I extends DescMessage>(
   // Never race iterator.next() against `ended`: every race leaves a reaction
   // on `ended` that holds its message until the call ends, so a long upload
   // would keep every chunk it sent (200 MB held for a 200 MB model). One
-  // reaction instead closes an input still waiting when the call ends.
-  void ended.then(stop);
+  // reaction instead closes an input still waiting when the call ends, and
+  // wakes a wait for `drain`, which a finished call never emits.
+  let wake: (() => void) | undefined;
+  void ended.then(() => {
+    stop();
+    wake?.();
+  });
   for (;;) {
     const next = await iterator.next();
     if (next.done) break;
     if (isEnded()) return stop();
     if (!call.write(create(method.input, next.value))) {
-      const drained = await new Promise<boolean>((resolve) => {
-        const onDrain = () => resolve(true);
-        call.once("drain", onDrain);
-        void ended.then(() => {
-          call.off("drain", onDrain);
-          resolve(false);
-        });
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        call.once("drain", resolve);
       });
-      if (!drained) return stop();
+      // Woken by the call's end: the `drain` listener would stay behind.
+      if (wake) call.off("drain", wake);
+      wake = undefined;
+      if (isEnded()) return stop();
     }
   }
   call.end();
