@@ -21,6 +21,12 @@ export interface LogConsumerOptions {
    * grows the stream's backlog (bounded by its limits), never our memory.
    */
   maxAckPending?: number;
+  /**
+   * Where a consumer created now starts: "new", live traffic (the default:
+   * windows are about now, not the stream's retained day of logs), or "all"
+   * that the stream holds. An existing durable resumes where it stopped.
+   */
+  startAt?: "new" | "all";
   handle: (log: PredictionLog, timeMs: number) => Promise<void>;
   metrics?: Registry;
   logger?: Logger;
@@ -57,7 +63,7 @@ export async function startLogConsumer(nc: NatsConnection, options: LogConsumerO
       await jsm.consumers.add(PREDICTION_LOG_STREAM, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
+        deliver_policy: options.startAt === "all" ? DeliverPolicy.All : DeliverPolicy.New,
         max_ack_pending: options.maxAckPending ?? 1000,
         // A log whose handling hung is delivered again after this long.
         ack_wait: 30_000_000_000,

@@ -75,6 +75,8 @@ async function consumption(): Promise<number> {
     t0 = performance.now();
     const consumer = await startLogConsumer(nc, {
       durable: "monitoring",
+      // The logs were published before it starts.
+      startAt: "all",
       handle: async (log, timeMs) => {
         await monitor.ingest(log, timeMs);
         if (++consumed === LOGS) done();

@@ -136,7 +136,7 @@ function proxy(
     const traced = startHttpClientSpan(incoming.method ?? "POST", address);
     Object.assign(headers, traced.headers);
     if (meshToken) headers[MESH_TOKEN_HEADER] = meshToken;
-    const outgoing = http.request({ agent, host, port, method: incoming.method, path, headers, timeout: Math.max(1, deadlineMs - Date.now()) }, (answer) => {
+    const outgoing = http.request({ agent, host, port, method: incoming.method, path, headers }, (answer) => {
       const chunks: Buffer[] = [];
       answer.on("data", (chunk: Buffer) => chunks.push(chunk));
       answer.on("error", (error) => {
@@ -151,15 +151,23 @@ function proxy(
         else resolve(result);
       });
     });
-    outgoing.on("timeout", () => outgoing.destroy(new UpstreamError(status.DEADLINE_EXCEEDED, `replica ${address} did not answer before the deadline`)));
+    // The caller's deadline bounds the whole exchange (a socket timeout would only bound idle gaps).
+    const deadline = setTimeout(
+      () => outgoing.destroy(new UpstreamError(status.DEADLINE_EXCEEDED, `replica ${address} did not answer before the deadline`)),
+      Math.max(1, deadlineMs - Date.now()),
+    ).unref();
     outgoing.on("error", (error) => {
       endHttpSpan(traced.span, undefined);
       reject(error instanceof UpstreamError ? error : new UpstreamError(status.UNAVAILABLE, `replica ${address}: ${error.message}`));
     });
     const onAbort = () => outgoing.destroy(new UpstreamError(status.CANCELLED, "the caller cancelled the request"));
     signal.addEventListener("abort", onAbort, { once: true });
-    outgoing.once("close", () => signal.removeEventListener("abort", onAbort));
-    outgoing.end(body);
+    outgoing.once("close", () => {
+      clearTimeout(deadline);
+      signal.removeEventListener("abort", onAbort);
+    });
+    if (signal.aborted) onAbort();
+    else outgoing.end(body);
   });
 }
 
