@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../../libs/log/index.js";
 import { mlpReference } from "../../libs/onnx/index.js";
 import { testNatsUrl, testRedisUrl, uniqueName } from "../../libs/testing/index.js";
@@ -14,6 +14,9 @@ import { ensureExampleModels, exampleModel } from "../../mesh/models/index.js";
 import { readInferenceConfig } from "../../services/inference/config.js";
 import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+
+// Each test spawns `tessera` processes (a Node start-up each, seconds on a loaded 2-core machine).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
 // The built CLI (`npm test` builds first), run as a person would, against a
 // registry and an inference replica this file starts on ephemeral ports.
