@@ -32,6 +32,9 @@ export interface MonitoringConfig {
   rolloutTickMs: number;
   /** A rollout's lease lasts this long without renewal; a crashed controller's rollouts resume after it. Default 15 s. */
   rolloutLeaseMs: number;
+  /** KV buckets of rollout states and leases; default start-monitoring's ROLLOUTS_BUCKET and ROLLOUT_LEASES_BUCKET. The demo keeps its own. */
+  rolloutsBucket: string;
+  rolloutLeasesBucket: string;
   logLevel: LogLevel;
 }
 
@@ -52,6 +55,8 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     routerAddress: readOptionalString(env, "TESSERA_ROUTER_ADDRESS"),
     rolloutTickMs: readInt(env, "TESSERA_ROLLOUT_TICK_MS", 5_000, { min: 100 }),
     rolloutLeaseMs: readInt(env, "TESSERA_ROLLOUT_LEASE_MS", 15_000, { min: 1_000 }),
+    rolloutsBucket: readString(env, "TESSERA_ROLLOUTS_BUCKET", "rollouts"),
+    rolloutLeasesBucket: readString(env, "TESSERA_ROLLOUT_LEASES_BUCKET", "rollout-leases"),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }
