@@ -128,7 +128,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       const rollouts = rolloutRouter && {
         states: await backends.kv(config.rolloutsBucket),
         leases: await backends.kv(config.rolloutLeasesBucket, { ttlMs: config.rolloutLeaseMs }),
-        routes: new RouterRouteControl(rolloutRouter.client, registryClient.client),
+        routes: new RouterRouteControl(rolloutRouter.client, registryClient.client, { apiKey: config.routerApiKey }),
         registry: registryClient.client,
         tickMs: config.rolloutTickMs,
       };

@@ -29,7 +29,7 @@ try {
   const rollouts = router && {
     states: await backends.kv(config.rolloutsBucket),
     leases: await backends.kv(config.rolloutLeasesBucket, { ttlMs: config.rolloutLeaseMs }),
-    routes: new RouterRouteControl(router.client, registry.client),
+    routes: new RouterRouteControl(router.client, registry.client, { apiKey: config.routerApiKey }),
     registry: registry.client,
     tickMs: config.rolloutTickMs,
   };
