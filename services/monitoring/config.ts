@@ -28,10 +28,15 @@ export interface MonitoringConfig {
   alertIntervalMs: number;
   /** The router's gRPC host:port (TESSERA_ROUTER_ADDRESS); none: no rollouts. */
   routerAddress: string | undefined;
+  /** An API key for a router that requires keys (TESSERA_ROUTER_API_KEY); `tessera up` gives it the dev key. */
+  routerApiKey: string | undefined;
   /** How often active rollouts are checked, ms. Default 5 s. */
   rolloutTickMs: number;
   /** A rollout's lease lasts this long without renewal; a crashed controller's rollouts resume after it. Default 15 s. */
   rolloutLeaseMs: number;
+  /** KV buckets of rollout states and leases; default start-monitoring's ROLLOUTS_BUCKET and ROLLOUT_LEASES_BUCKET. The demo keeps its own. */
+  rolloutsBucket: string;
+  rolloutLeasesBucket: string;
   logLevel: LogLevel;
 }
 
@@ -50,8 +55,11 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     rulesFile: readOptionalString(env, "TESSERA_ALERT_RULES"),
     alertIntervalMs: readInt(env, "TESSERA_ALERT_INTERVAL_MS", 15_000, { min: 100 }),
     routerAddress: readOptionalString(env, "TESSERA_ROUTER_ADDRESS"),
+    routerApiKey: readOptionalString(env, "TESSERA_ROUTER_API_KEY"),
     rolloutTickMs: readInt(env, "TESSERA_ROLLOUT_TICK_MS", 5_000, { min: 100 }),
     rolloutLeaseMs: readInt(env, "TESSERA_ROLLOUT_LEASE_MS", 15_000, { min: 1_000 }),
+    rolloutsBucket: readString(env, "TESSERA_ROLLOUTS_BUCKET", "rollouts"),
+    rolloutLeasesBucket: readString(env, "TESSERA_ROLLOUT_LEASES_BUCKET", "rollout-leases"),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }
