@@ -147,7 +147,7 @@ describe("feature reads under the caller's deadline and cancel", () => {
       return { root, done };
     };
 
-    it("gives each caller its own lookup span in its own trace, linked both ways to the one shared fetch, under which the GetOnlineFeatures goes out", async () => {
+    it("gives callers that share a fetch each a lookup span in its own trace, linked both ways to the fetch, a trace of its own under which the GetOnlineFeatures goes out", async () => {
       exporter.reset();
       const sentBefore = lookup.calls;
       // Two callers in one turn: one batch.
@@ -170,7 +170,7 @@ describe("feature reads under the caller's deadline and cancel", () => {
       expect(rpc?.parentSpanContext?.spanId).toBe(fetch.spanContext().spanId);
     });
 
-    it("puts a Predict's lookup span under the replica's server span for that Predict", async () => {
+    it("keeps a lone Predict's feature hop in its own trace: server span → lookup → fetch → GetOnlineFeatures", async () => {
       exporter.reset();
       const call = underRoot("client", () => replica.client.predict({ model, entityKeys: ["c1"] }));
       await call.done;
@@ -180,8 +180,11 @@ describe("feature reads under the caller's deadline and cancel", () => {
       const parent = spans().find((s) => s.spanContext().spanId === lookupSpan.parentSpanContext?.spanId);
       expect(parent?.kind).toBe(SpanKind.SERVER);
       expect(parent?.name).toMatch(/\/Predict$/);
-      await until(() => spans().some((s) => s.name === "feature fetch"), "the fetch span ended");
-      expect(linkedIds(lookupSpan)).toEqual([spans().find((s) => s.name === "feature fetch")!.spanContext().spanId]);
+      await until(() => spans().some((s) => s.name === "feature fetch" && s.spanContext().traceId === traceId), "the fetch span ended");
+      const fetch = spans().find((s) => s.name === "feature fetch" && s.spanContext().traceId === traceId)!;
+      expect(fetch.parentSpanContext?.spanId).toBe(lookupSpan.spanContext().spanId);
+      const rpc = spans().find((s) => s.kind === SpanKind.CLIENT && s.name.endsWith("/GetOnlineFeatures") && s.spanContext().traceId === traceId);
+      expect(rpc?.parentSpanContext?.spanId).toBe(fetch.spanContext().spanId);
     });
   });
 });

@@ -1,5 +1,5 @@
 import type { Client } from "@connectrpc/connect";
-import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { Code, ConnectError, cancelled, deadlineExceeded } from "../../../libs/errors/index.js";
 import type { FeatureColumn, FeatureService, FeatureView } from "../../../libs/gen/tessera/feature/v1/feature_pb.js";
 
@@ -30,8 +30,8 @@ interface Batch {
   sent: boolean;
   /** Aborts the shared GetOnlineFeatures once nobody waits on it. */
   readonly abort: AbortController;
-  /** The shared fetch's span: a root of its own, linked to every caller's span (and they to it). */
-  readonly span: Span;
+  /** The shared fetch's span, from flush on (see the class comment). */
+  span?: Span;
 }
 
 export interface FeatureLookupOptions {
@@ -61,9 +61,12 @@ export function isCallerEnded(error: unknown): boolean {
  * answered at once (DEADLINE_EXCEEDED / CANCELLED) and leaves the batch;
  * the shared call runs until the latest deadline still waiting on it (at
  * most timeoutMs), and is aborted, or never sent, once nobody waits.
- * Tracing: the shared call is a span of its own ("feature fetch", a new
- * trace, since it serves many), and each caller gets a "feature lookup"
- * span in its request's trace; the two are linked both ways.
+ * Tracing: each caller gets a "feature lookup" span in its request's
+ * trace, and the shared call a "feature fetch" span, parent of the
+ * GetOnlineFeatures client span. With one caller the fetch is a child of
+ * its lookup, so the request's trace still covers the feature hop; with
+ * several it belongs to none of them: a trace of its own, linked to every
+ * caller's lookup span, and each of those linked to it.
  */
 export class FeatureLookup {
   private readonly pending = new Map<string, Batch>();
@@ -94,12 +97,7 @@ export class FeatureLookup {
       setImmediate(() => this.flush(scheduled));
     }
     const joined = batch;
-    const span = tracer().startSpan(
-      "feature lookup",
-      { attributes: { "tessera.feature.keys": keys.length }, links: [{ context: joined.span.spanContext() }] },
-      context.active(),
-    );
-    joined.span.addLink({ context: span.spanContext() });
+    const span = tracer().startSpan("feature lookup", { attributes: { "tessera.feature.keys": keys.length } }, context.active());
     const budget = Math.min(this.timeoutMs, call.timeoutMs ?? Infinity);
     return new Promise<FeatureColumn[]>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -147,8 +145,7 @@ export class FeatureLookup {
   }
 
   private openBatch(id: string, refs: readonly string[]): Batch {
-    const span = tracer().startSpan("feature fetch", { root: true, attributes: { "tessera.feature.refs": refs.length } });
-    const batch: Batch = { id, refs, waiters: new Set(), keyCount: 0, sent: false, abort: new AbortController(), span };
+    const batch: Batch = { id, refs, waiters: new Set(), keyCount: 0, sent: false, abort: new AbortController() };
     this.pending.set(id, batch);
     return batch;
   }
@@ -163,8 +160,8 @@ export class FeatureLookup {
     if (this.pending.get(batch.id) === batch) this.pending.delete(batch.id);
     batch.sent = true;
     batch.abort.abort(cancelled("every call waiting on this feature read has ended"));
-    batch.span.setAttribute("tessera.feature.abandoned", true);
-    batch.span.end();
+    batch.span?.setAttribute("tessera.feature.abandoned", true);
+    batch.span?.end();
   }
 
   private flush(batch: Batch): void {
@@ -179,14 +176,15 @@ export class FeatureLookup {
     }
     // Long enough for the latest caller still waiting; each earlier one leaves at its own deadline.
     const timeoutMs = Math.max(1, Math.max(...waiters.map((w) => w.deadlineAt)) - Date.now());
-    batch.span.setAttributes({ "tessera.feature.keys": keys.length, "tessera.feature.callers": waiters.length });
+    batch.span = fetchSpan(waiters, { "tessera.feature.refs": batch.refs.length, "tessera.feature.keys": keys.length, "tessera.feature.callers": waiters.length });
     this.calls++;
-    const request = context.with(trace.setSpan(ROOT_CONTEXT, batch.span), () =>
+    const span = batch.span;
+    const request = context.with(trace.setSpan(ROOT_CONTEXT, span), () =>
       this.client.getOnlineFeatures({ features: [...batch.refs], entityKeys: keys }, { timeoutMs, signal: batch.abort.signal }),
     );
     request.then(
       (response) => {
-        batch.span.end();
+        span.end();
         for (const waiter of batch.waiters) {
           waiter.settle({
             columns: response.columns.map((column) => ({
@@ -202,13 +200,22 @@ export class FeatureLookup {
       (error: unknown) => {
         if (batch.abort.signal.aborted) return; // abandoned: nobody is left to tell, and the span has ended
         const status = ConnectError.from(error);
-        batch.span.setStatus({ code: SpanStatusCode.ERROR, message: `${Code[status.code]}: ${status.rawMessage}` });
-        batch.span.end();
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `${Code[status.code]}: ${status.rawMessage}` });
+        span.end();
         for (const waiter of batch.waiters) waiter.settle({ error });
         batch.waiters.clear();
       },
     );
   }
+}
+
+/** The shared call's span: under its one caller's lookup, or a root linked both ways to each of several. */
+function fetchSpan(waiters: readonly Waiter[], attributes: Attributes): Span {
+  const [only] = waiters;
+  if (waiters.length === 1 && only) return tracer().startSpan("feature fetch", { attributes }, trace.setSpan(ROOT_CONTEXT, only.span));
+  const span = tracer().startSpan("feature fetch", { root: true, attributes, links: waiters.map((w) => ({ context: w.span.spanContext() })) });
+  for (const waiter of waiters) waiter.span.addLink({ context: span.spanContext() });
+  return span;
 }
 
 function ended(error: ConnectError): ConnectError {
