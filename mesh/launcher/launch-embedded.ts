@@ -112,6 +112,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
         membershipKv: await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS }),
         registry: registryClient.client,
         logger,
+        bus: "embedded",
         authorizer: config.auth === "off" ? undefined : await loadAuthorizer(config.authFile!, logger),
       });
       routerEndpoint = { name: "router", kind: "router", grpcAddress: dialAddress(router.host.grpcAddress), httpAddress: dialAddress(router.host.httpAddress), logFile, serve: [] };

@@ -21,7 +21,7 @@ try {
   const telemetry = await startTelemetry({ serviceName: "tessera-monitoring", logger });
   // A bad rule file stops start-up with the line at fault.
   const rules = config.rulesFile ? parseAlertRules(await readFile(config.rulesFile, "utf8"), config.rulesFile) : [];
-  const backends = await openBackends({ mode: "nats", natsUrl: config.natsUrl, clientName: "tessera-monitoring", logger });
+  const backends = await openBackends({ mode: "nats", natsUrl: config.natsUrl, mesh: config.mesh, clientName: "tessera-monitoring", logger });
   // Logs get their own connection: their volume must not delay events and alerts.
   const nc = await connectNats({ servers: config.natsUrl, name: "tessera-monitoring-logs", logger });
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });

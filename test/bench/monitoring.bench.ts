@@ -9,7 +9,7 @@ import { LoggedTensorSchema, PredictionLogSchema } from "../../libs/gen/tessera/
 import { FeatureKind, FeatureRole } from "../../libs/gen/tessera/registry/v1/profile_pb.js";
 import { silentLogger } from "../../libs/log/index.js";
 import { mulberry32 } from "../../libs/onnx/index.js";
-import { ensurePredictionLogStreams, natsPredictionLogTransport, PREDICTION_LOG_STREAM, PredictionLogPublisher } from "../../libs/prediction-log/index.js";
+import { ensurePredictionLogStreams, natsPredictionLogTransport, predictionLogNames, PredictionLogPublisher } from "../../libs/prediction-log/index.js";
 import { ProfileBuilder, type FeatureSlot } from "../../libs/profiles/index.js";
 import { startNatsServer } from "../../libs/testing/index.js";
 import { DriftMonitor } from "../../services/monitoring/drift-monitor.js";
@@ -33,6 +33,9 @@ import { targetLine } from "./support/target-line.js";
  */
 const LOGS = Number(process.env.BENCH_MONITORING_LOGS ?? 20_000);
 const FEATURES = 16;
+// A mesh of its own (TESSERA_MESH), so the bench runs the namespaced names a second mesh on a shared NATS would.
+const MESH = "bench";
+const STREAM = predictionLogNames(MESH).stream;
 
 async function consumption(): Promise<number> {
   const nats = await startNatsServer();
@@ -45,8 +48,8 @@ async function consumption(): Promise<number> {
     const builder = new ProfileBuilder(slots, () => FeatureKind.NUMERIC);
     for (let i = 0; i < 5000; i++) builder.add(slots.map(() => random()), `row ${i}`);
     const profile = builder.finish("bench");
-    const publisher = new PredictionLogPublisher({ transport: natsPredictionLogTransport(nc), source: "bench", maxBuffered: LOGS + 1 });
-    await ensurePredictionLogStreams(nc);
+    const publisher = new PredictionLogPublisher({ transport: natsPredictionLogTransport(nc, { mesh: MESH }), source: "bench", maxBuffered: LOGS + 1 });
+    await ensurePredictionLogStreams(nc, { mesh: MESH });
     for (let i = 0; i < LOGS; i++) {
       publisher.offer("bench", 1, 1, () =>
         create(PredictionLogSchema, {
@@ -57,13 +60,13 @@ async function consumption(): Promise<number> {
       );
     }
     await publisher.close();
-    console.log(`published ${publisher.stats().published} logs of ${FEATURES} features to ${PREDICTION_LOG_STREAM}`);
+    console.log(`published ${publisher.stats().published} logs of ${FEATURES} features to ${STREAM}`);
 
     // Raw ceiling: a durable pull consumer that only acknowledges.
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
-    await jsm.consumers.add(PREDICTION_LOG_STREAM, { durable_name: "raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 1000 });
-    const raw = await js.consumers.get(PREDICTION_LOG_STREAM, "raw");
+    await jsm.consumers.add(STREAM, { durable_name: "raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 1000 });
+    const raw = await js.consumers.get(STREAM, "raw");
     let t0 = performance.now();
     let n = 0;
     const messages = await raw.consume({ max_messages: 256 });
@@ -80,6 +83,7 @@ async function consumption(): Promise<number> {
     const finished = new Promise<void>((resolve) => (done = resolve));
     t0 = performance.now();
     const consumer = await startLogConsumer(nc, {
+      mesh: MESH,
       durable: "monitoring",
       // The logs were published before it starts.
       startAt: "all",
