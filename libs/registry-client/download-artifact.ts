@@ -23,6 +23,8 @@ export interface ArtifactFileInfo {
 export interface DownloadOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Bytes per chunk the registry sends; default its own (256 KiB). */
+  chunkSize?: number;
 }
 
 export interface DownloadFilesOptions extends DownloadOptions {
@@ -50,7 +52,7 @@ export async function downloadArtifactFiles(
   options: DownloadFilesOptions = {},
 ): Promise<ModelVersion> {
   const includeExternalData = options.includeExternalData ?? true;
-  const stream = client.downloadArtifact({ version, includeExternalData }, { timeoutMs: options.timeoutMs ?? 120_000, signal: options.signal });
+  const stream = client.downloadArtifact({ version, includeExternalData, chunkSize: options.chunkSize ?? 0 }, { timeoutMs: options.timeoutMs ?? 120_000, signal: options.signal });
   const iterator = stream[Symbol.asyncIterator]();
   const first = await iterator.next();
   const modelVersion = !first.done && first.value.payload.case === "modelVersion" ? first.value.payload.value : undefined;
