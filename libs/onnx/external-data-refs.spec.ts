@@ -78,6 +78,11 @@ describe("readModelFromStream()", () => {
     await expect(readModelFromStream(chunked(nestedModel(location), 1024))).rejects.toThrow(message);
   });
 
+  it("keeps a location with '\\' as it is, since onnxruntime on Linux reads it as one file name", async () => {
+    const refs = (await readModelFromStream(chunked(nestedModel("data\\w.bin"), 64))).externalData;
+    expect(refs.map((r) => r.location)).toContain("data\\w.bin");
+  });
+
   it("refuses an offset that is not a number", async () => {
     const bytes = buildModel({
       name: "x",

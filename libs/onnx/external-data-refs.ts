@@ -62,7 +62,8 @@ function visitTensor(tensor: TensorProto, refs: ExternalDataRef[]): void {
 }
 
 function normalizeLocation(location: string, what: string): string {
-  const normal = posix.normalize(location.replace(/\\/g, "/"));
+  // Kept as onnxruntime reads it on Linux: '\\' is part of a file name there, not a separator.
+  const normal = posix.normalize(location);
   if (posix.isAbsolute(normal) || /^[A-Za-z]:/.test(normal) || normal === ".." || normal.startsWith("../")) {
     throw notModel(`${what} names external data "${location}" outside the model's folder; re-export the model with its data files beside it`);
   }
