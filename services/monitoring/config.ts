@@ -1,5 +1,6 @@
 import { ConfigError, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
+import { REPLICAS_BUCKET } from "../../libs/membership/index.js";
 import { resolveDriftOptions, type DriftOptions } from "./drift/index.js";
 
 /** Everything the monitoring service reads from its environment, validated. */
@@ -32,6 +33,8 @@ export interface MonitoringConfig {
   rolloutTickMs: number;
   /** A rollout's lease lasts this long without renewal; a crashed controller's rollouts resume after it. Default 15 s. */
   rolloutLeaseMs: number;
+  /** The replicas' membership bucket (TESSERA_REPLICAS_BUCKET), for queue_depth. */
+  replicasBucket: string;
   logLevel: LogLevel;
 }
 
@@ -52,6 +55,7 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     routerAddress: readOptionalString(env, "TESSERA_ROUTER_ADDRESS"),
     rolloutTickMs: readInt(env, "TESSERA_ROLLOUT_TICK_MS", 5_000, { min: 100 }),
     rolloutLeaseMs: readInt(env, "TESSERA_ROLLOUT_LEASE_MS", 15_000, { min: 1_000 }),
+    replicasBucket: readString(env, "TESSERA_REPLICAS_BUCKET", REPLICAS_BUCKET),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }
