@@ -27,7 +27,6 @@ try {
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });
   // Stats go over core NATS only: monitoring wants the latest, the events stream need not keep them.
   const events = await openNatsEventBus(nc, { logger, durable: false });
-  let stats: { stop(): void } | undefined;
   const router = await startRouter({
     config,
     routesKv,
@@ -37,7 +36,7 @@ try {
     authorizer,
     natsConnected: () => connected,
     onClose: async () => {
-      stats?.stop();
+      stats.stop();
       registry.close();
       await routesKv.close();
       await membershipKv.close();
@@ -45,7 +44,7 @@ try {
       await telemetry.shutdown();
     },
   });
-  stats = startRouterStats({ metrics: router.host.metrics, events, intervalMs: readInt(process.env, "TESSERA_ROUTER_STATS_INTERVAL_MS", 15_000, { min: 100 }), logger });
+  const stats = startRouterStats({ metrics: router.host.metrics, events, intervalMs: readInt(process.env, "TESSERA_ROUTER_STATS_INTERVAL_MS", 15_000, { min: 100 }), logger });
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "disconnect") {
