@@ -25,7 +25,7 @@ try {
   const routesKv = await openNatsKv(nc, { bucket: config.routesBucket, logger });
   const membershipKv = await openNatsKv(nc, { bucket: config.replicasBucket, ttlMs: MEMBERSHIP_TTL_MS, logger });
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });
-  // Stats go over core NATS only: monitoring wants the latest, the events stream need not keep them.
+  // Stats are published without waiting for a JetStream ack: monitoring wants the latest, and the next one carries the same totals.
   const events = await openNatsEventBus(nc, { logger, durable: false });
   const router = await startRouter({
     config,

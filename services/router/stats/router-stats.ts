@@ -6,7 +6,7 @@ import type { EventBus } from "../../../libs/events/index.js";
 import { RouterStatsSchema, type RouterStats } from "../../../libs/gen/tessera/events/v1/router_events_pb.js";
 import type { Logger } from "../../../libs/log/index.js";
 
-/** Subject of RouterStats: core NATS, not kept by the events stream (a reader wants the latest). */
+/** Subject of RouterStats, under the mesh's prefix like every event (the events stream keeps them too: one small message per router per interval). */
 export const ROUTER_STATS_SUBJECT = "tessera.router.stats";
 
 const DEGRADED_METRIC = "tessera_router_degraded_total";
