@@ -17,8 +17,8 @@ export const file_tessera_events_v1_router_events: GenFile = /*@__PURE__*/
 /**
  * Subject tessera.router.stats: what one router process counted since it
  * started, sent every TESSERA_ROUTER_STATS_INTERVAL_MS. Counters are
- * cumulative, as Prometheus's are,
- * so a reader takes rates between two of them and a lost one costs nothing.
+ * cumulative, as Prometheus's are, so a reader takes rates between two of
+ * them and a lost one costs nothing.
  *
  * @generated from message tessera.events.v1.RouterStats
  */
