@@ -1,6 +1,7 @@
 import { ConfigError, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
 import { readMeshName } from "../../libs/mesh-names/index.js";
+import { REPLICAS_BUCKET } from "../../libs/membership/index.js";
 import { resolveDriftOptions, type DriftOptions } from "./drift/index.js";
 
 /** Everything the monitoring service reads from its environment, validated. */
@@ -40,6 +41,8 @@ export interface MonitoringConfig {
   /** KV buckets of rollout states and leases; default start-monitoring's ROLLOUTS_BUCKET and ROLLOUT_LEASES_BUCKET. The demo keeps its own. */
   rolloutsBucket: string;
   rolloutLeasesBucket: string;
+  /** The replicas' membership bucket (TESSERA_REPLICAS_BUCKET), for queue_depth. */
+  replicasBucket: string;
   logLevel: LogLevel;
 }
 
@@ -64,6 +67,7 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     rolloutLeaseMs: readInt(env, "TESSERA_ROLLOUT_LEASE_MS", 15_000, { min: 1_000 }),
     rolloutsBucket: readString(env, "TESSERA_ROLLOUTS_BUCKET", "rollouts"),
     rolloutLeasesBucket: readString(env, "TESSERA_ROLLOUT_LEASES_BUCKET", "rollout-leases"),
+    replicasBucket: readString(env, "TESSERA_REPLICAS_BUCKET", REPLICAS_BUCKET),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }
