@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { GRPCInferenceService } from "../../libs/gen/inference/grpc_service_pb.js";
 import { InferenceService } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { createMeshClient, type MeshClient } from "../../libs/host/index.js";
+import { createGrpcJsTransport } from "../../libs/host/index.js";
 import { silentLogger } from "../../libs/log/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
@@ -37,17 +37,15 @@ async function outcome(promise: Promise<unknown>): Promise<Code | "ok"> {
 }
 
 interface Channel {
-  predict: MeshClient<typeof InferenceService>["client"];
-  oip: MeshClient<typeof GRPCInferenceService>["client"];
+  predict: Client<typeof InferenceService>;
+  oip: Client<typeof GRPCInferenceService>;
   close(): void;
 }
 
-/** A connection of its own (grpc-js would otherwise share one between clients of the same address). */
+/** One connection of its own (grpc-js would otherwise share one between clients of the same address), for both services. */
 function openChannel(address: string): Channel {
-  const channelOptions = { "grpc.use_local_subchannel_pool": 1 };
-  const predict = createMeshClient(InferenceService, { address, channelOptions, defaultTimeoutMs: 30_000 });
-  const oip = createMeshClient(GRPCInferenceService, { address, channelOptions, defaultTimeoutMs: 30_000 });
-  return { predict: predict.client, oip: oip.client, close: () => (predict.close(), oip.close()) };
+  const transport = createGrpcJsTransport({ address, channelOptions: { "grpc.use_local_subchannel_pool": 1 }, defaultTimeoutMs: 30_000 });
+  return { predict: createClient(InferenceService, transport), oip: createClient(GRPCInferenceService, transport), close: () => transport.close() };
 }
 
 /** ServerLive calls each loop has answered, from its own (not yet summed) counts. */
@@ -191,7 +189,7 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
       loops.crashLoop(0);
       expect(await Promise.all(dying)).toEqual([Code.Unavailable, Code.Unavailable]);
       // The dead loop's requests leave the queue: its clients are gone.
-      expect(loops.callsInFlight(0)).toBe(0);
+      await expect.poll(() => loops.callsInFlight(0), { timeout: 20_000 }).toBe(0);
       await expect.poll(() => queueDepth(onOther!, model), { timeout: 20_000 }).toBe(2);
       expect(await Promise.all(living)).toEqual(["ok", "ok"]);
       const after = await statistics(onOther!, model);
@@ -225,11 +223,10 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
       await expect.poll(() => queueDepth(first!, model), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
       abort.abort();
       expect(await cancelled).toBe(Code.Canceled);
-      // A deadline reaches the batcher across the hop, and says so in a single loop's words.
+      // A deadline reaches the batcher across the hop: the expired request is not in the batch (counts below).
       const expired = await expiring;
       expect(expired).toBeInstanceOf(ConnectError);
       expect((expired as ConnectError).code).toBe(Code.DeadlineExceeded);
-      expect((expired as ConnectError).rawMessage).toMatch(/deadline \(\d+ ms\) passed before the model answered/);
       const answered = await Promise.all([...kept, keptOther]);
       expect(answered.map((a) => a.timing?.batchSize)).toEqual([3, 3, 3]);
       const after = await statistics(first!, model);

@@ -1,4 +1,4 @@
-import { createServer, type Server as NetServer } from "node:net";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
@@ -95,7 +95,17 @@ health.addToServer(grpcServer);
 addReflection(grpcServer, LOOP_SERVICES);
 const injector = grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
 
-const listener: NetServer = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+// The loop's connections: a drain is over when the last one has closed.
+const sockets = new Set<Socket>();
+let drainedWhenEmpty: (() => void) | undefined;
+const listener: NetServer = createServer({ noDelay: true }, (socket) => {
+  sockets.add(socket);
+  socket.once("close", () => {
+    sockets.delete(socket);
+    if (sockets.size === 0) drainedWhenEmpty?.();
+  });
+  injector.injectConnection(socket);
+});
 listener.once("error", (error: NodeJS.ErrnoException) => post({ type: "listen-failed", message: error.message, code: error.code }));
 listener.listen({ host: init.host, port: init.port, reusePort: true }, () => {
   const address = listener.address();
@@ -113,13 +123,19 @@ port.on("message", (message: MainToLoop) => {
       break;
     case "drain":
       // Stop accepting, let the calls in flight finish (GOAWAY to the clients), then say so.
+      // tryShutdown's callback does not wait for that on every Node (Node 24's Http2Server.close
+      // marks the sessions closed first, and grpc-js then takes them for done): the sockets do.
       listener.close();
-      grpcServer.tryShutdown(() => post({ type: "drained" }));
+      drainedWhenEmpty = () => post({ type: "drained" });
+      grpcServer.tryShutdown(() => {
+        if (sockets.size === 0) drainedWhenEmpty?.();
+      });
       break;
     case "force":
       shutdownController.abort(new Error("server shutting down"));
       for (const settle of [...pending.values()]) settle(loopGone("the replica is shutting down"));
       grpcServer.forceShutdown();
+      for (const socket of sockets) socket.destroy();
       break;
     case "metrics":
       void metrics.getMetricsAsJSON().then((json) => post({ type: "metrics", ask: message.ask, metrics: json }));
