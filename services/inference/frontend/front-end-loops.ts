@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -76,6 +77,8 @@ export class FrontEndLoops implements GrpcFrontEnd {
     private readonly port: number,
   ) {
     this.address = `${options.host}:${port}`;
+    // Every call in flight links its signal to this one: many are normal.
+    setMaxListeners(0, this.shutdownController.signal);
     for (const { service, impl } of options.services) {
       for (const method of service.methods) {
         const fn = (impl as Record<string, UnaryFn | undefined>)[method.localName];

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import type { DescService } from "@bufbuild/protobuf";
@@ -75,6 +76,8 @@ const metrics = new Registry();
 const observer = rpcMetricsObserver("inference", metrics, logger);
 // The loop's own shutdown signal: aborted when the grace period is over.
 const shutdownController = new AbortController();
+// Every call in flight links its signal to this one: many are normal.
+setMaxListeners(0, shutdownController.signal);
 const grpcServer = new Server({
   "grpc.max_receive_message_length": init.maxMessageBytes,
   "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
