@@ -89,7 +89,7 @@ async function statistics(channel: Channel, model: string) {
 
 const queueDepth = async (channel: Channel, model: string) => (await channel.predict.listServedModels({})).models.find((m) => m.model === model)?.queueDepth;
 
-describe.skipIf(unsupported !== undefined)("a replica with two front-end loops", () => {
+describe.skipIf(unsupported !== undefined)("a replica with two front-end loops", { timeout: 90_000 }, () => {
   let registry: TestRegistry;
   beforeAll(async () => {
     registry = await startTestRegistry({ mode: "nats" });
@@ -104,7 +104,7 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
   it("forms one batch from connections on different loops, and counts them once in ModelStatistics and /metrics", async () => {
     const model = name("loops-batch");
     // A long delay: the batch runs when its delay is over, with every request queued by then.
-    const replica = await batchingReplica(model, { maxBatchSize: 64, maxQueueDelayUs: 3_000_000n });
+    const replica = await batchingReplica(model, { maxBatchSize: 64, maxQueueDelayUs: 5_000_000n });
     const channels = await channelsOnEveryLoop(replica, 2);
     try {
       expect(replica.replica.loops?.count).toBe(2);
@@ -208,7 +208,7 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
 
   it("drops a request cancelled mid-batch on one loop, and runs the rest from both loops as one batch", async () => {
     const model = name("loops-cancel");
-    const replica = await batchingReplica(model, { maxBatchSize: 64, maxQueueDelayUs: 2_000_000n });
+    const replica = await batchingReplica(model, { maxBatchSize: 64, maxQueueDelayUs: 5_000_000n });
     const [first, second] = (await channelsOnEveryLoop(replica)).map((c) => c[0]);
     try {
       const before = await statistics(first!, model);
