@@ -1,9 +1,13 @@
+import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { GRPCInferenceService } from "../../libs/gen/inference/grpc_service_pb.js";
+import { GRPCInferenceService, ServerLiveRequestSchema } from "../../libs/gen/inference/grpc_service_pb.js";
 import { InferenceService } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { createGrpcJsTransport } from "../../libs/host/index.js";
+import { createGrpcJsTransport, toGrpcServiceDefinition } from "../../libs/host/index.js";
 import { silentLogger } from "../../libs/log/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
@@ -254,6 +258,55 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
       late.close();
     } finally {
       channels.forEach((c) => c.close());
+    }
+  });
+});
+
+/** grpc.health.v1 over one connection of its own; `live()` is OIP ServerLive over the same connection. */
+function openHealthChannel(address: string) {
+  const channel = new grpc.Channel(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+  const healthProto = grpc.loadPackageDefinition(protoLoader.loadSync(createRequire(import.meta.url).resolve("grpc-health-check/proto/health/v1/health.proto"), { enums: String })) as unknown as {
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+  };
+  const health = new healthProto.grpc.health.v1.Health(address, grpc.credentials.createInsecure(), { channelOverride: channel });
+  const Oip = grpc.makeGenericClientConstructor(toGrpcServiceDefinition(GRPCInferenceService), "oip");
+  const oip = new Oip(address, grpc.credentials.createInsecure(), { channelOverride: channel }) as unknown as { serverLive(request: object, callback: (error: Error | null) => void): void };
+  return {
+    check: (service: string) =>
+      new Promise<string>((resolve, reject) => health.check!({ service }, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null, response: { status: string }) => (error ? reject(error) : resolve(response.status)))),
+    live: () => new Promise<void>((resolve, reject) => oip.serverLive(create(ServerLiveRequestSchema), (error) => (error ? reject(error) : resolve()))),
+    close: () => channel.close(),
+  };
+}
+
+describe.skipIf(unsupported !== undefined)("health across two front-end loops", { timeout: 90_000 }, () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startTestRegistry({ mode: "nats" });
+  });
+  afterAll(async () => registry?.stop());
+
+  it("answers grpc.health.v1 on every loop with the main thread's status", async () => {
+    const replica = await startTestReplica(registry, { serve: [], config: { frontendLoops: 2 } });
+    const byLoop: ReturnType<typeof openHealthChannel>[][] = [[], []];
+    try {
+      for (let tries = 0; tries < 64 && byLoop.some((c) => c.length === 0); tries++) {
+        const channel = openHealthChannel(replica.replica.host.grpcAddress);
+        const before = await liveCallsPerLoop(replica);
+        await channel.live();
+        const after = await liveCallsPerLoop(replica);
+        byLoop[after.findIndex((count, i) => count > (before[i] ?? 0))]?.push(channel);
+      }
+      const channels = byLoop.map((c) => c[0]!);
+      const statuses = () => Promise.all(channels.flatMap((c) => [c.check(""), c.check("tessera.inference.v1.InferenceService"), c.check("inference.GRPCInferenceService")]));
+      expect(await statuses()).toEqual(Array(6).fill("SERVING"));
+      replica.replica.host.setReady(false);
+      await expect.poll(statuses, { timeout: 20_000 }).toEqual(Array(6).fill("NOT_SERVING"));
+      replica.replica.host.setReady(true);
+      await expect.poll(statuses, { timeout: 20_000 }).toEqual(Array(6).fill("SERVING"));
+    } finally {
+      byLoop.flat().forEach((c) => c.close());
+      await replica.stop();
     }
   });
 });
