@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { findTrailerError, headerStatusDetailsBin, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { errorFromTrailers, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN, setErrorTrailers } from "../../../libs/host/grpc-trailers.js";
 
 /**
  * What crosses between a front-end loop (a worker thread) and the replica's
@@ -55,7 +55,7 @@ export interface WireError {
 
 export function errorToWire(reason: unknown): WireError {
   const error = ConnectError.from(reason);
-  const details = error.details.length > 0 ? setTrailerStatus(new Headers(), error).get(headerStatusDetailsBin) : null;
+  const details = error.details.length > 0 ? setErrorTrailers(new Headers(), error).get(GRPC_STATUS_DETAILS_BIN) : null;
   return { code: error.code, message: error.rawMessage, metadata: headerPairs(error.metadata), ...(details ? { detailsBin: details } : {}) };
 }
 
@@ -63,8 +63,8 @@ export function errorToWire(reason: unknown): WireError {
 export function errorFromWire(wire: WireError): ConnectError {
   const error = new ConnectError(wire.message, wire.code, new Headers(wire.metadata));
   if (wire.detailsBin) {
-    const trailer = new Headers({ "grpc-status": String(wire.code), "grpc-message": encodeURIComponent(wire.message), [headerStatusDetailsBin]: wire.detailsBin });
-    error.details = findTrailerError(trailer)?.details ?? [];
+    const trailer = new Headers({ [GRPC_STATUS]: String(wire.code), [GRPC_MESSAGE]: "", [GRPC_STATUS_DETAILS_BIN]: wire.detailsBin });
+    error.details = errorFromTrailers(trailer)?.details ?? [];
   }
   return error;
 }
