@@ -1,7 +1,7 @@
-import { jetstream } from "@nats-io/jetstream";
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { decodeCloudEvent, schemaMap, type CloudEventEnvelope } from "../events/index.js";
 import { PredictionLogSchema, type PredictionLog } from "../gen/tessera/events/v1/prediction_log_pb.js";
+import { JetStreamAsyncPublisher } from "./jetstream-async-publish.js";
 
 /** Where encoded prediction logs go: JetStream, or an in-process queue in embedded mode. */
 export interface PredictionLogTransport {
@@ -9,16 +9,13 @@ export interface PredictionLogTransport {
   publish(subject: string, envelope: CloudEventEnvelope): Promise<void>;
 }
 
-/** JetStream publishes, acknowledged, deduplicated by the CloudEvent id. */
-export function natsPredictionLogTransport(nc: NatsConnection): PredictionLogTransport {
-  const js = jetstream(nc);
-  return {
-    async publish(subject, envelope) {
-      const h = natsHeaders();
-      for (const [name, value] of Object.entries(envelope.headers)) h.set(name, value);
-      await js.publish(subject, envelope.data, { headers: h, msgID: envelope.headers["ce-id"] });
-    },
-  };
+/**
+ * JetStream publishes, acknowledged, deduplicated by the CloudEvent id; the
+ * acks of every log come back on one subscription (see JetStreamAsyncPublisher).
+ */
+export function natsPredictionLogTransport(nc: NatsConnection, options: { ackTimeoutMs?: number } = {}): PredictionLogTransport {
+  const publisher = new JetStreamAsyncPublisher(nc, options.ackTimeoutMs);
+  return { publish: (subject, envelope) => publisher.publish(subject, envelope) };
 }
 
 /**
