@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decodeCloudEvent, schemaMap, type CloudEventEnvelope } from "../events/index.js";
 import { PredictionLogSchema, type PredictionLog } from "../gen/tessera/events/v1/prediction_log_pb.js";
+import { meshNames } from "../mesh-names/index.js";
 import { JetStreamAsyncPublisher } from "./jetstream-async-publish.js";
 
 /** Where encoded prediction logs go: JetStream, or an in-process queue in embedded mode. */
@@ -10,12 +11,15 @@ export interface PredictionLogTransport {
 }
 
 /**
- * JetStream publishes, acknowledged, deduplicated by the CloudEvent id; the
- * acks of every log come back on one subscription (see JetStreamAsyncPublisher).
+ * JetStream publishes, acknowledged, deduplicated by the CloudEvent id, on
+ * the mesh's subjects: the logical `tessera-predictions.<model>.<version>`
+ * becomes `<mesh>-predictions.…` (TESSERA_MESH; default "tessera"). The acks
+ * of every log come back on one subscription (see JetStreamAsyncPublisher).
  */
-export function natsPredictionLogTransport(nc: NatsConnection, options: { ackTimeoutMs?: number } = {}): PredictionLogTransport {
+export function natsPredictionLogTransport(nc: NatsConnection, options: { mesh?: string; ackTimeoutMs?: number } = {}): PredictionLogTransport {
   const publisher = new JetStreamAsyncPublisher(nc, options.ackTimeoutMs);
-  return { publish: (subject, envelope) => publisher.publish(subject, envelope) };
+  const names = meshNames(options.mesh);
+  return { publish: (subject, envelope) => publisher.publish(names.subject(subject), envelope) };
 }
 
 /**

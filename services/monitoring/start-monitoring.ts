@@ -36,12 +36,12 @@ export const DRIFT_DETECTED_SUBJECT = "tessera.monitoring.drift.detected";
 
 export interface MonitoringDependencies {
   config: Pick<MonitoringConfig, "host" | "grpcPort" | "httpPort" | "windowSize" | "reportIntervalMs" | "consumerName" | "maxAckPending" | "driftOptions"> &
-    Partial<Pick<MonitoringConfig, "alertIntervalMs">>;
+    Partial<Pick<MonitoringConfig, "alertIntervalMs" | "mesh">>;
   /** Alert rules (parseAlertRules); none: no alerts. */
   rules?: readonly AlertRule[];
   /** DriftDetected (and alert) events go out here. */
   events: EventBus;
-  /** Where prediction logs are read from (TESSERA_PREDICTIONS); without it, logs come in through `ingest` (embedded mode). */
+  /** Where prediction logs are read from (the mesh's TESSERA_PREDICTIONS); without it, logs come in through `ingest` (embedded mode). */
   nc?: NatsConnection;
   profiles: ProfileSource;
   logger: Logger;
@@ -127,7 +127,7 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
     await monitor.ingest(log, timeMs);
   };
   const consumer = deps.nc
-    ? await startLogConsumer(deps.nc, { durable: config.consumerName, maxAckPending: config.maxAckPending, handle: ingest, metrics, logger })
+    ? await startLogConsumer(deps.nc, { mesh: config.mesh, durable: config.consumerName, maxAckPending: config.maxAckPending, handle: ingest, metrics, logger })
     : undefined;
 
   let evaluating: Promise<DriftReport[]> | undefined;
