@@ -9,6 +9,7 @@ import type { Logger } from "../../../libs/log/index.js";
 import { endRpcSpan, startRpcSpan, traceHeaders } from "../../../libs/telemetry/index.js";
 import type { Authorizer } from "../auth/authorizer.js";
 import type { RouterMetrics } from "../router-metrics.js";
+import { attemptSignal } from "./attempt-signal.js";
 import { callRaw, type RawResponse } from "./call-raw.js";
 import type { Attempt, Dispatched, Dispatcher } from "./dispatcher.js";
 import type { ForwardedMethod } from "./method-specs.js";
@@ -83,17 +84,21 @@ export class Forwarder {
     const pinned = method.routed ? parseVersion(header(input.metadata, HEADER_PIN), `the ${HEADER_PIN} header`) : undefined;
     const deadlineMs = Math.min(input.deadlineMs ?? Infinity, Date.now() + (this.options.defaultTimeoutMs ?? 30_000));
     const outgoing = this.outgoingMetadata(input.metadata);
-    const attempt = (body: Buffer, signal: AbortSignal): Attempt<RawResponse> => (replica, redirect, deadline) =>
-      tracedAttempt(method.path, replica.grpcAddress, outgoing, (metadata) =>
+    const callerHasDeadline = input.deadlineMs !== undefined;
+    const attempt = (body: Buffer, caller: AbortSignal): Attempt<RawResponse> => (replica, redirect, deadline) => {
+      // A late cancel lets the hop run to its own deadline: the replica's answer, not the caller's cancel, says whether it timed out.
+      const upstream = attemptSignal(caller, { startMs: Date.now(), deadlineMs: deadline, callerHasDeadline });
+      return tracedAttempt(method.path, replica.grpcAddress, outgoing, (metadata) =>
         callRaw(
           this.options.channels.get(replica.grpcAddress),
           method.path,
           redirect === undefined ? body : Buffer.concat([body, versionSuffix(redirect, method.versionKind)]),
           metadata,
           deadline,
-          signal,
+          upstream.signal,
         ),
-      );
+      ).finally(upstream.release);
+    };
     const stickyKey = (route: Route) => header(input.metadata, route.stickyHeader || DEFAULT_STICKY_HEADER);
     let label = { model: peeked.model, version: version !== undefined ? String(version) : "default" };
     let decision = "direct";
@@ -106,6 +111,7 @@ export class Forwarder {
         pinnedVersion: method.routed ? pinned : undefined,
         stickyKey: method.routed ? stickyKey : undefined,
         deadlineMs,
+        signal: input.signal,
       };
       if (!method.routed) request.alias = undefined;
       let dispatched: Dispatched<RawResponse>;
