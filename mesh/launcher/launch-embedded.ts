@@ -99,7 +99,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       serve: [],
     };
 
-    registryClient = createMeshClient(RegistryService, { address: registry.grpcAddress });
+    registryClient = createMeshClient(RegistryService, { address: registry.grpcAddress, meshToken: registryConfig.meshToken });
     let monitoring: ServiceEndpoint | undefined;
     if (topology.monitoring.enabled) {
       const config = readMonitoringConfig(monitoringEnv(topology, { registryAddress: registry.grpcAddress, store }));
@@ -179,7 +179,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       const config = readRouterConfig(routerEnv(topology, topology.router, { registryAddress: registry.grpcAddress }));
       const logFile = join(options.logDir, "router.log");
       const logger = createLogger("router", { level: config.logLevel, write: logTo(logFile) });
-      registryClient ??= createMeshClient(RegistryService, { address: registry.grpcAddress });
+      registryClient ??= createMeshClient(RegistryService, { address: registry.grpcAddress, meshToken: registryConfig.meshToken });
       router = await startRouter({
         config,
         routesKv: await backends.kv(config.routesBucket),

@@ -32,6 +32,11 @@ export interface MonitoringConfig {
   rolloutTickMs: number;
   /** A rollout's lease lasts this long without renewal; a crashed controller's rollouts resume after it. Default 15 s. */
   rolloutLeaseMs: number;
+  /**
+   * TESSERA_MESH_TOKEN: when set, writes (every RPC but Get*, List*, Watch*,
+   * Describe*, Download*) need it as x-tessera-mesh-token (docs/router.md, Auth).
+   */
+  meshToken?: string;
   logLevel: LogLevel;
 }
 
@@ -52,6 +57,7 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     routerAddress: readOptionalString(env, "TESSERA_ROUTER_ADDRESS"),
     rolloutTickMs: readInt(env, "TESSERA_ROLLOUT_TICK_MS", 5_000, { min: 100 }),
     rolloutLeaseMs: readInt(env, "TESSERA_ROLLOUT_LEASE_MS", 15_000, { min: 1_000 }),
+    meshToken: readOptionalString(env, "TESSERA_MESH_TOKEN"),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }

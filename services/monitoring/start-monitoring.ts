@@ -6,7 +6,7 @@ import type { EventBus } from "../../libs/events/index.js";
 import { DriftDetectedSchema } from "../../libs/gen/tessera/events/v1/monitoring_events_pb.js";
 import type { PredictionLog } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { MonitoringService } from "../../libs/gen/tessera/monitoring/v1/monitoring_pb.js";
-import { serve, startService, type ServiceHost } from "../../libs/host/index.js";
+import { serve, startService, writesOnly, type ServiceHost } from "../../libs/host/index.js";
 import type { Logger } from "../../libs/log/index.js";
 import { OutcomeBook } from "./ab/outcome-book.js";
 import { AlertHub } from "./alerts/alert-hub.js";
@@ -36,7 +36,7 @@ export const DRIFT_DETECTED_SUBJECT = "tessera.monitoring.drift.detected";
 
 export interface MonitoringDependencies {
   config: Pick<MonitoringConfig, "host" | "grpcPort" | "httpPort" | "windowSize" | "reportIntervalMs" | "consumerName" | "maxAckPending" | "driftOptions"> &
-    Partial<Pick<MonitoringConfig, "alertIntervalMs">>;
+    Partial<Pick<MonitoringConfig, "alertIntervalMs" | "meshToken">>;
   /** Alert rules (parseAlertRules); none: no alerts. */
   rules?: readonly AlertRule[];
   /** DriftDetected (and alert) events go out here. */
@@ -192,6 +192,7 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
     host = await startService({
       name: "monitoring",
       services: [serve(MonitoringService, monitoringServiceImpl({ monitor, alerts, outcomes, rollouts }))],
+      ...(config.meshToken ? { meshToken: { token: config.meshToken, guards: writesOnly } } : {}),
       host: config.host,
       grpcPort: config.grpcPort,
       httpPort: config.httpPort,

@@ -22,7 +22,7 @@ try {
   let connected = true;
   const routesKv = await openNatsKv(nc, { bucket: config.routesBucket, logger });
   const membershipKv = await openNatsKv(nc, { bucket: config.replicasBucket, ttlMs: MEMBERSHIP_TTL_MS, logger });
-  const registry = createMeshClient(RegistryService, { address: config.registryAddress });
+  const registry = createMeshClient(RegistryService, { address: config.registryAddress, meshToken: config.meshToken });
   const router = await startRouter({
     config,
     routesKv,

@@ -28,7 +28,7 @@ export const HEADER_PIN = "x-tessera-version";
 export const DEFAULT_STICKY_HEADER = "x-tessera-key";
 
 // Hop-by-hop, transport-owned or credential headers: never forwarded.
-const DROPPED = new Set(["authorization", "x-api-key", "content-type", "te", "user-agent", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "host", "connection", "content-length", "accept-encoding"]);
+const DROPPED = new Set(["authorization", "x-api-key", "x-tessera-mesh-token", "content-type", "te", "user-agent", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "host", "connection", "content-length", "accept-encoding"]);
 
 export interface ForwarderOptions {
   authorizer: Authorizer;
