@@ -19,6 +19,11 @@ export function predictionLogSubject(model: string, version: number): string {
   return `${PREDICTION_LOG_SUBJECT_PREFIX}.${model}.${version}`;
 }
 
+/** The router's ShadowComparison records: in the same stream, one token deeper, so a filter on logs (`<model>.<version>`) never sees them. */
+export function shadowComparisonSubject(model: string, shadowVersion: number): string {
+  return `${PREDICTION_LOG_SUBJECT_PREFIX}.${model}.${shadowVersion}.shadow`;
+}
+
 export interface PredictionLogStreamOptions {
   /** How long logs are kept, ms. Default 24 h: drift windows look at minutes to hours, not weeks. */
   maxAgeMs?: number;

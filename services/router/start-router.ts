@@ -5,6 +5,7 @@ import type { RegistryService } from "../../libs/gen/tessera/registry/v1/registr
 import { RouterService } from "../../libs/gen/tessera/router/v1/router_pb.js";
 import { sendJson, serve, startService, type MeshClient, type ServiceHost } from "../../libs/host/index.js";
 import type { Logger } from "../../libs/log/index.js";
+import { PredictionLogPublisher, type PredictionLogTransport } from "../../libs/prediction-log/index.js";
 import type { KvStore } from "../../libs/store/index.js";
 import { openAccess, type Authorizer } from "./auth/authorizer.js";
 import { guardService } from "./auth/guard-service.js";
@@ -38,6 +39,11 @@ export interface StartRouterOptions {
   /** Whether NATS is reachable; while it is not, routes and membership are served as last known. Default: always. */
   natsConnected?: () => boolean;
   shutdownGraceMs?: number;
+  /**
+   * Where shadow comparisons are published (natsPredictionLogTransport: the
+   * prediction-log stream); without it they are only a metric.
+   */
+  predictionLogs?: PredictionLogTransport;
   /** Runs after the ports close. */
   onClose?: () => Promise<void>;
 }
@@ -92,7 +98,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   });
   metrics.replicas.set(table.all().length);
   metrics.natsConnected.set(connected() ? 1 : 0);
-  const forwarder = new Forwarder({ dispatcher, channels, metrics, logger, authorizer, defaultTimeoutMs: config.defaultTimeoutMs, meshToken: config.meshToken });
+  const shadowComparisons = options.predictionLogs && new PredictionLogPublisher({ transport: options.predictionLogs, source: "tessera/router", metrics: registry, logger });
+  const forwarder = new Forwarder({ dispatcher, channels, metrics, logger, authorizer, defaultTimeoutMs: config.defaultTimeoutMs, meshToken: config.meshToken, shadowComparisons });
   const ready = () => table.all().length > 0;
   const status = () => ({
     nats: connected() ? "connected" : "disconnected: serving the last known routes and membership",
@@ -135,6 +142,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
         await membership.stop();
         await routes.close();
         channels.closeAll();
+        await shadowComparisons?.close();
         await options.onClose?.();
       },
     });
