@@ -13,7 +13,8 @@ import type { RouterConfig } from "./config.js";
 import { watchMembership } from "./discovery/membership-watch.js";
 import { ReplicaTable } from "./discovery/replica-table.js";
 import { Dispatcher } from "./forwarding/dispatcher.js";
-import { Forwarder } from "./forwarding/forward-unary.js";
+import { Forwarder, UPSTREAM_MAX_RESPONSE_BYTES } from "./forwarding/forward-unary.js";
+import { H2Sessions } from "./forwarding/h2-sessions.js";
 import { MODEL_INFER, MODEL_METADATA, MODEL_STATISTICS, PREDICT } from "./forwarding/method-specs.js";
 import { UpstreamChannels } from "./forwarding/upstream-channels.js";
 import { inferenceServiceImpl } from "./handlers/inference-service.js";
@@ -70,7 +71,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   const registry = new Registry();
   const metrics = new RouterMetrics(registry);
   const table = new ReplicaTable(config.staleAfterMs);
-  const channels = new UpstreamChannels(64 * 1024 * 1024);
+  const channels = new UpstreamChannels(UPSTREAM_MAX_RESPONSE_BYTES);
+  const h2 = config.upstream === "h2" ? new H2Sessions() : undefined;
   const routes = await RouteStore.open(options.routesKv, logger);
   const dispatcher = new Dispatcher({
     replicas: table,
@@ -93,13 +95,14 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       for (const id of known) if (!live.has(id)) dispatcher.forget(id);
       known = live;
       channels.retain(new Set(replicas.map((r) => r.grpcAddress)));
+      h2?.retain(new Set(replicas.map((r) => r.grpcAddress)));
       metrics.replicas.set(replicas.length);
     },
   });
   metrics.replicas.set(table.all().length);
   metrics.natsConnected.set(connected() ? 1 : 0);
   const shadowComparisons = options.predictionLogs && new PredictionLogPublisher({ transport: options.predictionLogs, source: "tessera/router", metrics: registry, logger });
-  const forwarder = new Forwarder({ dispatcher, channels, metrics, logger, authorizer, defaultTimeoutMs: config.defaultTimeoutMs, meshToken: config.meshToken, shadowComparisons });
+  const forwarder = new Forwarder({ dispatcher, channels, metrics, logger, authorizer, defaultTimeoutMs: config.defaultTimeoutMs, meshToken: config.meshToken, shadowComparisons, h2 });
   const ready = () => table.all().length > 0;
   const status = () => ({
     nats: connected() ? "connected" : "disconnected: serving the last known routes and membership",
@@ -142,6 +145,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
         await membership.stop();
         await routes.close();
         channels.closeAll();
+        h2?.closeAll();
         await shadowComparisons?.close();
         await options.onClose?.();
       },
@@ -150,6 +154,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     await membership.stop();
     await routes.close();
     channels.closeAll();
+    h2?.closeAll();
     throw error;
   }
   // Ready from the start: with no replica yet, calls answer UNAVAILABLE with why, which beats a refused port.

@@ -14,13 +14,18 @@ import { endRpcSpan, startRpcSpan, traceHeaders } from "../../../libs/telemetry/
 import type { Authorizer } from "../auth/authorizer.js";
 import type { RouterMetrics } from "../router-metrics.js";
 import { attemptSignal } from "./attempt-signal.js";
+import { callH2 } from "./call-h2.js";
 import { callRaw, type RawResponse } from "./call-raw.js";
+import type { H2Sessions } from "./h2-sessions.js";
 import type { Attempt, Dispatched, Dispatcher } from "./dispatcher.js";
 import type { ForwardedMethod } from "./method-specs.js";
 import { compareOutputs, differenceOf } from "./output-difference.js";
 import { peekFields, versionSuffix } from "./peek-fields.js";
 import type { UpstreamChannels } from "./upstream-channels.js";
 import { UpstreamError } from "./upstream-error.js";
+
+/** Largest replica answer taken, as the grpc-js channels' limit. */
+export const UPSTREAM_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Response metadata the router adds. */
 export const HEADER_VERSION = "x-tessera-version";
@@ -38,6 +43,8 @@ export interface ForwarderOptions {
   authorizer: Authorizer;
   dispatcher: Dispatcher;
   channels: UpstreamChannels;
+  /** When set, calls go out on these node:http2 sessions (callH2) instead of the grpc-js channels. */
+  h2?: H2Sessions;
   metrics: RouterMetrics;
   logger: Logger;
   /** Deadline for a call that brings none. Default 30 s. */
@@ -94,15 +101,12 @@ export class Forwarder {
     const attempt = (body: Buffer, caller: AbortSignal): Attempt<RawResponse> => (replica, redirect, deadline) => {
       // A late cancel lets the hop run to its own deadline: the replica's answer, not the caller's cancel, says whether it timed out.
       const upstream = attemptSignal(caller, { startMs: Date.now(), deadlineMs: deadline, callerHasDeadline });
+      const bytes = redirect === undefined ? body : Buffer.concat([body, versionSuffix(redirect, method.versionKind)]);
+      const { h2 } = this.options;
       return tracedAttempt(method.path, replica.grpcAddress, outgoing, (metadata) =>
-        callRaw(
-          this.options.channels.get(replica.grpcAddress),
-          method.path,
-          redirect === undefined ? body : Buffer.concat([body, versionSuffix(redirect, method.versionKind)]),
-          metadata,
-          deadline,
-          upstream.signal,
-        ),
+        h2
+          ? callH2(h2.get(replica.grpcAddress), method.path, bytes, metadata, deadline, upstream.signal, UPSTREAM_MAX_RESPONSE_BYTES)
+          : callRaw(this.options.channels.get(replica.grpcAddress), method.path, bytes, metadata, deadline, upstream.signal),
       ).finally(upstream.release);
     };
     const stickyKey = (route: Route) => header(input.metadata, route.stickyHeader || DEFAULT_STICKY_HEADER);
