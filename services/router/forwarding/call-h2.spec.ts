@@ -1,3 +1,5 @@
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import { callH2 } from "./call-h2.js";
@@ -76,6 +78,23 @@ describe("callH2()", () => {
     expect(((await pending) as UpstreamError).code).toBe(status.CANCELLED);
     for (let i = 0; i < 200 && cancelled === before; i++) await new Promise((resolve) => setTimeout(resolve, 25));
     expect(cancelled).toBeGreaterThan(before);
+  });
+
+  it("answers UNAVAILABLE, which the router retries, when the replica's connection drops mid-call", async () => {
+    // A replica killed mid-call: its socket just goes.
+    const doomed = http2.createServer();
+    doomed.on("stream", (stream) => setTimeout(() => stream.session?.destroy(), 50));
+    await new Promise<void>((resolve) => doomed.listen(0, "127.0.0.1", resolve));
+    const own = new H2Sessions();
+    try {
+      const error = (await callH2(own.get(`127.0.0.1:${(doomed.address() as AddressInfo).port}`), "/t.S/Hang", Buffer.alloc(0), new Metadata(), Date.now() + 10_000, new AbortController().signal, 1024).catch(
+        (e: unknown) => e,
+      )) as UpstreamError;
+      expect(error.code).toBe(status.UNAVAILABLE);
+    } finally {
+      own.closeAll();
+      doomed.close();
+    }
   });
 
   it("answers UNAVAILABLE when nothing listens", async () => {

@@ -83,7 +83,9 @@ export function callH2(session: http2.ClientHttp2Session, path: string, body: Bu
     stream.on("close", () => {
       if (settled) return;
       const code = stream.rstCode;
-      if (code === NGHTTP2_REFUSED_STREAM) finish(new UpstreamError(status.UNAVAILABLE, "Stream refused by server"));
+      // The connection went (a replica killed, restarted): its streams close as cancelled, but nothing cancelled this call.
+      if (session.destroyed || session.closed) finish(new UpstreamError(status.UNAVAILABLE, `Connection dropped (stream closed with code ${code} and no status)`));
+      else if (code === NGHTTP2_REFUSED_STREAM) finish(new UpstreamError(status.UNAVAILABLE, "Stream refused by server"));
       else if (code === NGHTTP2_CANCEL) finish(new UpstreamError(status.CANCELLED, "Call cancelled"));
       else if (code === NGHTTP2_ENHANCE_YOUR_CALM) finish(new UpstreamError(status.RESOURCE_EXHAUSTED, "Bandwidth exhausted or memory limit exceeded"));
       else finish(new UpstreamError(status.UNAVAILABLE, `Connection dropped (stream closed with code ${code} and no status)`));
