@@ -1,6 +1,6 @@
 import { Metadata, type ServiceError, type StatusObject } from "@grpc/grpc-js";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { findTrailerError, headerStatusDetailsBin, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { errorFromTrailers, GRPC_STATUS_DETAILS_BIN, setErrorTrailers } from "./grpc-trailers.js";
 
 /**
  * The status a gRPC server sends for `error`, as connect-node's gRPC
@@ -10,12 +10,11 @@ import { findTrailerError, headerStatusDetailsBin, setTrailerStatus } from "@con
  * one gRPC metadata cannot carry (non-ASCII text): see safeStatus.
  */
 export function connectErrorToStatus(error: ConnectError, trailer?: Headers): Partial<StatusObject> {
-  // setTrailerStatus is connect's own encoder (exported for transports),
-  // so the bytes match what connect-node sends and its clients parse.
-  const headers = setTrailerStatus(new Headers(trailer), error);
+  // grpc-js writes grpc-status and grpc-message itself (from code and details); the rest goes as metadata.
+  const headers = setErrorTrailers(new Headers(trailer), error);
   const metadata = headersToMetadata(headers);
-  const details = headers.get(headerStatusDetailsBin);
-  if (details !== null) metadata.set(headerStatusDetailsBin, Buffer.from(details, "base64"));
+  const details = headers.get(GRPC_STATUS_DETAILS_BIN);
+  if (details !== null) metadata.set(GRPC_STATUS_DETAILS_BIN, Buffer.from(details, "base64"));
   return { code: error.code as number, details: error.rawMessage, metadata };
 }
 
@@ -46,8 +45,8 @@ export function unsendableMetadata(reason: unknown): ConnectError {
 export function serviceErrorToConnectError(error: Partial<ServiceError>, responseHeader?: Headers): ConnectError {
   const metadata = new Headers(responseHeader);
   if (error.metadata) metadataToHeaders(error.metadata).forEach((value, key) => metadata.append(key, value));
-  if (metadata.has(headerStatusDetailsBin)) {
-    const withDetails = findTrailerError(metadata);
+  if (metadata.has(GRPC_STATUS_DETAILS_BIN)) {
+    const withDetails = errorFromTrailers(metadata);
     if (withDetails) {
       const withCause = new ConnectError(withDetails.rawMessage, withDetails.code, metadata, undefined, error);
       withCause.details = withDetails.details;

@@ -22,6 +22,24 @@ describe("meshNames()", () => {
     expect(names.bucket("reg_123")).toBe("reg_123");
     expect(names.eventsStream).toBe("BLUE_EVENTS");
     expect(names.eventsSubjects).toBe("blue.>");
+    expect(names.stream("TESSERA_PREDICTIONS")).toBe("BLUE_PREDICTIONS");
+    expect(names.stream("TESSERAX")).toBe("TESSERAX");
+  });
+
+  it("renames the prediction-log family (tessera-…) too, keeping it outside the events stream's subjects", () => {
+    const names = meshNames("blue");
+    expect(names.subject("tessera-predictions.fraud.3")).toBe("blue-predictions.fraud.3");
+    expect(names.subject("tessera-predictions.>")).toBe("blue-predictions.>");
+    expect(names.subject("tessera-predictions-dead")).toBe("blue-predictions-dead");
+    expect(names.logicalSubject("blue-predictions.fraud.3")).toBe("tessera-predictions.fraud.3");
+    expect(meshNames().subject("tessera-predictions.fraud.3")).toBe("tessera-predictions.fraud.3");
+    // `blue.>` does not match `blue-predictions.…`: the first token differs.
+    expect(names.subject("tessera-predictions.fraud.3").split(".")[0]).not.toBe(names.eventsSubjects.split(".")[0]);
+  });
+
+  it("refuses a mesh name whose events would capture another mesh's prediction logs", () => {
+    expect(() => meshNames("blue-predictions")).toThrow(/kept for prediction-log subjects \(mesh "blue" uses them\)/);
+    expect(meshNames("predictions-blue").mesh).toBe("predictions-blue");
   });
 
   it.each(["", "Blue", "1mesh", "a.b", "a b", "a>", "x".repeat(33)])("refuses the mesh name %j, naming TESSERA_MESH", (mesh) => {

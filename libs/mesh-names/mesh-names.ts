@@ -9,6 +9,9 @@ export const MESH_ENV = "TESSERA_MESH";
 // The name becomes a subject token, a bucket-name prefix and (upper-cased) a
 // stream-name prefix, so it keeps to what all three accept.
 const MESH_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+// Mesh "blue-predictions" would capture `blue-predictions.>` in its events
+// stream: mesh "blue"'s prediction logs. JetStream refuses overlapping streams.
+const RESERVED_SUFFIX = "-predictions";
 
 /**
  * The NATS names of one mesh. Code names things by their logical name, the
@@ -21,12 +24,18 @@ const MESH_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
  */
 export interface MeshNames {
   readonly mesh: string;
-  /** `tessera.x.y` (a subject or a pattern) → `<mesh>.x.y`. */
+  /**
+   * `tessera.x.y` (a subject or a pattern) → `<mesh>.x.y`; the families kept
+   * outside the events stream on purpose, `tessera-x.y` (prediction logs),
+   * → `<mesh>-x.y`.
+   */
   subject(logical: string): string;
   /** The reverse of subject(): what a subscriber in this mesh is shown. */
   logicalSubject(wire: string): string;
   /** `tessera_x` (a KV or object-store bucket) → `<mesh>_x`. */
   bucket(logical: string): string;
+  /** `TESSERA_X` (a JetStream stream) → `<MESH>_X`. */
+  stream(logical: string): string;
   /** The events stream: TESSERA_EVENTS → `<MESH>_EVENTS`. */
   readonly eventsStream: string;
   /** What the events stream captures: `<mesh>.>`. */
@@ -37,6 +46,9 @@ export interface MeshNames {
 export function checkMeshName(mesh: string): string {
   if (!MESH_NAME.test(mesh)) {
     throw new ConfigError(MESH_ENV, `"${mesh}" is not a valid mesh name: use 1-32 lower-case letters, digits, '-' or '_', starting with a letter`);
+  }
+  if (mesh.endsWith(RESERVED_SUFFIX)) {
+    throw new ConfigError(MESH_ENV, `"${mesh}" is not a valid mesh name: names ending in "${RESERVED_SUFFIX}" are kept for prediction-log subjects (mesh "${mesh.slice(0, -RESERVED_SUFFIX.length)}" uses them)`);
   }
   return mesh;
 }
@@ -50,11 +62,13 @@ export function meshNames(mesh: string = DEFAULT_MESH): MeshNames {
   checkMeshName(mesh);
   const swap = (name: string, from: string, to: string, separator: string) =>
     name === from ? to : name.startsWith(from + separator) ? to + name.slice(from.length) : name;
+  const swapSubject = (name: string, from: string, to: string) => (name.startsWith(from + "-") ? to + name.slice(from.length) : swap(name, from, to, "."));
   return {
     mesh,
-    subject: (logical) => swap(logical, DEFAULT_MESH, mesh, "."),
-    logicalSubject: (wire) => swap(wire, mesh, DEFAULT_MESH, "."),
+    subject: (logical) => swapSubject(logical, DEFAULT_MESH, mesh),
+    logicalSubject: (wire) => swapSubject(wire, mesh, DEFAULT_MESH),
     bucket: (logical) => swap(logical, DEFAULT_MESH, mesh, "_"),
+    stream: (logical) => swap(logical, DEFAULT_MESH.toUpperCase(), mesh.toUpperCase(), "_"),
     eventsStream: `${mesh.toUpperCase()}_EVENTS`,
     eventsSubjects: `${mesh}.>`,
   };

@@ -2,6 +2,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { decodeCloudEvent, schemaMap, type CloudEventEnvelope } from "../events/index.js";
 import { PredictionLogSchema, type PredictionLog } from "../gen/tessera/events/v1/prediction_log_pb.js";
+import { meshNames } from "../mesh-names/index.js";
 
 /** Where encoded prediction logs go: JetStream, or an in-process queue in embedded mode. */
 export interface PredictionLogTransport {
@@ -9,14 +10,19 @@ export interface PredictionLogTransport {
   publish(subject: string, envelope: CloudEventEnvelope): Promise<void>;
 }
 
-/** JetStream publishes, acknowledged, deduplicated by the CloudEvent id. */
-export function natsPredictionLogTransport(nc: NatsConnection): PredictionLogTransport {
+/**
+ * JetStream publishes, acknowledged, deduplicated by the CloudEvent id, on
+ * the mesh's subjects: the logical `tessera-predictions.<model>.<version>`
+ * becomes `<mesh>-predictions.…` (TESSERA_MESH; default "tessera").
+ */
+export function natsPredictionLogTransport(nc: NatsConnection, options: { mesh?: string } = {}): PredictionLogTransport {
   const js = jetstream(nc);
+  const names = meshNames(options.mesh);
   return {
     async publish(subject, envelope) {
       const h = natsHeaders();
       for (const [name, value] of Object.entries(envelope.headers)) h.set(name, value);
-      await js.publish(subject, envelope.data, { headers: h, msgID: envelope.headers["ce-id"] });
+      await js.publish(names.subject(subject), envelope.data, { headers: h, msgID: envelope.headers["ce-id"] });
     },
   };
 }

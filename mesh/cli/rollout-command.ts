@@ -70,6 +70,7 @@ export function rolloutCommand(io: CliIo): Command {
     .addOption(new Option("--max-p99 <ms>", "the candidate's p99 latency in a step, at most, ms").argParser(parsePercent).default(500))
     .addOption(new Option("--min-requests <n>", "fewest candidate requests in a step for a verdict").argParser(parsePercent).default(20))
     .addOption(new Option("--threshold <n>", "failed checks in a row that roll back").argParser(parsePercent).default(2))
+    .addOption(new Option("--inconclusive-limit <n>", "step intervals a check may wait beyond its own for --min-requests before it fails (a candidate nobody serves rolls back)").argParser(parsePercent).default(2))
     .option("--ignore-drift", "do not fail a check on a drift alarm for the candidate")
     .option("--alias <alias>", "the alias moved to the candidate on promotion", "production");
   run(start, async (client, [model, version], o) => {
@@ -83,6 +84,7 @@ export function rolloutCommand(io: CliIo): Command {
         maxP99Ms: o.maxP99 as number,
         minRequests: o.minRequests as number,
         failureThreshold: o.threshold as number,
+        inconclusiveLimit: o.inconclusiveLimit as number,
         ignoreDrift: o.ignoreDrift === true,
       },
       alias: o.alias as string,

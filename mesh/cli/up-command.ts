@@ -12,12 +12,12 @@ import { replicaReadiness, type ReplicaReadiness } from "../launcher/replica-rea
 import { repoRoot } from "../launcher/repo-root.js";
 import type { RunningMesh } from "../launcher/running-mesh.js";
 import { parseTopology, type Topology } from "../launcher/topology.js";
-import { answersOk } from "../launcher/wait-for-http.js";
 import type { CliIo } from "./cli-io.js";
 import { exampleInput } from "./example-input.js";
 import { formatMeshTable, nextSteps } from "./format-mesh.js";
 import { parseMilliseconds } from "./parse-count.js";
 import { UsageError } from "./usage-error.js";
+import { watchUntilReady } from "./watch-until-ready.js";
 
 interface UpOptions {
   embedded?: boolean;
@@ -110,7 +110,7 @@ async function runUntilStopped(mesh: RunningMesh, readyTimeoutMs: number, logDir
     if (steps.length > 0) io.out(`next:\n${steps.map((step) => `  ${step}`).join("\n")}\n`);
     io.out(`mesh is up (${mesh.mode === "embedded" ? "embedded, one process" : "one process per service"}); Ctrl-C stops it\n`);
   }
-  const watching = watchUntilReady(mesh, readiness, stopRequested.signal, io);
+  const watching = watchUntilReady(mesh.replicas, readiness, { signal: stopRequested.signal, out: (line) => io.out(line) });
 
   const outcome = await Promise.race([signalled.then((signal) => ({ signal })), mesh.failure.then((failure) => ({ failure }))]);
   stopRequested.abort();
@@ -124,25 +124,4 @@ async function runUntilStopped(mesh: RunningMesh, readyTimeoutMs: number, logDir
   io.err(`${outcome.failure}\nstopping the rest of the mesh\n`);
   await mesh.stop();
   throw new Error("the mesh stopped because a service failed (see above)");
-}
-
-/** Says when a replica that was not ready at start-up turns ready (e.g. once its model is pushed). */
-async function watchUntilReady(mesh: RunningMesh, readiness: ReadonlyMap<string, ReplicaReadiness>, signal: AbortSignal, io: CliIo): Promise<void> {
-  const pending = mesh.replicas.filter((r) => {
-    const state = readiness.get(r.name)?.state;
-    return state === "waiting" || state === "loading";
-  });
-  while (pending.length > 0 && !signal.aborted) {
-    await new Promise<void>((resolveWait) => {
-      const timer = setTimeout(resolveWait, 2_000);
-      signal.addEventListener("abort", () => (clearTimeout(timer), resolveWait()), { once: true });
-    });
-    for (const replica of [...pending]) {
-      if (signal.aborted) return;
-      if (await answersOk(`http://${replica.httpAddress}/readyz`)) {
-        pending.splice(pending.indexOf(replica), 1);
-        io.out(`${replica.name} is ready: serving ${replica.serve.join(", ")}\n`);
-      }
-    }
-  }
 }

@@ -29,5 +29,7 @@ export async function withDevAuth(topology: Topology, file: string): Promise<Dev
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, JSON.stringify({ keys: [{ id: "dev", key, rpcs: ["*"], models: ["*"] }] }, null, 2) + "\n", { mode: 0o600 });
   }
-  return { topology: { ...topology, router: { ...router, env: { ...router.env, TESSERA_ROUTER_AUTH: "keys", TESSERA_ROUTER_AUTH_FILE: file } } }, key };
+  // Monitoring's rollouts call the router's SetRoute: they get the key too, unless the topology gives them one.
+  const monitoring = { ...topology.monitoring, env: { TESSERA_ROUTER_API_KEY: key, ...topology.monitoring.env } };
+  return { topology: { ...topology, monitoring, router: { ...router, env: { ...router.env, TESSERA_ROUTER_AUTH: "keys", TESSERA_ROUTER_AUTH_FILE: file } } }, key };
 }

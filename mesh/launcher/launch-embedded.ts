@@ -13,7 +13,7 @@ import { readLoggingPolicy } from "../../services/inference/logging/logging-conf
 import { parseAlertRules } from "../../services/monitoring/alerts/alert-rules.js";
 import { readMonitoringConfig } from "../../services/monitoring/config.js";
 import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
-import { ROLLOUT_LEASES_BUCKET, ROLLOUTS_BUCKET, startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
+import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
 import { RouterRouteControl } from "../../services/monitoring/rollouts/router-route-control.js";
 import { RouterService } from "../../libs/gen/tessera/router/v1/router_pb.js";
 import { readRegistryConfig } from "../../services/registry/config.js";
@@ -100,18 +100,36 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
     };
 
     registryClient = createMeshClient(RegistryService, { address: registry.grpcAddress, meshToken: registryConfig.meshToken });
+    // The router before monitoring, whose rollouts drive it: so they know where it listens, a free port included.
+    let routerEndpoint: ServiceEndpoint | undefined;
+    if (topology.router) {
+      const config = readRouterConfig(routerEnv(topology, topology.router, { registryAddress: registry.grpcAddress }));
+      const logFile = join(options.logDir, "router.log");
+      const logger = createLogger("router", { level: config.logLevel, write: logTo(logFile) });
+      router = await startRouter({
+        config,
+        routesKv: await backends.kv(config.routesBucket),
+        membershipKv: await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS }),
+        registry: registryClient.client,
+        logger,
+        bus: "embedded",
+        authorizer: config.auth === "off" ? undefined : await loadAuthorizer(config.authFile!, logger),
+      });
+      routerEndpoint = { name: "router", kind: "router", grpcAddress: dialAddress(router.host.grpcAddress), httpAddress: dialAddress(router.host.httpAddress), logFile, serve: [] };
+    }
+
     let monitoring: ServiceEndpoint | undefined;
     if (topology.monitoring.enabled) {
-      const config = readMonitoringConfig(monitoringEnv(topology, { registryAddress: registry.grpcAddress, store }));
+      const config = readMonitoringConfig(monitoringEnv(topology, { registryAddress: registry.grpcAddress, store, routerAddress: routerEndpoint?.grpcAddress }));
       const logFile = join(options.logDir, "monitoring.log");
       const logger = createLogger("monitoring", { level: config.logLevel, write: logTo(logFile) });
       const rules = config.rulesFile ? parseAlertRules(await readFile(config.rulesFile, "utf8"), config.rulesFile) : [];
-      // Rollouts drive the router started below, at the topology's port.
+      // Rollouts drive the router started above.
       rolloutRouter = config.routerAddress ? createMeshClient(RouterService, { address: config.routerAddress }) : undefined;
       const rollouts = rolloutRouter && {
-        states: await backends.kv(ROLLOUTS_BUCKET),
-        leases: await backends.kv(ROLLOUT_LEASES_BUCKET, { ttlMs: config.rolloutLeaseMs }),
-        routes: new RouterRouteControl(rolloutRouter.client, registryClient.client),
+        states: await backends.kv(config.rolloutsBucket),
+        leases: await backends.kv(config.rolloutLeasesBucket, { ttlMs: config.rolloutLeaseMs }),
+        routes: new RouterRouteControl(rolloutRouter.client, registryClient.client, { apiKey: config.routerApiKey }),
         registry: registryClient.client,
         tickMs: config.rolloutTickMs,
       };
@@ -172,23 +190,6 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
         device: replicaTopology.device,
         serve: replicaTopology.serve,
       });
-    }
-
-    let routerEndpoint: ServiceEndpoint | undefined;
-    if (topology.router) {
-      const config = readRouterConfig(routerEnv(topology, topology.router, { registryAddress: registry.grpcAddress }));
-      const logFile = join(options.logDir, "router.log");
-      const logger = createLogger("router", { level: config.logLevel, write: logTo(logFile) });
-      registryClient ??= createMeshClient(RegistryService, { address: registry.grpcAddress, meshToken: registryConfig.meshToken });
-      router = await startRouter({
-        config,
-        routesKv: await backends.kv(config.routesBucket),
-        membershipKv: await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS }),
-        registry: registryClient.client,
-        logger,
-        authorizer: config.auth === "off" ? undefined : await loadAuthorizer(config.authFile!, logger),
-      });
-      routerEndpoint = { name: "router", kind: "router", grpcAddress: dialAddress(router.host.grpcAddress), httpAddress: dialAddress(router.host.httpAddress), logFile, serve: [] };
     }
 
     let stopping: Promise<void> | undefined;

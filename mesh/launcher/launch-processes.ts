@@ -60,11 +60,25 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
     const registryAt = await started(registryChild, startTimeoutMs);
     const registry: ServiceEndpoint = { name: "registry", kind: "registry", grpcAddress: registryAt.grpc, httpAddress: registryAt.http, logFile: registryChild.logFile, serve: [] };
 
+    // The router before monitoring, whose rollouts drive it: so they know where it listens, a free port included.
+    let router: ServiceEndpoint | undefined;
+    if (topology.router) {
+      const routerChild = spawnChildService({
+        name: "router",
+        entry: serviceEntry("router", root),
+        env: routerEnv(topology, topology.router, { registryAddress: registry.grpcAddress, natsUrl: options.natsUrl }),
+        logFile: join(options.logDir, "router.log"),
+      });
+      children.push(routerChild);
+      const routerAt = await started(routerChild, startTimeoutMs);
+      router = { name: "router", kind: "router", grpcAddress: routerAt.grpc, httpAddress: routerAt.http, logFile: routerChild.logFile, serve: [] };
+    }
+
     const monitoringChild = topology.monitoring.enabled
       ? spawnChildService({
           name: "monitoring",
           entry: serviceEntry("monitoring", root),
-          env: monitoringEnv(topology, { registryAddress: registry.grpcAddress, store }),
+          env: monitoringEnv(topology, { registryAddress: registry.grpcAddress, store, routerAddress: router?.grpcAddress }),
           logFile: join(options.logDir, "monitoring.log"),
         })
       : undefined;
@@ -109,18 +123,6 @@ export async function launchProcesses(options: LaunchProcessesOptions): Promise<
       serve: replica.serve,
     }));
 
-    let router: ServiceEndpoint | undefined;
-    if (topology.router) {
-      const routerChild = spawnChildService({
-        name: "router",
-        entry: serviceEntry("router", root),
-        env: routerEnv(topology, topology.router, { registryAddress: registry.grpcAddress, natsUrl: options.natsUrl }),
-        logFile: join(options.logDir, "router.log"),
-      });
-      children.push(routerChild);
-      const routerAt = await started(routerChild, startTimeoutMs);
-      router = { name: "router", kind: "router", grpcAddress: routerAt.grpc, httpAddress: routerAt.http, logFile: routerChild.logFile, serve: [] };
-    }
 
     let stopping: Promise<void> | undefined;
     return {

@@ -68,6 +68,12 @@ describe("monitoringEnv()", () => {
     expect(readMonitoringConfig(monitoringEnv(routed, { registryAddress: "127.0.0.1:6000", store })).routerAddress).toBe("127.0.0.1:7001");
   });
 
+  it("prefers the address the started router listens on (a free port in the demo)", () => {
+    const routed = parseTopology("router: {grpc_port: 0}\n", "t.yaml");
+    expect(readMonitoringConfig(monitoringEnv(routed, { registryAddress: "127.0.0.1:6000", store })).routerAddress).toBeUndefined();
+    expect(readMonitoringConfig(monitoringEnv(routed, { registryAddress: "127.0.0.1:6000", store, routerAddress: "127.0.0.1:41234" })).routerAddress).toBe("127.0.0.1:41234");
+  });
+
   it("leaves it out without a router", () => {
     expect(readMonitoringConfig(monitoringEnv(topology, { registryAddress: "127.0.0.1:6000", store })).routerAddress).toBeUndefined();
   });

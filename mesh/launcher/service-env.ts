@@ -46,15 +46,17 @@ export function replicaEnv(
 }
 
 /** The environment the monitoring service reads (services/monitoring/config.ts). */
-export function monitoringEnv(topology: Topology, options: { registryAddress: string; store: StoreMode }): Record<string, string> {
+export function monitoringEnv(topology: Topology, options: { registryAddress: string; store: StoreMode; routerAddress?: string }): Record<string, string> {
+  const bound = topology.bindHost === "0.0.0.0" ? "127.0.0.1" : topology.bindHost;
+  // Rollouts move the router's weights: the started router's address (the launchers start it first), else the topology's port (0, free, leaves them off).
+  const router = options.routerAddress ?? (topology.router && topology.router.grpcPort !== 0 ? `${bound}:${topology.router.grpcPort}` : undefined);
   return {
     TESSERA_BIND_HOST: topology.bindHost,
     TESSERA_MONITORING_GRPC_PORT: String(topology.monitoring.grpcPort),
     TESSERA_MONITORING_HTTP_PORT: String(topology.monitoring.httpPort),
     TESSERA_REGISTRY_ADDRESS: options.registryAddress,
     ...(options.store.kind === "nats" ? { NATS_URL: options.store.natsUrl } : {}),
-    // Rollouts move the router's weights; its port is the topology's (it starts after monitoring), so a free port (0) leaves them off.
-    ...(topology.router && topology.router.grpcPort !== 0 ? { TESSERA_ROUTER_ADDRESS: `${topology.bindHost === "0.0.0.0" ? "127.0.0.1" : topology.bindHost}:${topology.router.grpcPort}` } : {}),
+    ...(router ? { TESSERA_ROUTER_ADDRESS: router } : {}),
     TESSERA_LOG_LEVEL: topology.logLevel,
     ...topology.monitoring.env,
   };

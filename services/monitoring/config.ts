@@ -1,5 +1,6 @@
 import { ConfigError, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
+import { readMeshName } from "../../libs/mesh-names/index.js";
 import { resolveDriftOptions, type DriftOptions } from "./drift/index.js";
 
 /** Everything the monitoring service reads from its environment, validated. */
@@ -10,13 +11,15 @@ export interface MonitoringConfig {
   /** HTTP port (Connect, /metrics). Default 8083. */
   httpPort: number;
   natsUrl: string;
+  /** The mesh (TESSERA_MESH): namespaces its event subjects and the prediction-log stream it reads. */
+  mesh: string;
   /** The registry's gRPC host:port, for reference profiles. */
   registryAddress: string;
   /** Values kept per feature and version. Default 10,000 (the benchmark's window). */
   windowSize: number;
   /** How often every window is tested and metrics and events updated, ms. Default 30 s. */
   reportIntervalMs: number;
-  /** Durable consumer name on TESSERA_PREDICTIONS. */
+  /** Durable consumer name on the mesh's TESSERA_PREDICTIONS. */
   consumerName: string;
   /** Logs in flight from JetStream at most. */
   maxAckPending: number;
@@ -28,10 +31,15 @@ export interface MonitoringConfig {
   alertIntervalMs: number;
   /** The router's gRPC host:port (TESSERA_ROUTER_ADDRESS); none: no rollouts. */
   routerAddress: string | undefined;
+  /** An API key for a router that requires keys (TESSERA_ROUTER_API_KEY); `tessera up` gives it the dev key. */
+  routerApiKey: string | undefined;
   /** How often active rollouts are checked, ms. Default 5 s. */
   rolloutTickMs: number;
   /** A rollout's lease lasts this long without renewal; a crashed controller's rollouts resume after it. Default 15 s. */
   rolloutLeaseMs: number;
+  /** KV buckets of rollout states and leases; default start-monitoring's ROLLOUTS_BUCKET and ROLLOUT_LEASES_BUCKET. The demo keeps its own. */
+  rolloutsBucket: string;
+  rolloutLeasesBucket: string;
   /**
    * TESSERA_MESH_TOKEN: when set, writes (every RPC but Get*, List*, Watch*,
    * Describe*, Download*) need it as x-tessera-mesh-token (docs/router.md, Auth).
@@ -46,6 +54,7 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     grpcPort: readPort(env, "TESSERA_MONITORING_GRPC_PORT", 50053),
     httpPort: readPort(env, "TESSERA_MONITORING_HTTP_PORT", 8083),
     natsUrl: readString(env, "NATS_URL", "nats://127.0.0.1:4222"),
+    mesh: readMeshName(env),
     registryAddress: readString(env, "TESSERA_REGISTRY_ADDRESS", "127.0.0.1:50051"),
     windowSize: readInt(env, "TESSERA_MONITORING_WINDOW", 10_000, { min: 10, max: 1_000_000 }),
     reportIntervalMs: readInt(env, "TESSERA_MONITORING_REPORT_INTERVAL_MS", 30_000, { min: 100 }),
@@ -55,8 +64,11 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     rulesFile: readOptionalString(env, "TESSERA_ALERT_RULES"),
     alertIntervalMs: readInt(env, "TESSERA_ALERT_INTERVAL_MS", 15_000, { min: 100 }),
     routerAddress: readOptionalString(env, "TESSERA_ROUTER_ADDRESS"),
+    routerApiKey: readOptionalString(env, "TESSERA_ROUTER_API_KEY"),
     rolloutTickMs: readInt(env, "TESSERA_ROLLOUT_TICK_MS", 5_000, { min: 100 }),
     rolloutLeaseMs: readInt(env, "TESSERA_ROLLOUT_LEASE_MS", 15_000, { min: 1_000 }),
+    rolloutsBucket: readString(env, "TESSERA_ROLLOUTS_BUCKET", "rollouts"),
+    rolloutLeasesBucket: readString(env, "TESSERA_ROLLOUT_LEASES_BUCKET", "rollout-leases"),
     meshToken: readOptionalString(env, "TESSERA_MESH_TOKEN"),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };

@@ -5,14 +5,11 @@ import { decodeCloudEvent, handleTraced, schemaMap } from "../../libs/events/ind
 import { PredictionLogSchema, ShadowComparisonSchema, type PredictionLog, type ShadowComparison } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { silentLogger, type Logger } from "../../libs/log/index.js";
 import { translateNatsError } from "../../libs/nats/index.js";
-import {
-  DEAD_LETTER_REASON_HEADER,
-  ensurePredictionLogStreams,
-  PREDICTION_LOG_DEAD_LETTER_SUBJECT,
-  PREDICTION_LOG_STREAM,
-} from "../../libs/prediction-log/index.js";
+import { DEAD_LETTER_REASON_HEADER, ensurePredictionLogStreams, predictionLogNames } from "../../libs/prediction-log/index.js";
 
 export interface LogConsumerOptions {
+  /** The mesh (TESSERA_MESH) whose logs to read: its `<MESH>_PREDICTIONS` stream. Default "tessera". */
+  mesh?: string;
   /** Durable consumer name: a restarted monitoring resumes where it stopped. Default "tessera-monitoring". */
   durable?: string;
   /**
@@ -46,23 +43,26 @@ const consumerNotFound = 10014;
 const schemas = schemaMap<typeof PredictionLogSchema | typeof ShadowComparisonSchema>([PredictionLogSchema, ShadowComparisonSchema]);
 
 /**
- * Reads TESSERA_PREDICTIONS with a durable pull consumer, one log at a
- * time: the replicas' PredictionLogs and the router's ShadowComparisons. A message that is not a PredictionLog CloudEvent goes to
- * `tessera-predictions-dead` with the reason in a header, and is
+ * Reads the mesh's TESSERA_PREDICTIONS (`<MESH>_PREDICTIONS`) with a
+ * durable pull consumer, one log at a time: the replicas' PredictionLogs
+ * and the router's ShadowComparisons. A message that is neither goes to
+ * `<mesh>-predictions-dead` with the reason in a header, and is
  * acknowledged so it is not redelivered forever.
  */
 export async function startLogConsumer(nc: NatsConnection, options: LogConsumerOptions): Promise<LogConsumer> {
   const logger = options.logger ?? silentLogger;
   const durable = options.durable ?? "tessera-monitoring";
-  await ensurePredictionLogStreams(nc);
+  const names = predictionLogNames(options.mesh);
+  const stream = names.stream;
+  await ensurePredictionLogStreams(nc, { mesh: options.mesh });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   try {
     try {
-      await jsm.consumers.info(PREDICTION_LOG_STREAM, durable);
+      await jsm.consumers.info(stream, durable);
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === consumerNotFound)) throw err;
-      await jsm.consumers.add(PREDICTION_LOG_STREAM, {
+      await jsm.consumers.add(stream, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: options.startAt === "all" ? DeliverPolicy.All : DeliverPolicy.New,
@@ -72,9 +72,9 @@ export async function startLogConsumer(nc: NatsConnection, options: LogConsumerO
       });
     }
   } catch (err) {
-    throw translateNatsError(err, `creating the durable consumer ${durable} on ${PREDICTION_LOG_STREAM}`);
+    throw translateNatsError(err, `creating the durable consumer ${durable} on ${stream}`);
   }
-  const consumer = await js.consumers.get(PREDICTION_LOG_STREAM, durable);
+  const consumer = await js.consumers.get(stream, durable);
   const counts = { consumed: 0, shadowComparisons: 0, deadLettered: 0 };
   const registers = options.metrics ? [options.metrics] : [];
   const deadLetters = new Counter({ name: "tessera_monitoring_dead_letters_total", help: "Prediction-log messages that could not be read.", registers });
@@ -107,7 +107,7 @@ export async function startLogConsumer(nc: NatsConnection, options: LogConsumerO
             h.set(DEAD_LETTER_REASON_HEADER, decoded.problem);
             h.set("tessera-original-subject", m.subject);
             try {
-              await js.publish(PREDICTION_LOG_DEAD_LETTER_SUBJECT, m.data, { headers: h });
+              await js.publish(names.deadLetterSubject, m.data, { headers: h });
               counts.deadLettered++;
               deadLetters.inc();
               m.ack();

@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { parseAlertRules } from "./alerts/alert-rules.js";
 import { readMonitoringConfig } from "./config.js";
 import { registryProfiles } from "./registry-profiles.js";
-import { ROLLOUT_LEASES_BUCKET, ROLLOUTS_BUCKET, startMonitoring } from "./start-monitoring.js";
+import { startMonitoring } from "./start-monitoring.js";
 
 // The monitoring service as a process of its own: `node dist/services/monitoring/main.js`.
 try {
@@ -21,15 +21,15 @@ try {
   const telemetry = await startTelemetry({ serviceName: "tessera-monitoring", logger });
   // A bad rule file stops start-up with the line at fault.
   const rules = config.rulesFile ? parseAlertRules(await readFile(config.rulesFile, "utf8"), config.rulesFile) : [];
-  const backends = await openBackends({ mode: "nats", natsUrl: config.natsUrl, clientName: "tessera-monitoring", logger });
+  const backends = await openBackends({ mode: "nats", natsUrl: config.natsUrl, mesh: config.mesh, clientName: "tessera-monitoring", logger });
   // Logs get their own connection: their volume must not delay events and alerts.
   const nc = await connectNats({ servers: config.natsUrl, name: "tessera-monitoring-logs", logger });
   const registry = createMeshClient(RegistryService, { address: config.registryAddress, meshToken: config.meshToken });
   const router = config.routerAddress ? createMeshClient(RouterService, { address: config.routerAddress }) : undefined;
   const rollouts = router && {
-    states: await backends.kv(ROLLOUTS_BUCKET),
-    leases: await backends.kv(ROLLOUT_LEASES_BUCKET, { ttlMs: config.rolloutLeaseMs }),
-    routes: new RouterRouteControl(router.client, registry.client),
+    states: await backends.kv(config.rolloutsBucket),
+    leases: await backends.kv(config.rolloutLeasesBucket, { ttlMs: config.rolloutLeaseMs }),
+    routes: new RouterRouteControl(router.client, registry.client, { apiKey: config.routerApiKey }),
     registry: registry.client,
     tickMs: config.rolloutTickMs,
   };

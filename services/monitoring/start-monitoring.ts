@@ -38,12 +38,12 @@ export const DRIFT_DETECTED_SUBJECT = "tessera.monitoring.drift.detected";
 
 export interface MonitoringDependencies {
   config: Pick<MonitoringConfig, "host" | "grpcPort" | "httpPort" | "windowSize" | "reportIntervalMs" | "consumerName" | "maxAckPending" | "driftOptions"> &
-    Partial<Pick<MonitoringConfig, "alertIntervalMs" | "meshToken">>;
+    Partial<Pick<MonitoringConfig, "alertIntervalMs" | "mesh" | "meshToken">>;
   /** Alert rules (parseAlertRules); none: no alerts. */
   rules?: readonly AlertRule[];
   /** DriftDetected (and alert) events go out here. */
   events: EventBus;
-  /** Where prediction logs are read from (TESSERA_PREDICTIONS); without it, logs come in through `ingest` (embedded mode). */
+  /** Where prediction logs are read from (the mesh's TESSERA_PREDICTIONS); without it, logs come in through `ingest` (embedded mode). */
   nc?: NatsConnection;
   profiles: ProfileSource;
   logger: Logger;
@@ -137,7 +137,7 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
     shadowMetrics.observe(comparison);
   };
   const consumer = deps.nc
-    ? await startLogConsumer(deps.nc, { durable: config.consumerName, maxAckPending: config.maxAckPending, handle: ingest, handleShadow: ingestShadow, metrics, logger })
+    ? await startLogConsumer(deps.nc, { mesh: config.mesh, durable: config.consumerName, maxAckPending: config.maxAckPending, handle: ingest, handleShadow: ingestShadow, metrics, logger })
     : undefined;
 
   let evaluating: Promise<DriftReport[]> | undefined;

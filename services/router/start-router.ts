@@ -39,6 +39,8 @@ export interface StartRouterOptions {
   authorizer?: Authorizer;
   /** Whether NATS is reachable; while it is not, routes and membership are served as last known. Default: always. */
   natsConnected?: () => boolean;
+  /** What carries routes and membership: NATS (default), or the embedded in-process stores of `tessera up --embedded`, where there is no NATS to report on. */
+  bus?: "nats" | "embedded";
   shutdownGraceMs?: number;
   /**
    * Where shadow comparisons are published (natsPredictionLogTransport: the
@@ -67,6 +69,9 @@ export interface RunningRouter {
 export async function startRouter(options: StartRouterOptions): Promise<RunningRouter> {
   const { config, logger } = options;
   const connected = options.natsConnected ?? (() => true);
+  const embedded = options.bus === "embedded";
+  // Embedded, the stores are in this process: always current, and there is no NATS, connected or not.
+  const natsGauge = () => (!embedded && connected() ? 1 : 0);
   const authorizer = options.authorizer ?? openAccess;
   const registry = new Registry();
   const metrics = new RouterMetrics(registry);
@@ -100,12 +105,13 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     },
   });
   metrics.replicas.set(table.all().length);
-  metrics.natsConnected.set(connected() ? 1 : 0);
+  metrics.natsConnected.set(natsGauge());
   const shadowComparisons = options.predictionLogs && new PredictionLogPublisher({ transport: options.predictionLogs, source: "tessera/router", metrics: registry, logger });
   const forwarder = new Forwarder({ dispatcher, channels, metrics, logger, authorizer, defaultTimeoutMs: config.defaultTimeoutMs, meshToken: config.meshToken, shadowComparisons, h2 });
   const ready = () => table.all().length > 0;
   const status = () => ({
-    nats: connected() ? "connected" : "disconnected: serving the last known routes and membership",
+    bus: embedded ? "embedded" : "nats",
+    nats: embedded ? "not used: embedded mesh (routes and membership in this process)" : connected() ? "connected" : "disconnected: serving the last known routes and membership",
     replicas: table.all().map((r) => ({ id: r.replicaId, grpc: r.grpcAddress, models: r.models.map((m) => `${m.model}@${m.version}`) })),
     routes: routes.list().map((r) => r.model),
   });
@@ -128,7 +134,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       routes: [
         (request, response) => {
           if (request.method !== "GET" || (request.url ?? "").split("?")[0] !== "/router/status") return false;
-          metrics.natsConnected.set(connected() ? 1 : 0);
+          metrics.natsConnected.set(natsGauge());
           sendJson(response, 200, status());
           return true;
         },
@@ -166,7 +172,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     dispatcher,
     reconnected: () => {
       membership.reconnected();
-      metrics.natsConnected.set(1);
+      metrics.natsConnected.set(natsGauge());
     },
     stop: () => host.shutdown(),
   };

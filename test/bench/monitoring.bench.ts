@@ -9,12 +9,18 @@ import { LoggedTensorSchema, PredictionLogSchema } from "../../libs/gen/tessera/
 import { FeatureKind, FeatureRole } from "../../libs/gen/tessera/registry/v1/profile_pb.js";
 import { silentLogger } from "../../libs/log/index.js";
 import { mulberry32 } from "../../libs/onnx/index.js";
-import { ensurePredictionLogStreams, natsPredictionLogTransport, PREDICTION_LOG_STREAM, PredictionLogPublisher } from "../../libs/prediction-log/index.js";
+import { ensurePredictionLogStreams, natsPredictionLogTransport, predictionLogNames, PredictionLogPublisher } from "../../libs/prediction-log/index.js";
 import { ProfileBuilder, type FeatureSlot } from "../../libs/profiles/index.js";
 import { startNatsServer } from "../../libs/testing/index.js";
 import { DriftMonitor } from "../../services/monitoring/drift-monitor.js";
 import { datasetDrift, ksTwoSample, resolveDriftOptions, type FeatureReference, type FeatureWindow } from "../../services/monitoring/drift/index.js";
 import { startLogConsumer } from "../../services/monitoring/log-consumer.js";
+import { startBenchMesh } from "./support/bench-mesh.js";
+import { readBenchOptions } from "./support/bench-options.js";
+import { formatRow } from "./support/format.js";
+import { oneRowRequest } from "./support/predict-request.js";
+import { withCpuPerCall } from "./support/process-cpu.js";
+import { spawnLoad } from "./support/spawn-load.js";
 import { targetLine } from "./support/target-line.js";
 
 /**
@@ -22,11 +28,14 @@ import { targetLine } from "./support/target-line.js";
  * against raw JetStream consumption of the same messages in the same run;
  * (2) one full drift report, 100 numeric features, 10,000-value window vs a
  * 10,000-row reference, and KS over the same data against SciPy's ks_2samp
- * when /usr/bin/python3 has SciPy. Replica throughput with logging on vs off
- * is not measured yet.
+ * when /usr/bin/python3 has SciPy; (3) replica throughput with prediction
+ * logging at 100 % sampling against logging off, in the same run.
  */
 const LOGS = Number(process.env.BENCH_MONITORING_LOGS ?? 20_000);
 const FEATURES = 16;
+// A mesh of its own (TESSERA_MESH), so the bench runs the namespaced names a second mesh on a shared NATS would.
+const MESH = "bench";
+const STREAM = predictionLogNames(MESH).stream;
 
 async function consumption(): Promise<number> {
   const nats = await startNatsServer();
@@ -39,8 +48,8 @@ async function consumption(): Promise<number> {
     const builder = new ProfileBuilder(slots, () => FeatureKind.NUMERIC);
     for (let i = 0; i < 5000; i++) builder.add(slots.map(() => random()), `row ${i}`);
     const profile = builder.finish("bench");
-    const publisher = new PredictionLogPublisher({ transport: natsPredictionLogTransport(nc), source: "bench", maxBuffered: LOGS + 1 });
-    await ensurePredictionLogStreams(nc);
+    const publisher = new PredictionLogPublisher({ transport: natsPredictionLogTransport(nc, { mesh: MESH }), source: "bench", maxBuffered: LOGS + 1 });
+    await ensurePredictionLogStreams(nc, { mesh: MESH });
     for (let i = 0; i < LOGS; i++) {
       publisher.offer("bench", 1, 1, () =>
         create(PredictionLogSchema, {
@@ -51,13 +60,13 @@ async function consumption(): Promise<number> {
       );
     }
     await publisher.close();
-    console.log(`published ${publisher.stats().published} logs of ${FEATURES} features to ${PREDICTION_LOG_STREAM}`);
+    console.log(`published ${publisher.stats().published} logs of ${FEATURES} features to ${STREAM}`);
 
     // Raw ceiling: a durable pull consumer that only acknowledges.
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
-    await jsm.consumers.add(PREDICTION_LOG_STREAM, { durable_name: "raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 1000 });
-    const raw = await js.consumers.get(PREDICTION_LOG_STREAM, "raw");
+    await jsm.consumers.add(STREAM, { durable_name: "raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 1000 });
+    const raw = await js.consumers.get(STREAM, "raw");
     let t0 = performance.now();
     let n = 0;
     const messages = await raw.consume({ max_messages: 256 });
@@ -74,6 +83,7 @@ async function consumption(): Promise<number> {
     const finished = new Promise<void>((resolve) => (done = resolve));
     t0 = performance.now();
     const consumer = await startLogConsumer(nc, {
+      mesh: MESH,
       durable: "monitoring",
       // The logs were published before it starts.
       startAt: "all",
@@ -146,12 +156,62 @@ function driftReport(): void {
   }
 }
 
+/**
+ * One-row Predict of fraud (batching off) at 64 in flight, load from a
+ * separate process, against two replicas of the same version side by side:
+ * one logging every request (TESSERA_PREDICTION_LOG_SAMPLE_RATE=1, the
+ * default) to JetStream, one with logging off (0: no log connection at all).
+ * They are measured alternately, ROUNDS times each, the order flipped each
+ * round, so a busy machine's drift weighs on both; the ratio is of the
+ * summed calls.
+ */
+async function loggingThroughput(): Promise<number> {
+  const options = readBenchOptions();
+  const rounds = Number(process.env.BENCH_LOGGING_ROUNDS ?? 3);
+  const mesh = await startBenchMesh();
+  try {
+    // A name of its own: a monitoring service on the same NATS (tessera up) should not mistake these logs for its fraud's.
+    const model = `bench-logging-${process.pid}`;
+    await mesh.pushModel(model, "fraud.onnx", { enabled: false });
+    const common = { TESSERA_INTRA_OP_THREADS: String(options.intraOpThreads) };
+    const logging = await mesh.startReplica([model], { ...common, TESSERA_PREDICTION_LOG_SAMPLE_RATE: "1" });
+    const silent = await mesh.startReplica([model], { ...common, TESSERA_PREDICTION_LOG_SAMPLE_RATE: "0" });
+    const request = oneRowRequest(model, "fraud");
+    console.log(`\nreplica throughput, logging at 100 % vs off: one-row Predict of fraud (batching off), c=64, ${options.warmupMs} ms warm-up + ${options.durationMs} ms per point, ${rounds} rounds alternating, NATS ${mesh.natsUrl}`);
+    const widths = [12, 6, 10, 9, 9, 7, 8];
+    console.log(formatRow(["logging", "round", "calls/s", "p50 ms", "p99 ms", "errors", "cpu µs"], widths));
+    const totals = { on: { calls: 0, ms: 0, cpu: 0 }, off: { calls: 0, ms: 0, cpu: 0 } };
+    for (let round = 1; round <= rounds; round++) {
+      const order = round % 2 === 1 ? (["on", "off"] as const) : (["off", "on"] as const);
+      for (const which of order) {
+        const replica = which === "on" ? logging : silent;
+        const r = await withCpuPerCall(replica.pid, () => spawnLoad({ request, concurrency: 64, durationMs: options.durationMs, warmupMs: options.warmupMs, address: replica.grpcAddress }));
+        console.log(formatRow([which === "on" ? "100 %" : "off", String(round), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors), r.cpuUsPerCall], widths) + (r.firstError ? `  first error: ${r.firstError}` : ""));
+        totals[which].calls += r.callsPerSecond * options.durationMs;
+        totals[which].ms += options.durationMs;
+        totals[which].cpu += r.cpuUsPerCall;
+      }
+    }
+    // Calls/s weighted by the time measured: the mean rate over all rounds.
+    const on = totals.on.calls / totals.on.ms;
+    const off = totals.off.calls / totals.off.ms;
+    console.log(
+      `logging at 100 %: ${on.toFixed(0)} calls/s, ${(totals.on.cpu / rounds).toFixed(0)} cpu µs per call; off: ${off.toFixed(0)} calls/s, ${(totals.off.cpu / rounds).toFixed(0)} cpu µs per call; ` +
+        `throughput ratio ${(on / off).toFixed(2)}, CPU per call ratio ${(totals.on.cpu / totals.off.cpu).toFixed(2)}`,
+    );
+    return on / off;
+  } finally {
+    await mesh.stop();
+  }
+}
+
 async function main(): Promise<void> {
-  console.log(`monitoring bench: ${LOGS} prediction logs through a private nats-server; drift for 100 features`);
+  console.log(`monitoring bench: ${LOGS} prediction logs through a private nats-server; drift for 100 features; replica throughput with logging on and off`);
   const ratio = await consumption();
   driftReport();
+  const logging = await loggingThroughput();
   console.log(targetLine("monitoring-vs-raw-jetstream-consumption", ratio, 0.5));
-  console.log("(replica throughput with logging at 100 % vs off: not measured yet)");
+  console.log(targetLine("prediction-logging-throughput", logging, 0.9));
   process.exit(0);
 }
 

@@ -1,10 +1,13 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FeatureStatus } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
 import { runCli } from "../../mesh/cli/run-cli.js";
 import { startTestFeature, type TestFeature } from "../support/feature-harness.js";
+
+// Each test spawns `tessera` processes (a Node start-up each, seconds on a loaded 2-core machine).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
 // The CLI's features commands, run in this process (as `tessera` would) against a real feature service over NATS + Redis.
 let feature: TestFeature;

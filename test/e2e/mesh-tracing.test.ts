@@ -20,10 +20,10 @@ import { exampleModel, fraudFeatureBinding, fraudFeatureDefinitions, fraudFeatur
 // `tessera up`'s processes (registry, feature, monitoring, router, one
 // replica), started by the mesh launcher with OTLP/HTTP (JSON) pointed at a
 // receiver this test runs. One entity-keyed Predict through the router must
-// come back as one trace: router → replica → feature fetch → the
+// come back as one trace: router → replica → feature lookup and fetch → the
 // monitoring service consuming that request's prediction log.
 
-const { SERVER, CLIENT, CONSUMER } = SPAN_KIND;
+const { INTERNAL, SERVER, CLIENT, CONSUMER } = SPAN_KIND;
 let receiver: OtlpReceiver | undefined;
 const inTrace = (traceId: string) => receiver!.inTrace(traceId);
 const find = (traceId: string, service: string, kind: number, name: RegExp) => inTrace(traceId).find((s) => s.service === service && s.kind === kind && name.test(s.name));
@@ -111,6 +111,8 @@ describe("one trace across tessera up's processes, over OTLP/HTTP", () => {
         routerServer: find(traceId, "tessera-router", SERVER, routerPath),
         routerClient: find(traceId, "tessera-router", CLIENT, routerPath),
         replicaServer: find(traceId, "tessera-inference", SERVER, routerPath),
+        featureLookup: find(traceId, "tessera-inference", INTERNAL, /^feature lookup$/),
+        featureFetch: find(traceId, "tessera-inference", INTERNAL, /^feature fetch$/),
         featureClient: find(traceId, "tessera-inference", CLIENT, /^tessera\.feature\.v1\.FeatureService\/GetOnlineFeatures$/),
         featureServer: find(traceId, "tessera-feature", SERVER, /^tessera\.feature\.v1\.FeatureService\/GetOnlineFeatures$/),
         consumer: find(traceId, "tessera-monitoring", CONSUMER, /^process tessera-predictions\./),
@@ -120,11 +122,14 @@ describe("one trace across tessera up's processes, over OTLP/HTTP", () => {
         .toEqual([]);
       const s = spans() as { [K in keyof ReturnType<typeof spans>]-?: ReceivedSpan };
 
-      // The tree, across four processes: caller → router server → router client → replica server → feature client → feature server; the consumer under the replica's span.
+      // The tree, across four processes: caller → router server → router client → replica server → feature lookup → feature fetch
+      // (its own, as the only caller in its batch) → feature client → feature server; the consumer under the replica's span.
       expect(s.routerServer.parentSpanId).toBe(callerSpan);
       expect(s.routerClient.parentSpanId).toBe(s.routerServer.spanId);
       expect(s.replicaServer.parentSpanId).toBe(s.routerClient.spanId);
-      expect(s.featureClient.parentSpanId).toBe(s.replicaServer.spanId);
+      expect(s.featureLookup.parentSpanId).toBe(s.replicaServer.spanId);
+      expect(s.featureFetch.parentSpanId).toBe(s.featureLookup.spanId);
+      expect(s.featureClient.parentSpanId).toBe(s.featureFetch.spanId);
       expect(s.featureServer.parentSpanId).toBe(s.featureClient.spanId);
       expect(s.consumer.parentSpanId).toBe(s.replicaServer.spanId);
 

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { createMemoryEventBus } from "../../libs/events/index.js";
 import { LoggedTensorSchema, PredictionLogSchema } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
@@ -16,6 +16,9 @@ import { exampleModel } from "../../mesh/models/index.js";
 import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
 import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+
+// Each test spawns `tessera` processes (a Node start-up each, seconds on a loaded 2-core machine).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
 // The built CLI against a registry and a monitoring service on ephemeral ports.
 const cli = join(repoRoot(), "dist", "mesh", "cli", "main.js");

@@ -237,10 +237,15 @@ describe("registry events", () => {
     const name = uniqueName("e").replace(/_/g, "-");
     await uploadModelVersion(registry.client, { model: name, createModel: true, aliases: ["production"] }, fraud);
     await registry.client.setAlias({ model: name, alias: "staging", version: 1 });
-    await expect.poll(() => received.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(3);
-    const moved = received.filter((e) => e.type === "tessera.events.v1.AliasMoved").map((e) => e.message as { alias: string; version: number; model: string });
+    // Other test files publish on the same NATS: wait for this model's own three events.
+    const ours = () => received.filter((e) => {
+      const message = e.message as { model?: string; modelVersion?: { model: string } };
+      return (message.model ?? message.modelVersion?.model) === name;
+    });
+    await expect.poll(() => ours().length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    const moved = ours().filter((e) => e.type === "tessera.events.v1.AliasMoved").map((e) => e.message as { alias: string; version: number; model: string });
     expect(moved).toEqual(expect.arrayContaining([expect.objectContaining({ model: name, alias: "production", version: 1 }), expect.objectContaining({ model: name, alias: "staging", version: 1 })]));
-    expect(raw).toEqual(expect.arrayContaining([{ subject: "tessera.registry.model_version.created", type: "tessera.events.v1.ModelVersionCreated", source: "tessera/registry" }]));
+    await expect.poll(() => raw, { timeout: 10_000 }).toEqual(expect.arrayContaining([{ subject: "tessera.registry.model_version.created", type: "tessera.events.v1.ModelVersionCreated", source: "tessera/registry" }]));
     await unsubscribe();
     sub.unsubscribe();
     await bus.close();

@@ -9,7 +9,7 @@ import type { Target } from "../serving/served-table.js";
 import type { HostTensor } from "../tensor/index.js";
 import { runInference, type InferenceAnswer } from "../handlers/run-inference.js";
 import { assembleFeatures, layoutBinding, type DefaultedValue } from "./assemble-features.js";
-import type { FeatureLookup } from "./feature-lookup.js";
+import { isCallerEnded, type FeatureLookup } from "./feature-lookup.js";
 
 /** Most entity keys one Predict may carry. */
 export const MAX_ENTITY_KEYS_PER_PREDICT = 1024;
@@ -45,9 +45,11 @@ export async function predictByEntity(
   const layout = layoutBinding(binding, await viewsOf(lookup, binding));
   let columns: FeatureColumn[] | undefined;
   try {
-    columns = await lookup.read(binding.features.map((f) => f.ref), keys);
+    columns = await lookup.read(binding.features.map((f) => f.ref), keys, call);
   } catch (error) {
     const status = ConnectError.from(error);
+    // The caller's own deadline or cancel, not the feature service: say so (DEADLINE_EXCEEDED / CANCELLED), no defaults for a gone caller.
+    if (isCallerEnded(error)) throw status;
     const down = status.code === Code.Unavailable || status.code === Code.DeadlineExceeded;
     if (!down) throw status;
     if (!binding.defaultsWhenUnavailable) {

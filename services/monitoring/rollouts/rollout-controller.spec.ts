@@ -111,6 +111,27 @@ describe("RolloutController", () => {
     expect(events).toEqual([{ kind: "check_failed", failedChecks: 1, reason: "a drift alarm is raised for the candidate" }]);
   });
 
+  it("rolls back a candidate that gets no requests instead of waiting at its first step for ever", async () => {
+    const routes = new FakeRoutes();
+    const started = await start(routes);
+    const controller = started.controller;
+    let state = started.state;
+    let events;
+    // Default limit: two more intervals of waiting, then a failed check; the next check waits again, then rolls back.
+    for (const minutes of [1, 2]) {
+      ({ state, events } = await controller.tick(state, minutes * MINUTE, undefined));
+      expect(events).toEqual([]);
+    }
+    ({ state, events } = await controller.tick(state, 3 * MINUTE, undefined));
+    expect(events).toEqual([{ kind: "check_failed", failedChecks: 1, reason: expect.stringContaining("no candidate requests in 3 step intervals") }]);
+    ({ state, events } = await controller.tick(state, 5 * MINUTE, undefined));
+    expect(events).toEqual([]);
+    ({ state, events } = await controller.tick(state, 6 * MINUTE, undefined));
+    expect(state.phase).toBe("rolled_back");
+    expect(state.reason).toContain("2 failed checks in a row; last: no candidate requests");
+    expect(routes.route!.weights).toEqual({ 1: 100, 2: 0 });
+  });
+
   it("pauses instead of overwriting a manual route change, and resumes from the route as it is", async () => {
     const routes = new FakeRoutes();
     const started = await start(routes);

@@ -1,5 +1,6 @@
 import type { RouteControl, RouteSnapshot } from "./route-control.js";
 import type { RolloutSpec } from "./rollout-spec.js";
+import { judgeStep } from "./step-analysis.js";
 
 /**
  * PROGRESSING: moving through the steps. PAUSED: waiting for resume (asked
@@ -64,15 +65,16 @@ export class RolloutController {
     if (state.step === -1) return this.moveTo(state, 0, nowMs);
     if (nowMs - state.stepStartedMs < spec.stepIntervalMs) return { state, events: [] };
 
-    const failure = checkFailure(spec, metrics);
-    if (failure === "inconclusive") return { state, events: [] };
-    if (failure === undefined) {
+    const judged = judgeStep(spec, metrics, nowMs - state.stepStartedMs);
+    if (judged.verdict === "wait") return { state, events: [] };
+    if (judged.verdict === "pass") {
       if (spec.steps[state.step] === 100) {
         await this.routes.moveAlias(spec.model, spec.alias, spec.candidate);
         return { state: { ...state, phase: "promoted", failedChecks: 0, reason: "" }, events: [{ kind: "promoted" }] };
       }
       return this.moveTo({ ...state, failedChecks: 0 }, state.step + 1, nowMs);
     }
+    const failure = judged.reason;
     const failedChecks = state.failedChecks + 1;
     const events: RolloutEvent[] = [{ kind: "check_failed", failedChecks, reason: failure }];
     if (failedChecks < spec.failureThreshold) {
@@ -127,14 +129,4 @@ export class RolloutController {
 /** The route's weights with `candidate` at `weight` percent and the baseline taking the rest. */
 export function splitWeights(spec: RolloutSpec, weight: number): Record<number, number> {
   return { [spec.baseline]: 100 - weight, [spec.candidate]: weight };
-}
-
-/** Why the step failed its analysis; undefined when it passed; "inconclusive" with too few requests. */
-function checkFailure(spec: RolloutSpec, metrics: StepMetrics | undefined): string | undefined | "inconclusive" {
-  const a = spec.analysis;
-  if (!metrics || metrics.requests < a.minRequests) return "inconclusive";
-  if (metrics.successRate < a.minSuccessRate) return `success rate ${metrics.successRate.toFixed(3)} < ${a.minSuccessRate}`;
-  if (metrics.p99Ms > a.maxP99Ms) return `p99 ${metrics.p99Ms.toFixed(1)} ms > ${a.maxP99Ms} ms`;
-  if (a.noDriftAlarm && metrics.driftAlarm) return "a drift alarm is raised for the candidate";
-  return undefined;
 }

@@ -10,6 +10,12 @@ export interface RolloutAnalysis {
   maxP99Ms: number;
   /** Fail the check while a drift alarm is raised for the candidate. */
   noDriftAlarm: boolean;
+  /**
+   * Step intervals a check may wait beyond its own for `minRequests`
+   * candidate requests; then it fails (no replica serves the candidate, or
+   * no traffic reaches it). Undefined (states stored before it): 2.
+   */
+  inconclusiveLimit?: number;
 }
 
 export interface RolloutSpec {
@@ -45,5 +51,8 @@ export function checkRolloutSpec(spec: RolloutSpec): RolloutSpec {
   if (!(a.minSuccessRate >= 0 && a.minSuccessRate <= 1)) throw invalidArgument(`analysis min success rate must be in [0, 1], got ${a.minSuccessRate}`);
   if (!(a.maxP99Ms > 0)) throw invalidArgument(`analysis max p99 must be > 0 ms, got ${a.maxP99Ms}`);
   if (!(Number.isInteger(a.minRequests) && a.minRequests >= 0)) throw invalidArgument(`analysis min requests must be >= 0, got ${a.minRequests}`);
+  if (a.inconclusiveLimit !== undefined && !(Number.isInteger(a.inconclusiveLimit) && a.inconclusiveLimit >= 0)) {
+    throw invalidArgument(`analysis inconclusive limit must be a whole number of step intervals >= 0, got ${a.inconclusiveLimit}`);
+  }
   return spec;
 }

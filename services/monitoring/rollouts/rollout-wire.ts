@@ -8,6 +8,7 @@ import {
 } from "../../../libs/gen/tessera/monitoring/v1/rollouts_pb.js";
 import type { RolloutPhase, RolloutState } from "./rollout-controller.js";
 import { checkRolloutSpec, type RolloutSpec } from "./rollout-spec.js";
+import { DEFAULT_INCONCLUSIVE_LIMIT } from "./step-analysis.js";
 
 export const DEFAULT_STEPS = [10, 25, 50, 100];
 export const DEFAULT_STEP_INTERVAL_MS = 60_000;
@@ -35,6 +36,7 @@ export function rolloutSpecFrom(request: StartRolloutRequest, baseline: number):
       minSuccessRate: a?.minSuccessRate || 0.99,
       maxP99Ms: a?.maxP99Ms || 500,
       noDriftAlarm: !(a?.ignoreDrift ?? false),
+      inconclusiveLimit: a?.inconclusiveLimit ?? DEFAULT_INCONCLUSIVE_LIMIT,
     },
     failureThreshold: a?.failureThreshold || 2,
     alias: request.alias || "production",
@@ -55,6 +57,7 @@ export function toWireRollout(state: RolloutState): Rollout {
       ignoreDrift: !spec.analysis.noDriftAlarm,
       minRequests: spec.analysis.minRequests,
       failureThreshold: spec.failureThreshold,
+      inconclusiveLimit: spec.analysis.inconclusiveLimit ?? DEFAULT_INCONCLUSIVE_LIMIT,
     }),
     alias: spec.alias,
     phase: PHASES[state.phase],

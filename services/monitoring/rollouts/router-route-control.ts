@@ -16,10 +16,16 @@ const TIMEOUT_MS = 5_000;
  * splits change: sticky header, shadow and fallback are kept as they are.
  */
 export class RouterRouteControl implements RouteControl {
+  private readonly call: { timeoutMs: number; headers?: Record<string, string> };
+
+  /** `apiKey`: sent as x-api-key, for a router that requires keys (it needs the SetRoute right for the model). */
   constructor(
     private readonly router: RouterClient,
     private readonly registry: RegistryClient,
-  ) {}
+    options: { apiKey?: string } = {},
+  ) {
+    this.call = { timeoutMs: TIMEOUT_MS, ...(options.apiKey ? { headers: { "x-api-key": options.apiKey } } : {}) };
+  }
 
   async getRoute(model: string): Promise<RouteSnapshot | undefined> {
     const route = await this.fetch(model);
@@ -34,7 +40,7 @@ export class RouterRouteControl implements RouteControl {
     try {
       const { route: stored } = await this.router.setRoute(
         { route: create(RouteSchema, { ...route, splits, revision: 0n }), expectedRevision: BigInt(expectedRevision) },
-        { timeoutMs: TIMEOUT_MS },
+        this.call,
       );
       return { revision: Number(stored?.revision ?? 0n) };
     } catch (error) {
@@ -51,7 +57,7 @@ export class RouterRouteControl implements RouteControl {
 
   private async fetch(model: string): Promise<Route | undefined> {
     try {
-      return (await this.router.getRoute({ model }, { timeoutMs: TIMEOUT_MS })).route;
+      return (await this.router.getRoute({ model }, this.call)).route;
     } catch (error) {
       const e = ConnectError.from(error);
       if (e.code === Code.NotFound) return undefined;
