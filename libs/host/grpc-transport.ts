@@ -7,6 +7,7 @@ import { context as otelContext, trace, type Span } from "@opentelemetry/api";
 import { endRpcSpan, injectIntoHeaders, startRpcSpan } from "../telemetry/index.js";
 import { deserializer, grpcPath, serializer } from "./grpc-service-definition.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
+import { MESH_TOKEN_HEADER } from "./mesh-token.js";
 import { headersToMetadata, metadataToHeaders, serviceErrorToConnectError, type HeadersLike } from "./grpc-status.js";
 
 export interface GrpcTransportOptions {
@@ -25,6 +26,8 @@ export interface GrpcTransportOptions {
    */
   maxSendMessageBytes?: number;
   channelOptions?: ChannelOptions;
+  /** Sent as x-tessera-mesh-token on every call: services started with TESSERA_MESH_TOKEN refuse writes without it. */
+  meshToken?: string;
 }
 
 /** A Connect client whose calls go over one long-lived grpc-js channel. */
@@ -62,6 +65,7 @@ export function createGrpcJsTransport(options: GrpcTransportOptions): Transport 
   const requestMetadata = (header: HeadersLike | undefined, span: Span): Metadata => {
     const headers = new Headers(header);
     injectIntoHeaders(headers, trace.setSpan(otelContext.active(), span));
+    if (options.meshToken) headers.set(MESH_TOKEN_HEADER, options.meshToken);
     return headersToMetadata(headers);
   };
 

@@ -9,7 +9,8 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
 import type { CallObserver } from "./call-observer.js";
 import type { RawUnaryHandler } from "./raw-grpc-methods.js";
-import { hasMeshToken } from "./mesh-token.js";
+import { status } from "@grpc/grpc-js";
+import { checkMeshTokenHttp, type MeshTokenPolicy } from "./mesh-token.js";
 
 /** An extra HTTP route (the OIP REST form, say): answers and returns true, or returns false to pass. */
 export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
@@ -37,7 +38,7 @@ export interface HttpServerOptions {
   shutdownSignal: AbortSignal;
   maxMessageBytes: number;
   /** See ServiceHostOptions.meshToken. */
-  meshToken?: string;
+  meshToken?: MeshTokenPolicy;
 }
 
 /**
@@ -80,9 +81,8 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
       response.end(body);
       return;
     }
-    if (options.meshToken && !hasMeshToken(request, options.meshToken)) {
-      return sendJson(response, 401, { error: "this service takes calls only through the router (missing or wrong x-tessera-mesh-token)" });
-    }
+    const verdict = options.meshToken && checkMeshTokenHttp(options.meshToken, request);
+    if (verdict && !verdict.ok) return sendJson(response, verdict.code === status.UNAUTHENTICATED ? 401 : 403, { error: verdict.message });
     for (const route of options.routes) {
       if (await route(request, response)) return;
     }

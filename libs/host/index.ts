@@ -6,3 +6,4 @@ export type { CallObserver } from "./call-observer.js";
 export { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 export type { RawUnaryHandler } from "./raw-grpc-methods.js";
 export { headersToMetadata, metadataToHeaders } from "./grpc-status.js";
+export { checkMeshToken, MESH_TOKEN_HEADER, writesOnly, type MeshTokenPolicy } from "./mesh-token.js";

@@ -10,7 +10,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 import { toGrpcServiceDefinition } from "./grpc-service-definition.js";
 import { addReflection } from "./reflection.js";
 import { applyRawGrpcMethods } from "./raw-grpc-methods.js";
-import { meshTokenInterceptor } from "./mesh-token.js";
+import { meshTokenInterceptor, type MeshTokenPolicy } from "./mesh-token.js";
 import { createHttpServer, type HttpRoute, type ServiceRegistration } from "./http-server.js";
 
 export interface ServiceHostOptions {
@@ -33,10 +33,12 @@ export interface ServiceHostOptions {
   shutdownGraceMs?: number;
   /**
    * When set, calls without this x-tessera-mesh-token are refused
-   * (UNAUTHENTICATED; HTTP 401), except health, reflection and metrics:
-   * the service then answers only what came through the router.
+   * (UNAUTHENTICATED, HTTP 401; a wrong one PERMISSION_DENIED, 403), except
+   * health, reflection and metrics. A string guards every call (a replica
+   * then answers only what came through the router); a policy may guard
+   * fewer (writesOnly).
    */
-  meshToken?: string;
+  meshToken?: string | MeshTokenPolicy;
   /** Runs after both ports have stopped: close NATS, Redis, sessions. */
   onClose?: () => Promise<void>;
   /**
@@ -98,7 +100,9 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   const problems = new Map<string, string>();
   const effectiveReady = () => ready && problems.size === 0;
 
-  const grpc = options.grpcFrontEnd ?? (await startGrpcServer(options, host, health, shutdownController.signal, observer, maxMessageBytes));
+  const meshToken: MeshTokenPolicy | undefined =
+    typeof options.meshToken === "string" ? { token: options.meshToken, expectedFrom: "through the router" } : options.meshToken;
+  const grpc = options.grpcFrontEnd ?? (await startGrpcServer(options, { host, health, shutdownSignal: shutdownController.signal, observer, maxMessageBytes, meshToken }));
 
   const httpServer = createHttpServer({
     services: options.services,
@@ -109,7 +113,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     notReadyReason: () => (problems.size > 0 ? [...problems.values()].join("; ") : ready ? undefined : "starting or shutting down"),
     shutdownSignal: shutdownController.signal,
     maxMessageBytes,
-    meshToken: options.meshToken,
+    meshToken,
   });
   httpServer.listen(options.httpPort, host);
   await once(httpServer, "listening");
@@ -168,18 +172,23 @@ export async function startService(options: ServiceHostOptions): Promise<Service
 }
 
 /** The host's own gRPC server, bound to its port. */
+interface GrpcServerParts {
+  readonly host: string;
+  readonly health: HealthImplementation;
+  readonly shutdownSignal: AbortSignal;
+  readonly observer: ReturnType<typeof rpcMetricsObserver>;
+  readonly maxMessageBytes: number;
+  readonly meshToken: MeshTokenPolicy | undefined;
+}
+
 async function startGrpcServer(
   options: ServiceHostOptions,
-  host: string,
-  health: HealthImplementation,
-  shutdownSignal: AbortSignal,
-  observer: ReturnType<typeof rpcMetricsObserver>,
-  maxMessageBytes: number,
+  { host, health, shutdownSignal, observer, maxMessageBytes, meshToken }: GrpcServerParts,
 ): Promise<GrpcFrontEnd> {
   const grpcServer = new Server({
     "grpc.max_receive_message_length": maxMessageBytes,
     "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
-    ...(options.meshToken ? { interceptors: [meshTokenInterceptor(options.meshToken)] } : {}),
+    ...(meshToken ? { interceptors: [meshTokenInterceptor(meshToken)] } : {}),
   });
   for (const { service, impl, rawGrpc } of options.services) {
     const definition = { ...toGrpcServiceDefinition(service) } as Record<string, MethodDefinition<unknown, unknown>>;

@@ -1,9 +1,9 @@
 import { Counter, type Registry } from "prom-client";
-import { encodeCloudEvent } from "../events/index.js";
-import { PredictionLogSchema, type PredictionLog } from "../gen/tessera/events/v1/prediction_log_pb.js";
+import { encodeCloudEvent, type CloudEventEnvelope } from "../events/index.js";
+import { PredictionLogSchema, ShadowComparisonSchema, type PredictionLog, type ShadowComparison } from "../gen/tessera/events/v1/prediction_log_pb.js";
 import { silentLogger, type Logger } from "../log/index.js";
 import { activeTraceContext, type LogTraceContext } from "./log-trace-context.js";
-import { predictionLogSubject } from "./prediction-log-stream.js";
+import { predictionLogSubject, shadowComparisonSubject } from "./prediction-log-stream.js";
 import type { PredictionLogTransport } from "./prediction-log-transport.js";
 
 export interface PredictionLogPublisherOptions {
@@ -40,10 +40,8 @@ export interface PredictionLogStats {
 
 interface Pending {
   model: string;
-  version: number;
-  build: () => PredictionLog;
-  /** The answering request's trace, for the message's traceparent. */
-  trace: LogTraceContext | undefined;
+  /** Builds and encodes the record: at flush time, off the request path. */
+  encode: () => { subject: string; envelope: CloudEventEnvelope };
 }
 
 /**
@@ -98,12 +96,36 @@ export class PredictionLogPublisher {
       this.counts.sampledOut++;
       return;
     }
+    this.enqueue(model, (trace) => {
+      const log = build();
+      const envelope = encodeCloudEvent(PredictionLogSchema, log, { source: this.source, ...(log.requestId ? { id: log.requestId } : {}), ...trace });
+      return { subject: predictionLogSubject(model, version), envelope };
+    });
+  }
+
+  /**
+   * The router's comparison of a shadow's answer with the primary's, on
+   * the same bounded buffer, batches and counters as the logs. `build` runs
+   * at flush time and must not throw.
+   */
+  offerShadowComparison(model: string, shadowVersion: number, build: () => ShadowComparison): void {
+    if (this.closed) return;
+    this.enqueue(model, (trace) => {
+      const comparison = build();
+      const envelope = encodeCloudEvent(ShadowComparisonSchema, comparison, { source: this.source, ...(comparison.requestId ? { id: comparison.requestId } : {}), ...trace });
+      return { subject: shadowComparisonSubject(model, shadowVersion), envelope };
+    });
+  }
+
+  private enqueue(model: string, encode: (trace: LogTraceContext | undefined) => { subject: string; envelope: CloudEventEnvelope }): void {
     if (this.buffer.length >= this.maxBuffered) {
       this.counts.dropped++;
       this.counters?.dropped.inc({ model });
       return;
     }
-    this.buffer.push({ model, version, build, trace: activeTraceContext() });
+    // The answering request's trace, for the message's traceparent: taken now, while its context is active.
+    const trace = activeTraceContext();
+    this.buffer.push({ model, encode: () => encode(trace) });
     if (this.buffer.length >= this.batchSize) this.kick(0);
     else this.kick(this.flushIntervalMs);
   }
@@ -154,13 +176,8 @@ export class PredictionLogPublisher {
   private async publishBatch(batch: Pending[]): Promise<void> {
     const results = await Promise.allSettled(
       batch.map(async (p) => {
-        const log = p.build();
-        const envelope = encodeCloudEvent(PredictionLogSchema, log, {
-          source: this.source,
-          ...(log.requestId ? { id: log.requestId } : {}),
-          ...p.trace,
-        });
-        await this.transport.publish(predictionLogSubject(p.model, p.version), envelope);
+        const { subject, envelope } = p.encode();
+        await this.transport.publish(subject, envelope);
       }),
     );
     let firstError: unknown;

@@ -21,6 +21,11 @@ export function predictionLogSubject(model: string, version: number): string {
   return `${PREDICTION_LOG_SUBJECT_PREFIX}.${model}.${version}`;
 }
 
+/** The router's ShadowComparison records: in the same stream, one token deeper, so a filter on logs (`<model>.<version>`) never sees them. */
+export function shadowComparisonSubject(model: string, shadowVersion: number): string {
+  return `${PREDICTION_LOG_SUBJECT_PREFIX}.${model}.${shadowVersion}.shadow`;
+}
+
 /** The wire names of one mesh's prediction logs: two meshes on one NATS share none of them. */
 export interface PredictionLogNames {
   /** `<MESH>_PREDICTIONS`. */

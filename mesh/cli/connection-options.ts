@@ -16,6 +16,8 @@ export interface Connection {
   readonly timeoutMs: number | undefined;
   /** TESSERA_API_KEY, sent as x-api-key to the router (an env var, not a flag, so it stays out of shell history). */
   readonly apiKey: string | undefined;
+  /** TESSERA_MESH_TOKEN, sent as x-tessera-mesh-token to the registry, feature and monitoring services (they refuse writes without it when they run with one). */
+  readonly meshToken: string | undefined;
 }
 
 /** The headers that carry the API key, for a call through the router. */
@@ -67,5 +69,6 @@ export function resolveConnection(command: Command, io: Pick<CliIo, "env">): Con
     inference: { service: "inference replica", option: "--inference", address: address("inference", "TESSERA_INFERENCE_ADDRESS", DEFAULT_INFERENCE_ADDRESS) },
     timeoutMs: typeof timeout === "number" ? timeout : undefined,
     apiKey: io.env.TESSERA_API_KEY || undefined,
+    meshToken: io.env.TESSERA_MESH_TOKEN || undefined,
   };
 }

@@ -198,7 +198,7 @@ async function withFeature(command: Command, io: CliIo, run: (client: FeatureCli
   const address = typeof given === "string" ? given : fromEnv ? parseAddress(fromEnv) : DEFAULT_FEATURE_ADDRESS;
   const timeout = pick("timeout");
   const peer: Peer = { service: "feature service", option: "--feature", address };
-  const mesh = createMeshClient(FeatureService, { address });
+  const mesh = createMeshClient(FeatureService, { address, meshToken: io.env.TESSERA_MESH_TOKEN || undefined });
   try {
     await run(mesh.client, peer, typeof timeout === "number" ? timeout : undefined);
   } finally {

@@ -169,7 +169,7 @@ async function withRegistry(
   run: (client: RegistryClient, peer: Peer, timeoutMs: number | undefined) => Promise<void>,
 ): Promise<void> {
   const connection = resolveConnection(command, io);
-  const mesh = createMeshClient(RegistryService, { address: connection.registry.address, defaultTimeoutMs: connection.timeoutMs });
+  const mesh = createMeshClient(RegistryService, { address: connection.registry.address, defaultTimeoutMs: connection.timeoutMs, meshToken: connection.meshToken });
   try {
     await run(mesh.client, connection.registry, connection.timeoutMs);
   } finally {

@@ -29,7 +29,7 @@ export function driftCommand(io: CliIo): Command {
   addMonitoringOption(report);
   report.action(async (model: string, options: { version?: number; json?: boolean }, self: Command) => {
     const peer = monitoringPeer(self, io);
-    const monitoring = createMeshClient(MonitoringService, { address: peer.address });
+    const monitoring = createMeshClient(MonitoringService, { address: peer.address, meshToken: io.env.TESSERA_MESH_TOKEN || undefined });
     try {
       const response = await callPeer(peer, () => monitoring.client.getDriftReport({ model, version: options.version ?? 0 }));
       io.out((options.json ? JSON.stringify(toJson(GetDriftReportResponseSchema, response)) : formatDriftReport(response)) + "\n");
@@ -56,7 +56,7 @@ export function profileCommand(io: CliIo): Command {
     if (!format) throw new UsageError(`cannot tell the format of ${options.from} from its name; add --format csv or --format jsonl`);
     const size = (await stat(path).catch(() => undefined))?.size;
     if (size === undefined) throw new UsageError(`${options.from}: no such file`);
-    const registry = createMeshClient(RegistryService, { address: connection.registry.address, defaultTimeoutMs: connection.timeoutMs });
+    const registry = createMeshClient(RegistryService, { address: connection.registry.address, defaultTimeoutMs: connection.timeoutMs, meshToken: connection.meshToken });
     try {
       const { modelVersion } = await callPeer(connection.registry, () =>
         registry.client.getModelVersion({ version: { model, selector: { case: "version", value: version } } }),
@@ -99,7 +99,7 @@ export function alertsCommand(io: CliIo): Command {
   addMonitoringOption(watch);
   watch.action(async (_options: unknown, self: Command) => {
     const peer = monitoringPeer(self, io);
-    const monitoring = createMeshClient(MonitoringService, { address: peer.address, defaultTimeoutMs: 2 ** 31 - 1 });
+    const monitoring = createMeshClient(MonitoringService, { address: peer.address, defaultTimeoutMs: 2 ** 31 - 1, meshToken: io.env.TESSERA_MESH_TOKEN || undefined });
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);

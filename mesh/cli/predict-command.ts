@@ -76,7 +76,7 @@ async function signatureInputs(
   const served = await callPeer(connection.inference, () => inference.listServedModels({}, { timeoutMs: connection.timeoutMs, headers: authHeaders(connection) }));
   const choice = pickServed(served.models, target, connection.inference.address);
   if (choice.signature && choice.signature.inputs.length > 0) return choice.signature.inputs;
-  const registry = createMeshClient(RegistryService, { address: connection.registry.address, defaultTimeoutMs: connection.timeoutMs });
+  const registry = createMeshClient(RegistryService, { address: connection.registry.address, defaultTimeoutMs: connection.timeoutMs, meshToken: connection.meshToken });
   try {
     const response = await callPeer(connection.registry, () =>
       registry.client.getModelVersion({ version: { model: choice.model, selector: { case: "version", value: choice.version } } }, { timeoutMs: connection.timeoutMs }),

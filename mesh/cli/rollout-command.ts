@@ -50,7 +50,7 @@ export function rolloutCommand(io: CliIo): Command {
       const options = all.at(-2) as Record<string, unknown>;
       const args = all.slice(0, -2) as string[];
       const peer = monitoringPeer(self, io);
-      const monitoring = createMeshClient(MonitoringService, { address: peer.address });
+      const monitoring = createMeshClient(MonitoringService, { address: peer.address, meshToken: io.env.TESSERA_MESH_TOKEN || undefined });
       try {
         const rollouts = await callPeer(peer, () => call(monitoring.client, args, options));
         if (options.json) io.out(rollouts.map((r) => JSON.stringify(toJson(RolloutSchema, r))).join("\n") + "\n");

@@ -91,7 +91,7 @@ async function runUntilStopped(mesh: RunningMesh, readyTimeoutMs: number, logDir
     process.once("SIGTERM", onSignal);
   });
 
-  const registry = createMeshClient(RegistryService, { address: mesh.registry.grpcAddress });
+  const registry = createMeshClient(RegistryService, { address: mesh.registry.grpcAddress, meshToken: io.env.TESSERA_MESH_TOKEN || undefined });
   const readiness = new Map<string, ReplicaReadiness>();
   try {
     await Promise.all(

@@ -102,7 +102,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
       serve: [],
     };
 
-    registryClient = createMeshClient(RegistryService, { address: registry.grpcAddress });
+    registryClient = createMeshClient(RegistryService, { address: registry.grpcAddress, meshToken: registryConfig.meshToken });
     // The router before monitoring, whose rollouts drive it: so they know where it listens, a free port included.
     let routerEndpoint: ServiceEndpoint | undefined;
     if (topology.router) {

@@ -1,4 +1,4 @@
-import { readEnum, readInt, readPort, readString, type Env } from "../../libs/config/index.js";
+import { readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
 
 export interface FeatureConfig {
@@ -27,6 +27,11 @@ export interface FeatureConfig {
   /** In-process cache of read rows: 0 (default) turns it off. */
   cacheTtlMs: number;
   cacheMaxEntries: number;
+  /**
+   * TESSERA_MESH_TOKEN: when set, writes (every RPC but Get*, List*, Watch*,
+   * Describe*, Download*) need it as x-tessera-mesh-token (docs/router.md, Auth).
+   */
+  meshToken?: string;
   logLevel: LogLevel;
 }
 
@@ -53,6 +58,7 @@ export function readFeatureConfig(env: Env): FeatureConfig {
     // Off by default: a cached row can be up to this old, and freshness usually matters more.
     cacheTtlMs: readInt(env, "TESSERA_FEATURE_CACHE_TTL_MS", 0, { min: 0 }),
     cacheMaxEntries: readInt(env, "TESSERA_FEATURE_CACHE_MAX_ENTRIES", 10_000, { min: 1 }),
+    meshToken: readOptionalString(env, "TESSERA_MESH_TOKEN"),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }

@@ -1,7 +1,7 @@
 import { Registry } from "prom-client";
 import type { Backends } from "../../libs/backends/index.js";
 import { FeatureService } from "../../libs/gen/tessera/feature/v1/feature_pb.js";
-import { serve, startService, type ServiceHost } from "../../libs/host/index.js";
+import { serve, startService, writesOnly, type ServiceHost } from "../../libs/host/index.js";
 import type { Logger } from "../../libs/log/index.js";
 import { withCache, type OnlineStore } from "../../libs/online-store/index.js";
 import type { FeatureConfig } from "./config.js";
@@ -14,7 +14,7 @@ import { PushIngestion } from "./push-ingestion.js";
 import type { NatsConnection } from "../../libs/nats/index.js";
 
 export interface FeatureDependencies {
-  config: Pick<FeatureConfig, "host" | "grpcPort" | "httpPort" | "definitionsBucket" | "maxFutureSkewMs" | "pushSubjectPrefix"> & Partial<Pick<FeatureConfig, "pushStream" | "cacheTtlMs" | "cacheMaxEntries">>;
+  config: Pick<FeatureConfig, "host" | "grpcPort" | "httpPort" | "definitionsBucket" | "maxFutureSkewMs" | "pushSubjectPrefix"> & Partial<Pick<FeatureConfig, "pushStream" | "cacheTtlMs" | "cacheMaxEntries" | "meshToken">>;
   backends: Backends;
   onlineStore: OnlineStore;
   logger: Logger;
@@ -51,6 +51,7 @@ export async function startFeature(deps: FeatureDependencies): Promise<FeatureHo
   const host = await startService({
     name: "feature",
     services: [serve(FeatureService, impl)],
+    ...(config.meshToken ? { meshToken: { token: config.meshToken, guards: writesOnly } } : {}),
     host: config.host,
     grpcPort: config.grpcPort,
     httpPort: config.httpPort,

@@ -24,14 +24,14 @@ try {
   const logger = createLogger("inference", { level: config.logLevel }, { replica: config.replicaId });
   const telemetry = await startTelemetry({ serviceName: "tessera-inference", logger });
   const backends = await connectBackends(config, logger);
-  const registry = createMeshClient(RegistryService, { address: config.registryAddress });
+  const registry = createMeshClient(RegistryService, { address: config.registryAddress, meshToken: config.meshToken });
   const kv = await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS });
   const policy = readLoggingPolicy(process.env);
   // Prediction logs get a connection of their own, so their volume never queues behind (or ahead of) control traffic.
   const logsNc = backends.mode === "nats" ? await connectNats({ servers: config.natsUrl ?? DEFAULT_NATS_URL, name: "tessera-inference-logs", logger }) : undefined;
   if (logsNc) await ensurePredictionLogStreams(logsNc, { mesh: config.mesh });
   const predictionLogs = logsNc && policy.sampleRate > 0 ? { transport: natsPredictionLogTransport(logsNc, { mesh: config.mesh }), policy } : undefined;
-  const featureClient = config.featureAddress ? createMeshClient(FeatureService, { address: config.featureAddress }) : undefined;
+  const featureClient = config.featureAddress ? createMeshClient(FeatureService, { address: config.featureAddress, meshToken: config.meshToken }) : undefined;
   const features = featureClient && new FeatureLookup(featureClient.client);
   const replica = await startInference({ config, registryClient: registry.client, events: backends.events, kv, logger, predictionLogs, features });
   shutdownOnSignals(

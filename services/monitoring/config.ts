@@ -43,6 +43,11 @@ export interface MonitoringConfig {
   rolloutLeasesBucket: string;
   /** The replicas' membership bucket (TESSERA_REPLICAS_BUCKET), for queue_depth. */
   replicasBucket: string;
+  /**
+   * TESSERA_MESH_TOKEN: when set, writes (every RPC but Get*, List*, Watch*,
+   * Describe*, Download*) need it as x-tessera-mesh-token (docs/router.md, Auth).
+   */
+  meshToken?: string;
   logLevel: LogLevel;
 }
 
@@ -68,6 +73,7 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     rolloutsBucket: readString(env, "TESSERA_ROLLOUTS_BUCKET", "rollouts"),
     rolloutLeasesBucket: readString(env, "TESSERA_ROLLOUT_LEASES_BUCKET", "rollout-leases"),
     replicasBucket: readString(env, "TESSERA_REPLICAS_BUCKET", REPLICAS_BUCKET),
+    meshToken: readOptionalString(env, "TESSERA_MESH_TOKEN"),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }

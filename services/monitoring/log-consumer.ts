@@ -2,7 +2,7 @@ import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManage
 import { headers as natsHeaders, Match, type NatsConnection } from "@nats-io/transport-node";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { decodeCloudEvent, handleTraced, schemaMap } from "../../libs/events/index.js";
-import { PredictionLogSchema, type PredictionLog } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
+import { PredictionLogSchema, ShadowComparisonSchema, type PredictionLog, type ShadowComparison } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { silentLogger, type Logger } from "../../libs/log/index.js";
 import { translateNatsError } from "../../libs/nats/index.js";
 import { DEAD_LETTER_REASON_HEADER, ensurePredictionLogStreams, predictionLogNames } from "../../libs/prediction-log/index.js";
@@ -25,6 +25,8 @@ export interface LogConsumerOptions {
    */
   startAt?: "new" | "all";
   handle: (log: PredictionLog, timeMs: number) => Promise<void>;
+  /** The router's shadow comparisons, from the same stream; without it they are acknowledged and counted only. */
+  handleShadow?: (comparison: ShadowComparison, timeMs: number) => void | Promise<void>;
   metrics?: Registry;
   logger?: Logger;
 }
@@ -32,19 +34,20 @@ export interface LogConsumerOptions {
 export interface LogConsumer {
   /** Logs still waiting in the stream for this consumer. */
   lag(): Promise<number>;
-  /** Logs taken, and logs sent to the dead letter subject. */
-  readonly counts: { consumed: number; deadLettered: number };
+  /** Logs taken (shadow comparisons included), shadow comparisons taken, and messages sent to the dead letter subject. */
+  readonly counts: { consumed: number; shadowComparisons: number; deadLettered: number };
   stop(): Promise<void>;
 }
 
 const consumerNotFound = 10014;
-const schemas = schemaMap(PredictionLogSchema);
+const schemas = schemaMap<typeof PredictionLogSchema | typeof ShadowComparisonSchema>([PredictionLogSchema, ShadowComparisonSchema]);
 
 /**
  * Reads the mesh's TESSERA_PREDICTIONS (`<MESH>_PREDICTIONS`) with a
- * durable pull consumer, one log at a time. A message that is not a
- * PredictionLog CloudEvent goes to `<mesh>-predictions-dead` with the reason
- * in a header, and is acknowledged so it is not redelivered forever.
+ * durable pull consumer, one log at a time: the replicas' PredictionLogs
+ * and the router's ShadowComparisons. A message that is neither goes to
+ * `<mesh>-predictions-dead` with the reason in a header, and is
+ * acknowledged so it is not redelivered forever.
  */
 export async function startLogConsumer(nc: NatsConnection, options: LogConsumerOptions): Promise<LogConsumer> {
   const logger = options.logger ?? silentLogger;
@@ -72,7 +75,7 @@ export async function startLogConsumer(nc: NatsConnection, options: LogConsumerO
     throw translateNatsError(err, `creating the durable consumer ${durable} on ${stream}`);
   }
   const consumer = await js.consumers.get(stream, durable);
-  const counts = { consumed: 0, deadLettered: 0 };
+  const counts = { consumed: 0, shadowComparisons: 0, deadLettered: 0 };
   const registers = options.metrics ? [options.metrics] : [];
   const deadLetters = new Counter({ name: "tessera_monitoring_dead_letters_total", help: "Prediction-log messages that could not be read.", registers });
   const lag = async () => (await consumer.info(true)).num_pending;
@@ -116,7 +119,13 @@ export async function startLogConsumer(nc: NatsConnection, options: LogConsumerO
           }
           try {
             // A consumer span per log, a child of the request that was answered (traceparent in the headers).
-            await handleTraced(decoded.event, (event) => options.handle(event.message, event.time.getTime()));
+            await handleTraced(decoded.event, async (event) => {
+              const message = event.message;
+              if (message.$typeName === ShadowComparisonSchema.typeName) {
+                counts.shadowComparisons++;
+                await options.handleShadow?.(message, event.time.getTime());
+              } else await options.handle(message, event.time.getTime());
+            });
           } catch (error) {
             logger.warn("a prediction log could not be handled", { subject: m.subject, error });
           }

@@ -25,7 +25,7 @@ try {
   const backends = await openBackends({ mode: "nats", natsUrl: config.natsUrl, mesh: config.mesh, clientName: "tessera-monitoring", logger });
   // Logs get their own connection: their volume must not delay events and alerts.
   const nc = await connectNats({ servers: config.natsUrl, name: "tessera-monitoring-logs", logger });
-  const registry = createMeshClient(RegistryService, { address: config.registryAddress });
+  const registry = createMeshClient(RegistryService, { address: config.registryAddress, meshToken: config.meshToken });
   const router = config.routerAddress ? createMeshClient(RouterService, { address: config.routerAddress }) : undefined;
   const rollouts = router && {
     states: await backends.kv(config.rolloutsBucket),

@@ -4,9 +4,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { Registry } from "prom-client";
 import type { EventBus } from "../../libs/events/index.js";
 import { DriftDetectedSchema } from "../../libs/gen/tessera/events/v1/monitoring_events_pb.js";
-import type { PredictionLog } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
+import type { PredictionLog, ShadowComparison } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { MonitoringService } from "../../libs/gen/tessera/monitoring/v1/monitoring_pb.js";
-import { serve, startService, type ServiceHost } from "../../libs/host/index.js";
+import { sendJson, serve, startService, writesOnly, type ServiceHost } from "../../libs/host/index.js";
 import type { Logger } from "../../libs/log/index.js";
 import { OutcomeBook } from "./ab/outcome-book.js";
 import { AlertHub } from "./alerts/alert-hub.js";
@@ -19,6 +19,8 @@ import type { MonitoringConfig } from "./config.js";
 import { DriftMonitor, type DriftReport, type ProfileSource } from "./drift-monitor.js";
 import { startLogConsumer, type LogConsumer } from "./log-consumer.js";
 import { monitoringServiceImpl } from "./monitoring-service.js";
+import { ShadowBook } from "./shadow/shadow-book.js";
+import { shadowComparisonMetrics } from "./shadow/shadow-metrics.js";
 import { RolloutDriver } from "./rollouts/rollout-driver.js";
 import type { RouteControl } from "./rollouts/route-control.js";
 import { VersionOutcomes } from "./rollouts/version-outcomes.js";
@@ -42,7 +44,7 @@ export const DRIFT_DETECTED_SUBJECT = "tessera.monitoring.drift.detected";
 
 export interface MonitoringDependencies {
   config: Pick<MonitoringConfig, "host" | "grpcPort" | "httpPort" | "windowSize" | "reportIntervalMs" | "consumerName" | "maxAckPending" | "driftOptions"> &
-    Partial<Pick<MonitoringConfig, "alertIntervalMs" | "mesh">>;
+    Partial<Pick<MonitoringConfig, "alertIntervalMs" | "mesh" | "meshToken">>;
   /** Alert rules (parseAlertRules); none: no alerts. */
   rules?: readonly AlertRule[];
   /** DriftDetected (and alert) events go out here. */
@@ -71,6 +73,8 @@ export interface MonitoringServer {
   readonly monitor: DriftMonitor;
   readonly alerts: AlertHub;
   readonly outcomes: OutcomeBook;
+  /** The router's shadow comparisons, summed (also GET /monitoring/shadow and tessera_monitoring_shadow_* metrics). */
+  readonly shadow: ShadowBook;
   readonly consumer?: LogConsumer;
   readonly metrics: Registry;
   readonly rollouts?: RolloutDriver;
@@ -134,8 +138,14 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
     entry.ring.push(Number(log.latencyUs) / 1e6);
     await monitor.ingest(log, timeMs);
   };
+  const shadow = new ShadowBook();
+  const shadowMetrics = shadowComparisonMetrics(metrics);
+  const ingestShadow = (comparison: ShadowComparison, timeMs: number) => {
+    shadow.observe(comparison, timeMs);
+    shadowMetrics.observe(comparison);
+  };
   const consumer = deps.nc
-    ? await startLogConsumer(deps.nc, { mesh: config.mesh, durable: config.consumerName, maxAckPending: config.maxAckPending, handle: ingest, metrics, logger })
+    ? await startLogConsumer(deps.nc, { mesh: config.mesh, durable: config.consumerName, maxAckPending: config.maxAckPending, handle: ingest, handleShadow: ingestShadow, metrics, logger })
     : undefined;
 
   let evaluating: Promise<DriftReport[]> | undefined;
@@ -225,6 +235,14 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
     host = await startService({
       name: "monitoring",
       services: [serve(MonitoringService, monitoringServiceImpl({ monitor, alerts, outcomes, rollouts }))],
+      routes: [
+        (request, response) => {
+          if (request.method !== "GET" || (request.url ?? "").split("?")[0] !== "/monitoring/shadow") return false;
+          sendJson(response, 200, { comparisons: shadow.summaries() });
+          return true;
+        },
+      ],
+      ...(config.meshToken ? { meshToken: { token: config.meshToken, guards: writesOnly } } : {}),
       host: config.host,
       grpcPort: config.grpcPort,
       httpPort: config.httpPort,
@@ -249,7 +267,7 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
     throw error;
   }
   host.setReady(true);
-  return { host, monitor, alerts, outcomes, consumer, metrics, rollouts, ingest, evaluate, evaluateAlerts,
+  return { host, monitor, alerts, outcomes, shadow, consumer, metrics, rollouts, ingest, evaluate, evaluateAlerts,
     // Watch streams never end by themselves: end them first, or shutdown waits out its grace period.
     stop: async () => {
       alerts.close();

@@ -1,4 +1,4 @@
-import { readEnum, readInt, readPort, readString, type Env } from "../../libs/config/index.js";
+import { readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
 import { readMeshName } from "../../libs/mesh-names/index.js";
 import { readNatsOptions, type NatsOptions } from "../../libs/nats/index.js";
@@ -25,6 +25,11 @@ export interface RegistryConfig {
   maxArtifactBytes: number;
   /** Upload concurrency, idle timeout and record caps. */
   limits: RegistryLimits;
+  /**
+   * TESSERA_MESH_TOKEN: when set, writes (every RPC but Get*, List*, Watch*,
+   * Describe*, Download*) need it as x-tessera-mesh-token (docs/router.md, Auth).
+   */
+  meshToken?: string;
   logLevel: LogLevel;
 }
 
@@ -52,6 +57,7 @@ export function readRegistryConfig(env: Env): RegistryConfig {
       maxExternalDataFiles: readInt(env, "TESSERA_MAX_EXTERNAL_DATA_FILES", DEFAULT_REGISTRY_LIMITS.maxExternalDataFiles, { min: 0, max: 4096 }),
       maxVersionBytes: readInt(env, "TESSERA_MAX_VERSION_BYTES", DEFAULT_REGISTRY_LIMITS.maxVersionBytes, { min: 1 }),
     },
+    meshToken: readOptionalString(env, "TESSERA_MESH_TOKEN"),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }

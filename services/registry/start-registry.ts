@@ -1,6 +1,6 @@
 import type { Backends } from "../../libs/backends/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
-import { serve, startService, type ServiceHost } from "../../libs/host/index.js";
+import { serve, startService, writesOnly, type ServiceHost } from "../../libs/host/index.js";
 import type { Logger } from "../../libs/log/index.js";
 import type { RegistryConfig } from "./config.js";
 import { reconcileOrphans } from "./reconcile-orphans.js";
@@ -10,7 +10,7 @@ import { createRegistryService } from "./registry-service.js";
 import { RegistryStore } from "./registry-store.js";
 
 export interface RegistryDependencies {
-  config: Pick<RegistryConfig, "host" | "grpcPort" | "httpPort" | "metadataBucket" | "artifactBucket" | "maxArtifactBytes"> & Partial<Pick<RegistryConfig, "limits">>;
+  config: Pick<RegistryConfig, "host" | "grpcPort" | "httpPort" | "metadataBucket" | "artifactBucket" | "maxArtifactBytes"> & Partial<Pick<RegistryConfig, "limits" | "meshToken">>;
   backends: Backends;
   logger: Logger;
   /** Close the backends when the service stops. Default true; false when the caller shares them. */
@@ -40,6 +40,7 @@ export async function startRegistry(deps: RegistryDependencies): Promise<Service
   const host = await startService({
     name: "registry",
     services: [serve(RegistryService, impl)],
+    ...(config.meshToken ? { meshToken: { token: config.meshToken, guards: writesOnly } } : {}),
     host: config.host,
     grpcPort: config.grpcPort,
     httpPort: config.httpPort,

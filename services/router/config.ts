@@ -39,6 +39,11 @@ export interface RouterConfig {
   auth: "keys" | "off";
   /** JSON file of API keys and JWT settings (docs/router.md, Auth). */
   authFile: string | undefined;
+  /**
+   * How the gRPC path calls replicas: "h2", node:http2 sessions with the
+   * gRPC framing done here (cheaper per call), or "grpc-js" channels.
+   */
+  upstream: "h2" | "grpc-js";
   /** Shared token sent to replicas so they can refuse calls that bypassed the router. */
   meshToken: string | undefined;
   logLevel: LogLevel;
@@ -64,6 +69,7 @@ export function readRouterConfig(env: Env = process.env): RouterConfig {
     maxMessageBytes: readInt(env, "TESSERA_ROUTER_MAX_MESSAGE_BYTES", 16 * 1024 * 1024, { min: 1024 }),
     auth: readEnum(env, "TESSERA_ROUTER_AUTH", ["keys", "off"] as const, "keys"),
     authFile: readOptionalString(env, "TESSERA_ROUTER_AUTH_FILE"),
+    upstream: readEnum(env, "TESSERA_ROUTER_UPSTREAM", ["h2", "grpc-js"] as const, "h2"),
     meshToken: readOptionalString(env, "TESSERA_MESH_TOKEN"),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };

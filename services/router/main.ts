@@ -6,6 +6,7 @@ import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
 import { MEMBERSHIP_TTL_MS } from "../../libs/membership/index.js";
 import { connectNats } from "../../libs/nats/index.js";
+import { ensurePredictionLogStreams, natsPredictionLogTransport } from "../../libs/prediction-log/index.js";
 import { startTelemetry } from "../../libs/telemetry/index.js";
 import { openNatsKv } from "../../libs/store/index.js";
 import { loadAuthorizer } from "./auth/load-authorizer.js";
@@ -24,9 +25,11 @@ try {
   let connected = true;
   const routesKv = await openNatsKv(nc, { bucket: config.routesBucket, logger });
   const membershipKv = await openNatsKv(nc, { bucket: config.replicasBucket, ttlMs: MEMBERSHIP_TTL_MS, logger });
-  const registry = createMeshClient(RegistryService, { address: config.registryAddress });
+  const registry = createMeshClient(RegistryService, { address: config.registryAddress, meshToken: config.meshToken });
   // Stats are published without waiting for a JetStream ack: monitoring wants the latest, and the next one carries the same totals.
   const events = await openNatsEventBus(nc, { logger, durable: false });
+  // Shadow comparisons go to the prediction-log stream, next to the replicas' logs.
+  await ensurePredictionLogStreams(nc);
   const router = await startRouter({
     config,
     routesKv,
@@ -35,6 +38,7 @@ try {
     logger,
     authorizer,
     natsConnected: () => connected,
+    predictionLogs: natsPredictionLogTransport(nc),
     onClose: async () => {
       stats.stop();
       registry.close();

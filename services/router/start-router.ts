@@ -5,6 +5,7 @@ import type { RegistryService } from "../../libs/gen/tessera/registry/v1/registr
 import { RouterService } from "../../libs/gen/tessera/router/v1/router_pb.js";
 import { sendJson, serve, startService, type MeshClient, type ServiceHost } from "../../libs/host/index.js";
 import type { Logger } from "../../libs/log/index.js";
+import { PredictionLogPublisher, type PredictionLogTransport } from "../../libs/prediction-log/index.js";
 import type { KvStore } from "../../libs/store/index.js";
 import { openAccess, type Authorizer } from "./auth/authorizer.js";
 import { guardService } from "./auth/guard-service.js";
@@ -12,7 +13,8 @@ import type { RouterConfig } from "./config.js";
 import { watchMembership } from "./discovery/membership-watch.js";
 import { ReplicaTable } from "./discovery/replica-table.js";
 import { Dispatcher } from "./forwarding/dispatcher.js";
-import { Forwarder } from "./forwarding/forward-unary.js";
+import { Forwarder, UPSTREAM_MAX_RESPONSE_BYTES } from "./forwarding/forward-unary.js";
+import { H2Sessions } from "./forwarding/h2-sessions.js";
 import { MODEL_INFER, MODEL_METADATA, MODEL_STATISTICS, PREDICT } from "./forwarding/method-specs.js";
 import { UpstreamChannels } from "./forwarding/upstream-channels.js";
 import { inferenceServiceImpl } from "./handlers/inference-service.js";
@@ -40,6 +42,11 @@ export interface StartRouterOptions {
   /** What carries routes and membership: NATS (default), or the embedded in-process stores of `tessera up --embedded`, where there is no NATS to report on. */
   bus?: "nats" | "embedded";
   shutdownGraceMs?: number;
+  /**
+   * Where shadow comparisons are published (natsPredictionLogTransport: the
+   * prediction-log stream); without it they are only a metric.
+   */
+  predictionLogs?: PredictionLogTransport;
   /** Runs after the ports close. */
   onClose?: () => Promise<void>;
 }
@@ -69,7 +76,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   const registry = new Registry();
   const metrics = new RouterMetrics(registry);
   const table = new ReplicaTable(config.staleAfterMs);
-  const channels = new UpstreamChannels(64 * 1024 * 1024);
+  const channels = new UpstreamChannels(UPSTREAM_MAX_RESPONSE_BYTES);
+  const h2 = config.upstream === "h2" ? new H2Sessions() : undefined;
   const routes = await RouteStore.open(options.routesKv, logger);
   const dispatcher = new Dispatcher({
     replicas: table,
@@ -92,12 +100,14 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
       for (const id of known) if (!live.has(id)) dispatcher.forget(id);
       known = live;
       channels.retain(new Set(replicas.map((r) => r.grpcAddress)));
+      h2?.retain(new Set(replicas.map((r) => r.grpcAddress)));
       metrics.replicas.set(replicas.length);
     },
   });
   metrics.replicas.set(table.all().length);
   metrics.natsConnected.set(natsGauge());
-  const forwarder = new Forwarder({ dispatcher, channels, metrics, logger, authorizer, defaultTimeoutMs: config.defaultTimeoutMs, meshToken: config.meshToken });
+  const shadowComparisons = options.predictionLogs && new PredictionLogPublisher({ transport: options.predictionLogs, source: "tessera/router", metrics: registry, logger });
+  const forwarder = new Forwarder({ dispatcher, channels, metrics, logger, authorizer, defaultTimeoutMs: config.defaultTimeoutMs, meshToken: config.meshToken, shadowComparisons, h2 });
   const ready = () => table.all().length > 0;
   const status = () => ({
     bus: embedded ? "embedded" : "nats",
@@ -141,6 +151,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
         await membership.stop();
         await routes.close();
         channels.closeAll();
+        h2?.closeAll();
+        await shadowComparisons?.close();
         await options.onClose?.();
       },
     });
@@ -148,6 +160,7 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
     await membership.stop();
     await routes.close();
     channels.closeAll();
+    h2?.closeAll();
     throw error;
   }
   // Ready from the start: with no replica yet, calls answer UNAVAILABLE with why, which beats a refused port.

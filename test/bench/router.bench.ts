@@ -46,7 +46,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-async function startRouterProcess(natsUrl: string, registryAddress: string, replicasBucket: string): Promise<Proc> {
+async function startRouterProcess(natsUrl: string, registryAddress: string, replicasBucket: string, env: Record<string, string> = {}): Promise<Proc> {
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const child = await spawnReady(
@@ -59,10 +59,18 @@ async function startRouterProcess(natsUrl: string, registryAddress: string, repl
       TESSERA_REPLICAS_BUCKET: replicasBucket,
       TESSERA_ROUTER_AUTH: "off",
       TESSERA_LOG_LEVEL: "info",
+      ...env,
     },
     (line) => line.includes('"listening"'),
   );
   return { address: `127.0.0.1:${grpcPort}`, httpUrl: `http://127.0.0.1:${httpPort}`, child, stop: stopper(child) };
+}
+
+/** The router process's CPU time so far, seconds (its /metrics). */
+async function cpuSeconds(httpUrl: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const match = /^process_cpu_seconds_total (\S+)$/m.exec(text);
+  return match ? Number(match[1]) : NaN;
 }
 
 async function routerReplicas(httpUrl: string): Promise<string[]> {
@@ -96,7 +104,11 @@ async function main(): Promise<void> {
     const first: BenchReplica = await mesh.startReplica(["fraud"], threads);
     const router = await startRouterProcess(mesh.natsUrl, mesh.registryAddress, "tessera_replicas");
     procs.push(router);
+    // The same router calling replicas through grpc-js channels instead of node:http2 sessions (TESSERA_ROUTER_UPSTREAM).
+    const routerGrpcJs = await startRouterProcess(mesh.natsUrl, mesh.registryAddress, "tessera_replicas", { TESSERA_ROUTER_UPSTREAM: "grpc-js" });
+    procs.push(routerGrpcJs);
     await waitFor(async () => (await routerReplicas(router.httpUrl!)).includes(first.grpcAddress), 30_000);
+    await waitFor(async () => (await routerReplicas(routerGrpcJs.httpUrl!)).includes(first.grpcAddress), 30_000);
     const proxyPort = await freePort();
     const proxyChild = await spawnReady([BARE_PROXY, String(proxyPort), first.grpcAddress], {}, (line) => line === "ready");
     const proxy: Proc = { address: `127.0.0.1:${proxyPort}`, child: proxyChild, stop: stopper(proxyChild) };
@@ -109,10 +121,20 @@ async function main(): Promise<void> {
     const row = (name: string, c: number, r: ClosedLoopResult) =>
       console.log(formatRow([name, String(c), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors)], widths) + (r.firstError ? `  first error: ${r.firstError}` : ""));
     const results = new Map<string, ClosedLoopResult>();
+    // CPU µs the router process spent per forwarded call (warm-up included, as totalCalls is).
+    const cpuPerCall = new Map<string, number>();
     for (const concurrency of [1, 64]) {
       const job = { request, concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs };
-      for (const [name, address] of [["direct", first.grpcAddress], ["bare-proxy", proxy.address], ["router", router.address]] as const) {
+      const paths = [
+        ["direct", first.grpcAddress, undefined],
+        ["bare-proxy", proxy.address, undefined],
+        ["router", router.address, router.httpUrl],
+        ["router-grpcjs", routerGrpcJs.address, routerGrpcJs.httpUrl],
+      ] as const;
+      for (const [name, address, httpUrl] of paths) {
+        const cpuBefore = httpUrl ? await cpuSeconds(httpUrl) : NaN;
         const result = await spawnLoad({ ...job, address });
+        if (httpUrl) cpuPerCall.set(`${name}@${concurrency}`, ((await cpuSeconds(httpUrl)) - cpuBefore) * 1e6 / result.totalCalls);
         results.set(`${name}@${concurrency}`, result);
         row(name, concurrency, result);
       }
@@ -125,6 +147,12 @@ async function main(): Promise<void> {
     const proxyAddedP50 = at("bare-proxy", 1).p50Ms - at("direct", 1).p50Ms;
     console.log(`  router / direct at c=64: ${vsDirect.toFixed(2)}; router / bare proxy at c=64: ${vsProxy.toFixed(2)}`);
     console.log(`  added at c=1: router p50 ${addedP50.toFixed(3)} ms, p99 ${addedP99.toFixed(3)} ms; bare proxy p50 ${proxyAddedP50.toFixed(3)} ms`);
+    const grpcJsVsDirect = at("router-grpcjs", 64).callsPerSecond / at("direct", 64).callsPerSecond;
+    const grpcJsAddedP50 = at("router-grpcjs", 1).p50Ms - at("direct", 1).p50Ms;
+    console.log(`  router on grpc-js channels (TESSERA_ROUTER_UPSTREAM=grpc-js): / direct at c=64 ${grpcJsVsDirect.toFixed(2)}; added p50 at c=1 ${grpcJsAddedP50.toFixed(3)} ms`);
+    const cpu = (name: string, c: number) => (cpuPerCall.get(`${name}@${c}`) ?? NaN).toFixed(0);
+    console.log(`  router CPU per call, µs: node:http2 hop ${cpu("router", 1)} at c=1, ${cpu("router", 64)} at c=64; grpc-js hop ${cpu("router-grpcjs", 1)} at c=1, ${cpu("router-grpcjs", 64)} at c=64`);
+    await routerGrpcJs.stop();
     await proxy.stop();
 
     // Kill one of two replicas midway through a load via the router.

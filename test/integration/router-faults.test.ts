@@ -78,6 +78,33 @@ describe("router faults", () => {
     }
   });
 
+  it("does not count a caller's late cancel against a replica that then answers in time", async () => {
+    const model = uniqueName("latecancel").replace(/_/g, "-");
+    const router = await startTestRouter(registry, { routesBucket: uniqueName("routes"), membershipBucket: uniqueName("replicas"), config: { ejectAfterFailures: 1, maxEjectedPercent: 100 } });
+    const hanging = await startHangingReplica(router.membership, model, "hanging-3");
+    try {
+      await until(() => router.router.table.serving(model, { version: 1 }).length === 1);
+      const controller = new AbortController();
+      const call = failure(router.client.predict({ model, version: 1, inputs: [input] }, { timeoutMs: 6_000, signal: controller.signal }));
+      await until(() => hanging.received === 1);
+      // Into the hop's second half and its last second (the replica's deadline is the hop's), as a caller's lapsing deadline would be.
+      const hopDeadline = hanging.deadlines[0]!;
+      await until(() => Date.now() >= hopDeadline - 900, 20_000);
+      controller.abort();
+      expect((await call).code).toBe(Code.Canceled);
+      // Give a router that wrongly cancels upstream (and blames the replica) the moment it needs to do so, bounded.
+      await until(() => hanging.cancelled > 0 || router.router.dispatcher.outstanding("hanging-3") === 0, 300).catch(() => undefined);
+      hanging.answerPending();
+      await until(() => router.router.dispatcher.outstanding("hanging-3") === 0);
+      expect(hanging.cancelled).toBe(0);
+      expect(router.router.dispatcher.outliers.isEjected("hanging-3", Date.now())).toBe(false);
+      expect(await router.router.host.metrics.getSingleMetricAsString("tessera_router_ejections_total")).not.toContain('replica="hanging-3"');
+    } finally {
+      await hanging.stop();
+      await router.stop();
+    }
+  });
+
   it("keeps serving its last known routes and membership while NATS is down, and says so", async () => {
     const nats: NatsServerHandle = await startNatsServer({ jetstream: true });
     const privateRegistry = await startTestRegistry({ mode: "nats", natsUrl: nats.url });

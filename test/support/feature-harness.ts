@@ -28,6 +28,8 @@ export interface TestFeatureOptions {
   now?: () => number;
   /** Consume push sources: a fresh stream and subject prefix per call, on this connection. */
   nats?: NatsConnection;
+  /** TESSERA_MESH_TOKEN: the service refuses writes without it; the harness's client sends it. */
+  meshToken?: string;
 }
 
 /** A feature service on ephemeral loopback ports, with a fresh definitions bucket and key prefix per call. */
@@ -55,6 +57,7 @@ export async function startTestFeature(options: TestFeatureOptions = {}): Promis
       maxFutureSkewMs: options.maxFutureSkewMs ?? 60_000,
       pushSubjectPrefix: options.nats ? pushSubjectPrefix : "feature_push",
       pushStream: uniqueName("PUSH"),
+      ...(options.meshToken ? { meshToken: options.meshToken } : {}),
     },
     nats: options.nats,
     backends,
@@ -62,7 +65,7 @@ export async function startTestFeature(options: TestFeatureOptions = {}): Promis
     logger: silentLogger,
     now: options.now,
   });
-  const mesh = createMeshClient(FeatureService, { address: host.grpcAddress });
+  const mesh = createMeshClient(FeatureService, { address: host.grpcAddress, meshToken: options.meshToken });
   return {
     host,
     backends,

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Server, ServerCredentials, type ServerUnaryCall } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import { ModelState, ServedModelSchema } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { encodeReplicaRecord, ReplicaRecordSchema } from "../../libs/membership/index.js";
 import type { KvStore } from "../../libs/store/index.js";
@@ -11,6 +11,8 @@ export interface HangingReplica {
   /** Calls whose caller cancelled them. */
   cancelled: number;
   received: number;
+  /** Answers every call still waiting (an empty PredictResponse), as a slow replica finally would. */
+  answerPending(): void;
   stop(): Promise<void>;
 }
 
@@ -21,11 +23,13 @@ export interface HangingReplica {
  */
 export async function startHangingReplica(membership: KvStore, model: string, replicaId: string): Promise<HangingReplica> {
   const server = new Server();
+  const waiting: Array<sendUnaryData<Buffer>> = [];
   const state: HangingReplica = {
     replicaId,
     deadlines: [],
     cancelled: 0,
     received: 0,
+    answerPending: () => waiting.splice(0).forEach((answer) => answer(null, Buffer.alloc(0))),
     stop: async () => {
       await membership.delete(replicaId);
       server.forceShutdown();
@@ -35,11 +39,17 @@ export async function startHangingReplica(membership: KvStore, model: string, re
   server.addService(
     { Predict: { path: "/tessera.inference.v1.InferenceService/Predict", requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
     {
-      Predict: (call: ServerUnaryCall<Buffer, Buffer>) => {
+      Predict: (call: ServerUnaryCall<Buffer, Buffer>, answer: sendUnaryData<Buffer>) => {
         state.received++;
         const deadline = call.getDeadline();
         state.deadlines.push(deadline instanceof Date ? deadline.getTime() : deadline);
-        call.on("cancelled", () => state.cancelled++);
+        let answered = false;
+        // grpc-js may also report a call it answered as cancelled once its stream closes.
+        call.on("cancelled", () => answered || state.cancelled++);
+        waiting.push((error, value) => {
+          answered = true;
+          answer(error, value);
+        });
       },
     },
   );

@@ -39,6 +39,8 @@ export interface TestRegistryOptions {
   /** The mesh (TESSERA_MESH). Default "tessera". */
   mesh?: string;
   orphanGraceMs?: number;
+  /** TESSERA_MESH_TOKEN: the registry refuses writes without it; the harness's client sends it. */
+  meshToken?: string;
 }
 
 export async function startTestRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
@@ -61,12 +63,13 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       artifactBucket,
       maxArtifactBytes: options.maxArtifactBytes ?? 256 * 1024 * 1024,
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.meshToken ? { meshToken: options.meshToken } : {}),
     },
     backends: wrapKv ? { ...backends, kv: async (bucket, kvOptions) => wrapKv(await backends.kv(bucket, kvOptions)) } : backends,
     logger: silentLogger,
     orphanGraceMs: options.orphanGraceMs,
   });
-  const mesh = createMeshClient(RegistryService, { address: host.grpcAddress });
+  const mesh = createMeshClient(RegistryService, { address: host.grpcAddress, meshToken: options.meshToken });
   return {
     host,
     backends,

@@ -5,6 +5,7 @@ import { RouterService } from "../../libs/gen/tessera/router/v1/router_pb.js";
 import { createMeshClient, type MeshClient } from "../../libs/host/index.js";
 import { silentLogger, type Logger } from "../../libs/log/index.js";
 import { MEMBERSHIP_TTL_MS } from "../../libs/membership/index.js";
+import { natsPredictionLogTransport } from "../../libs/prediction-log/index.js";
 import { openNatsKv, type KvStore } from "../../libs/store/index.js";
 import { testNatsUrl } from "../../libs/testing/index.js";
 import type { Authorizer } from "../../services/router/auth/authorizer.js";
@@ -31,6 +32,8 @@ export interface TestRouterOptions {
   authorizer?: Authorizer;
   logger?: Logger;
   natsUrl?: string;
+  /** Publish shadow comparisons to the prediction-log stream. */
+  predictionLogs?: boolean;
 }
 
 /** A router on ephemeral loopback ports over the real NATS, watching the given buckets. */
@@ -48,6 +51,7 @@ export async function startTestRouter(registry: TestRegistry, options: TestRoute
     authorizer: options.authorizer,
     natsConnected: () => connected,
     shutdownGraceMs: 2_000,
+    ...(options.predictionLogs ? { predictionLogs: natsPredictionLogTransport(nc) } : {}),
   });
   void (async () => {
     for await (const s of nc.status()) {

@@ -81,7 +81,7 @@ setMaxListeners(0, shutdownController.signal);
 const grpcServer = new Server({
   "grpc.max_receive_message_length": init.maxMessageBytes,
   "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
-  ...(init.meshToken ? { interceptors: [meshTokenInterceptor(init.meshToken)] } : {}),
+  ...(init.meshToken ? { interceptors: [meshTokenInterceptor({ token: init.meshToken, expectedFrom: "through the router" })] } : {}),
 });
 const health = new HealthImplementation({ "": "NOT_SERVING" });
 const setServing = (serving: boolean) => {

@@ -33,6 +33,8 @@ export interface DispatchRequest {
   forceVersion?: number;
   /** Absolute, ms since the epoch: no attempt outlives it. */
   deadlineMs: number;
+  /** The caller's: once aborted, no further attempt starts. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -153,6 +155,7 @@ export class Dispatcher {
           if (!this.budget.tryRetry()) throw last ?? noReplica(request, pool.selector);
           metrics.retries.inc(label);
         }
+        if (request.signal?.aborted) throw new UpstreamError(status.CANCELLED, `the caller cancelled the request after ${attempts} attempt(s) on ${request.model}`);
         if (this.now() >= request.deadlineMs) throw new UpstreamError(status.DEADLINE_EXCEEDED, `the caller's deadline passed after ${attempts} attempt(s) on ${request.model}`);
         attempts++;
         const replica = picked.replica;
@@ -179,15 +182,10 @@ export class Dispatcher {
             route: plan.route,
           };
         } catch (error) {
-          let failure = error instanceof UpstreamError ? error : new UpstreamError(status.INTERNAL, String((error as Error)?.message ?? error));
-          // The caller's deadline and ours lapse together, and the caller's cancel can
-          // arrive first (its clock started before the request's transit). A cancel
-          // after more than half the attempt's time budget is taken as the replica
-          // not answering in time; an early one (a person giving up) is not.
-          const budget = hopDeadline(request.deadlineMs, attemptStart) - attemptStart;
-          if (failure.code === status.CANCELLED && this.now() - attemptStart >= budget / 2) {
-            failure = new UpstreamError(status.DEADLINE_EXCEEDED, `replica ${replica.replicaId} did not answer before the caller's deadline`);
-          }
+          // A caller's cancel is CANCELLED, never counted against the replica; a late one
+          // lets the hop run to its own deadline first (attempt-signal.ts), so a replica
+          // that really did not answer in time fails here with DEADLINE_EXCEEDED.
+          const failure = error instanceof UpstreamError ? error : new UpstreamError(status.INTERNAL, String((error as Error)?.message ?? error));
           if (isReplicaFailure(failure.code)) {
             const peers = candidates.map((r) => r.replicaId);
             if (this.outliers.failed(replica.replicaId, this.now(), peers)) metrics.ejections.inc({ ...label, replica: replica.replicaId });

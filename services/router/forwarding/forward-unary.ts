@@ -1,21 +1,31 @@
-import { createHash } from "node:crypto";
-import { toBinary } from "@bufbuild/protobuf";
+import { createHash, randomUUID } from "node:crypto";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Metadata, status } from "@grpc/grpc-js";
 import { context as otelContext, trace } from "@opentelemetry/api";
 import { LRUCache } from "lru-cache";
+import { OutputDifferenceSchema, ShadowComparisonSchema } from "../../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { PredictResponseSchema } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
 import type { Route } from "../../../libs/gen/tessera/router/v1/router_pb.js";
 import type { Logger } from "../../../libs/log/index.js";
+import type { PredictionLogPublisher } from "../../../libs/prediction-log/index.js";
 import { endRpcSpan, startRpcSpan, traceHeaders } from "../../../libs/telemetry/index.js";
 import type { Authorizer } from "../auth/authorizer.js";
 import type { RouterMetrics } from "../router-metrics.js";
+import { attemptSignal } from "./attempt-signal.js";
+import { callH2 } from "./call-h2.js";
 import { callRaw, type RawResponse } from "./call-raw.js";
+import type { H2Sessions } from "./h2-sessions.js";
 import type { Attempt, Dispatched, Dispatcher } from "./dispatcher.js";
 import type { ForwardedMethod } from "./method-specs.js";
-import { outputDifference } from "./output-difference.js";
+import { compareOutputs, differenceOf } from "./output-difference.js";
 import { peekFields, versionSuffix } from "./peek-fields.js";
 import type { UpstreamChannels } from "./upstream-channels.js";
 import { UpstreamError } from "./upstream-error.js";
+
+/** Largest replica answer taken, as the grpc-js channels' limit. */
+export const UPSTREAM_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Response metadata the router adds. */
 export const HEADER_VERSION = "x-tessera-version";
@@ -27,12 +37,14 @@ export const HEADER_PIN = "x-tessera-version";
 export const DEFAULT_STICKY_HEADER = "x-tessera-key";
 
 // Hop-by-hop, transport-owned or credential headers: never forwarded.
-const DROPPED = new Set(["authorization", "x-api-key", "content-type", "te", "user-agent", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "host", "connection", "content-length", "accept-encoding"]);
+const DROPPED = new Set(["authorization", "x-api-key", "x-tessera-mesh-token", "content-type", "te", "user-agent", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "host", "connection", "content-length", "accept-encoding"]);
 
 export interface ForwarderOptions {
   authorizer: Authorizer;
   dispatcher: Dispatcher;
   channels: UpstreamChannels;
+  /** When set, calls go out on these node:http2 sessions (callH2) instead of the grpc-js channels. */
+  h2?: H2Sessions;
   metrics: RouterMetrics;
   logger: Logger;
   /** Deadline for a call that brings none. Default 30 s. */
@@ -43,6 +55,8 @@ export interface ForwarderOptions {
   cacheEntries?: number;
   /** Shadow copies in flight at most; more are skipped, never queued. Default 32. */
   maxShadowsInFlight?: number;
+  /** Where each shadow's comparison with the primary goes (a PredictionLogPublisher: bounded, off the request path). */
+  shadowComparisons?: Pick<PredictionLogPublisher, "offerShadowComparison">;
 }
 
 export interface ForwardInput {
@@ -83,17 +97,18 @@ export class Forwarder {
     const pinned = method.routed ? parseVersion(header(input.metadata, HEADER_PIN), `the ${HEADER_PIN} header`) : undefined;
     const deadlineMs = Math.min(input.deadlineMs ?? Infinity, Date.now() + (this.options.defaultTimeoutMs ?? 30_000));
     const outgoing = this.outgoingMetadata(input.metadata);
-    const attempt = (body: Buffer, signal: AbortSignal): Attempt<RawResponse> => (replica, redirect, deadline) =>
-      tracedAttempt(method.path, replica.grpcAddress, outgoing, (metadata) =>
-        callRaw(
-          this.options.channels.get(replica.grpcAddress),
-          method.path,
-          redirect === undefined ? body : Buffer.concat([body, versionSuffix(redirect, method.versionKind)]),
-          metadata,
-          deadline,
-          signal,
-        ),
-      );
+    const callerHasDeadline = input.deadlineMs !== undefined;
+    const attempt = (body: Buffer, caller: AbortSignal): Attempt<RawResponse> => (replica, redirect, deadline) => {
+      // A late cancel lets the hop run to its own deadline: the replica's answer, not the caller's cancel, says whether it timed out.
+      const upstream = attemptSignal(caller, { startMs: Date.now(), deadlineMs: deadline, callerHasDeadline });
+      const bytes = redirect === undefined ? body : Buffer.concat([body, versionSuffix(redirect, method.versionKind)]);
+      const { h2 } = this.options;
+      return tracedAttempt(method.path, replica.grpcAddress, outgoing, (metadata) =>
+        h2
+          ? callH2(h2.get(replica.grpcAddress), method.path, bytes, metadata, deadline, upstream.signal, UPSTREAM_MAX_RESPONSE_BYTES)
+          : callRaw(this.options.channels.get(replica.grpcAddress), method.path, bytes, metadata, deadline, upstream.signal),
+      ).finally(upstream.release);
+    };
     const stickyKey = (route: Route) => header(input.metadata, route.stickyHeader || DEFAULT_STICKY_HEADER);
     let label = { model: peeked.model, version: version !== undefined ? String(version) : "default" };
     let decision = "direct";
@@ -106,6 +121,7 @@ export class Forwarder {
         pinnedVersion: method.routed ? pinned : undefined,
         stickyKey: method.routed ? stickyKey : undefined,
         deadlineMs,
+        signal: input.signal,
       };
       if (!method.routed) request.alias = undefined;
       let dispatched: Dispatched<RawResponse>;
@@ -129,7 +145,16 @@ export class Forwarder {
       }
       const route = dispatched.route;
       if (route?.serveCachedOnFailure && method.kind) this.cache.set(this.cacheKey(method, peeked.model, route, input), response.body);
-      if (dispatched.shadowVersion !== undefined && method.kind) this.mirror(method, peeked.model, dispatched.shadowVersion, input.body, response.body, attempt, deadlineMs);
+      if (dispatched.shadowVersion !== undefined && method.kind) {
+        this.mirror(method, input, attempt, deadlineMs, {
+          model: peeked.model,
+          shadowVersion: dispatched.shadowVersion,
+          primaryVersion: dispatched.version ?? 0,
+          primaryReplicaId: dispatched.replicaId,
+          primaryLatencyUs: Math.round((performance.now() - started) * 1000),
+          primary: response.body,
+        });
+      }
       return response;
     } catch (error) {
       code = error instanceof UpstreamError ? error.code : status.INTERNAL;
@@ -172,33 +197,63 @@ export class Forwarder {
 
   private mirror(
     method: ForwardedMethod,
-    model: string,
-    version: number,
-    body: Buffer,
-    primary: Buffer,
+    input: ForwardInput,
     attempt: (body: Buffer, signal: AbortSignal) => Attempt<RawResponse>,
     deadlineMs: number,
+    primary: { model: string; shadowVersion: number; primaryVersion: number; primaryReplicaId: string; primaryLatencyUs: number; primary: Buffer },
   ): void {
-    const { metrics } = this.options;
+    const { metrics, shadowComparisons } = this.options;
+    const { model, shadowVersion: version } = primary;
     const label = { model, version: String(version) };
     if (this.shadowsInFlight >= (this.options.maxShadowsInFlight ?? 32)) {
       metrics.shadowRequests.inc({ ...label, outcome: "skipped" });
       return;
     }
     this.shadowsInFlight++;
+    // Taken now, while the caller's call is at hand; the record is built at flush time.
+    const requestId = header(input.metadata, "x-request-id") ?? randomUUID();
+    const traceId = trace.getActiveSpan()?.spanContext().traceId ?? traceIdOf(header(input.metadata, "traceparent"));
+    const record = (fields: MessageInitShape<typeof ShadowComparisonSchema>) => () =>
+      create(ShadowComparisonSchema, {
+        requestId,
+        traceId: traceId ?? "",
+        model,
+        primaryVersion: primary.primaryVersion,
+        shadowVersion: version,
+        primaryLatencyUs: BigInt(primary.primaryLatencyUs),
+        primaryReplicaId: primary.primaryReplicaId,
+        time: timestampNow(),
+        ...fields,
+      });
     // After the caller's answer is on its way; a detached call that cannot fail the caller's.
     setImmediate(() => {
+      const started = performance.now();
+      const latencyUs = () => BigInt(Math.round((performance.now() - started) * 1000));
       this.options.dispatcher
         // Its own signal: the caller's call is over (and its signal aborted) by now; the deadline bounds it.
-        .dispatch({ model, forceVersion: version, deadlineMs }, attempt(body, new AbortController().signal))
+        .dispatch({ model, forceVersion: version, deadlineMs }, attempt(input.body, new AbortController().signal))
         .then(
           (shadow) => {
-            metrics.shadowDifference.observe(label, outputDifference(method.kind!, primary, shadow.value.body));
+            const comparison = compareOutputs(method.kind!, primary.primary, shadow.value.body);
+            metrics.shadowDifference.observe(label, differenceOf(comparison));
             metrics.shadowRequests.inc({ ...label, outcome: "compared" });
+            shadowComparisons?.offerShadowComparison(
+              model,
+              version,
+              record({
+                maxAbsDifference: comparison.maxAbsDifference,
+                mismatch: comparison.mismatch,
+                outputs: comparison.outputs.map((o) => create(OutputDifferenceSchema, o)),
+                shadowLatencyUs: latencyUs(),
+                shadowReplicaId: shadow.replicaId,
+              }),
+            );
           },
           (error: unknown) => {
             metrics.shadowRequests.inc({ ...label, outcome: "failed" });
             this.options.logger.debug("shadow request failed", { model, version, error });
+            const code = error instanceof UpstreamError ? error.code : status.UNKNOWN;
+            shadowComparisons?.offerShadowComparison(model, version, record({ shadowErrorCode: Code[code as number] ?? "Unknown", shadowLatencyUs: latencyUs() }));
           },
         )
         .finally(() => this.shadowsInFlight--);
@@ -252,4 +307,10 @@ function parseVersion(text: string | undefined, what: string): number | undefine
   if (text === undefined || text === "") return undefined;
   if (!/^[1-9][0-9]{0,9}$/.test(text) || Number(text) > 0xffffffff) throw new UpstreamError(status.INVALID_ARGUMENT, `${what} is "${text}"; expected a version number (1, 2, ...)`);
   return Number(text);
+}
+
+/** The trace id of a W3C traceparent ("00-<trace id>-<span id>-<flags>"), when it is one. */
+function traceIdOf(traceparent: string | undefined): string | undefined {
+  const match = traceparent === undefined ? null : /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
+  return match ? match[1] : undefined;
 }

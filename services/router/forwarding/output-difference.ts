@@ -3,26 +3,50 @@ import { ModelInferResponseSchema, type ModelInferResponse } from "../../../libs
 import { PredictResponseSchema, type PredictResponse } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 
+export interface OutputComparison {
+  /** Largest absolute difference over the outputs both answers have (0 when none line up). */
+  maxAbsDifference: number;
+  /** The answers differ in output names or sizes, or a value is NaN on one side only. */
+  mismatch: boolean;
+  outputs: Array<{ name: string; maxAbsDifference: number; mismatch: boolean }>;
+}
+
+/** Two answers' outputs compared name by name (the primary's names first, then any only the shadow has). */
+export function compareOutputs(kind: "predict" | "infer", primary: Uint8Array, shadow: Uint8Array): OutputComparison {
+  const a = kind === "predict" ? predictOutputs(fromBinary(PredictResponseSchema, primary)) : inferOutputs(fromBinary(ModelInferResponseSchema, primary));
+  const b = kind === "predict" ? predictOutputs(fromBinary(PredictResponseSchema, shadow)) : inferOutputs(fromBinary(ModelInferResponseSchema, shadow));
+  const outputs: OutputComparison["outputs"] = [];
+  for (const [name, values] of a) {
+    const other = b.get(name);
+    if (!other || other.length !== values.length) {
+      outputs.push({ name, maxAbsDifference: 0, mismatch: true });
+      continue;
+    }
+    let largest = 0;
+    let mismatch = false;
+    for (let i = 0; i < values.length; i++) {
+      const d = Math.abs(values[i]! - other[i]!);
+      if (Number.isNaN(d)) mismatch ||= !(Number.isNaN(values[i]!) && Number.isNaN(other[i]!));
+      else if (d > largest) largest = d;
+    }
+    outputs.push({ name, maxAbsDifference: largest, mismatch });
+  }
+  for (const name of b.keys()) if (!a.has(name)) outputs.push({ name, maxAbsDifference: 0, mismatch: true });
+  return { maxAbsDifference: Math.max(0, ...outputs.map((o) => o.maxAbsDifference)), mismatch: outputs.some((o) => o.mismatch), outputs };
+}
+
 /**
  * The largest absolute difference between two answers' outputs, matched by
  * name; Infinity when their outputs differ in names or sizes (a shadow
  * that answers a different shape is as different as it gets).
  */
 export function outputDifference(kind: "predict" | "infer", primary: Uint8Array, shadow: Uint8Array): number {
-  const a = kind === "predict" ? predictOutputs(fromBinary(PredictResponseSchema, primary)) : inferOutputs(fromBinary(ModelInferResponseSchema, primary));
-  const b = kind === "predict" ? predictOutputs(fromBinary(PredictResponseSchema, shadow)) : inferOutputs(fromBinary(ModelInferResponseSchema, shadow));
-  if (a.size !== b.size) return Infinity;
-  let largest = 0;
-  for (const [name, values] of a) {
-    const other = b.get(name);
-    if (!other || other.length !== values.length) return Infinity;
-    for (let i = 0; i < values.length; i++) {
-      const d = Math.abs(values[i]! - other[i]!);
-      if (Number.isNaN(d)) return Infinity;
-      if (d > largest) largest = d;
-    }
-  }
-  return largest;
+  return differenceOf(compareOutputs(kind, primary, shadow));
+}
+
+/** The comparison as one number, for the difference metric: Infinity for a mismatch. */
+export function differenceOf(comparison: OutputComparison): number {
+  return comparison.mismatch ? Infinity : comparison.maxAbsDifference;
 }
 
 function predictOutputs(response: PredictResponse): Map<string, number[]> {

@@ -87,6 +87,7 @@ export function oipRestProxy(options: OipRestProxyOptions): HttpRoute {
             pinnedVersion: routed && typeof pin === "string" ? parseVersion(pin) : undefined,
             stickyKey: routed ? (route) => first(request.headers[route.stickyHeader || DEFAULT_STICKY_HEADER]) : undefined,
             deadlineMs: Date.now() + options.defaultTimeoutMs,
+            signal: gone.signal,
           },
           (replica, redirect, deadlineMs) => {
             const target = redirect === undefined ? path : `/v2/models/${encodeURIComponent(model)}/versions/${redirect}${suffix}`;

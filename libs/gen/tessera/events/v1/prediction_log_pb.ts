@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/events/v1/prediction_log.proto.
  */
 export const file_tessera_events_v1_prediction_log: GenFile = /*@__PURE__*/
-  fileDesc("CiZ0ZXNzZXJhL2V2ZW50cy92MS9wcmVkaWN0aW9uX2xvZy5wcm90bxIRdGVzc2VyYS5ldmVudHMudjEihgMKDVByZWRpY3Rpb25Mb2cSEgoKcmVxdWVzdF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIPCgd2ZXJzaW9uGAMgASgNEi8KBXJvdXRlGAQgASgLMiAudGVzc2VyYS5ldmVudHMudjEuUm91dGVEZWNpc2lvbhIvCgZpbnB1dHMYBSADKAsyHy50ZXNzZXJhLmV2ZW50cy52MS5Mb2dnZWRUZW5zb3ISMAoHb3V0cHV0cxgGIAMoCzIfLnRlc3NlcmEuZXZlbnRzLnYxLkxvZ2dlZFRlbnNvchISCgpsYXRlbmN5X3VzGAcgASgEEhAKCHRyYWNlX2lkGAggASgJEhIKCmVudGl0eV9rZXkYCSABKAkSKAoEdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVwbGljYV9pZBgLIAEoCRIMCgRyb3dzGAwgASgNEhIKCmVycm9yX2NvZGUYDSABKAkSEwoLc2FtcGxlX3JhdGUYDiABKAEiVgoNUm91dGVEZWNpc2lvbhINCgVhbGlhcxgBIAEoCRIWCg5yb3V0ZV9yZXZpc2lvbhgCIAEoBBIOCgZyZWFzb24YAyABKAkSDgoGc2hhZG93GAQgASgIImMKDExvZ2dlZFRlbnNvchIMCgRuYW1lGAEgASgJEg0KBXNoYXBlGAIgAygDEg8KB251bWJlcnMYAyADKAESDwoHc3RyaW5ncxgEIAMoCRIUCgxyb3dzX29taXR0ZWQYBSABKA1iBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiZ0ZXNzZXJhL2V2ZW50cy92MS9wcmVkaWN0aW9uX2xvZy5wcm90bxIRdGVzc2VyYS5ldmVudHMudjEihgMKDVByZWRpY3Rpb25Mb2cSEgoKcmVxdWVzdF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIPCgd2ZXJzaW9uGAMgASgNEi8KBXJvdXRlGAQgASgLMiAudGVzc2VyYS5ldmVudHMudjEuUm91dGVEZWNpc2lvbhIvCgZpbnB1dHMYBSADKAsyHy50ZXNzZXJhLmV2ZW50cy52MS5Mb2dnZWRUZW5zb3ISMAoHb3V0cHV0cxgGIAMoCzIfLnRlc3NlcmEuZXZlbnRzLnYxLkxvZ2dlZFRlbnNvchISCgpsYXRlbmN5X3VzGAcgASgEEhAKCHRyYWNlX2lkGAggASgJEhIKCmVudGl0eV9rZXkYCSABKAkSKAoEdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVwbGljYV9pZBgLIAEoCRIMCgRyb3dzGAwgASgNEhIKCmVycm9yX2NvZGUYDSABKAkSEwoLc2FtcGxlX3JhdGUYDiABKAEiVgoNUm91dGVEZWNpc2lvbhINCgVhbGlhcxgBIAEoCRIWCg5yb3V0ZV9yZXZpc2lvbhgCIAEoBBIOCgZyZWFzb24YAyABKAkSDgoGc2hhZG93GAQgASgIImMKDExvZ2dlZFRlbnNvchIMCgRuYW1lGAEgASgJEg0KBXNoYXBlGAIgAygDEg8KB251bWJlcnMYAyADKAESDwoHc3RyaW5ncxgEIAMoCRIUCgxyb3dzX29taXR0ZWQYBSABKA0ijwMKEFNoYWRvd0NvbXBhcmlzb24SEgoKcmVxdWVzdF9pZBgBIAEoCRIQCgh0cmFjZV9pZBgCIAEoCRINCgVtb2RlbBgDIAEoCRIXCg9wcmltYXJ5X3ZlcnNpb24YBCABKA0SFgoOc2hhZG93X3ZlcnNpb24YBSABKA0SGgoSbWF4X2Fic19kaWZmZXJlbmNlGAYgASgBEhAKCG1pc21hdGNoGAcgASgIEjQKB291dHB1dHMYCCADKAsyIy50ZXNzZXJhLmV2ZW50cy52MS5PdXRwdXREaWZmZXJlbmNlEhoKEnByaW1hcnlfbGF0ZW5jeV91cxgJIAEoBBIZChFzaGFkb3dfbGF0ZW5jeV91cxgKIAEoBBIaChJwcmltYXJ5X3JlcGxpY2FfaWQYCyABKAkSGQoRc2hhZG93X3JlcGxpY2FfaWQYDCABKAkSGQoRc2hhZG93X2Vycm9yX2NvZGUYDSABKAkSKAoEdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTgoQT3V0cHV0RGlmZmVyZW5jZRIMCgRuYW1lGAEgASgJEhoKEm1heF9hYnNfZGlmZmVyZW5jZRgCIAEoARIQCghtaXNtYXRjaBgDIAEoCGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * One answered (or failed) inference request, as a replica logs it.
@@ -201,4 +201,136 @@ export type LoggedTensor = Message<"tessera.events.v1.LoggedTensor"> & {
  */
 export const LoggedTensorSchema: GenMessage<LoggedTensor> = /*@__PURE__*/
   messageDesc(file_tessera_events_v1_prediction_log, 2);
+
+/**
+ * The router's comparison of a shadow version's answer with the primary's,
+ * for one mirrored request (docs/router.md, Shadow traffic). Published by
+ * the router, off the request path, on subject
+ * tessera-predictions.<model>.<shadow_version>.shadow in the same stream as
+ * prediction logs; the replicas' own PredictionLogs of both calls are not
+ * linked to it except by trace id.
+ *
+ * @generated from message tessera.events.v1.ShadowComparison
+ */
+export type ShadowComparison = Message<"tessera.events.v1.ShadowComparison"> & {
+  /**
+   * The router's id for the mirrored request (the caller's x-request-id when it sent one); also the CloudEvent id.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * W3C trace id (32 hex digits) of the caller's request, when it had one.
+   *
+   * @generated from field: string trace_id = 2;
+   */
+  traceId: string;
+
+  /**
+   * @generated from field: string model = 3;
+   */
+  model: string;
+
+  /**
+   * The version that answered the caller; 0 when the replica's default did.
+   *
+   * @generated from field: uint32 primary_version = 4;
+   */
+  primaryVersion: number;
+
+  /**
+   * @generated from field: uint32 shadow_version = 5;
+   */
+  shadowVersion: number;
+
+  /**
+   * Largest absolute difference over the outputs both answers have, name by name.
+   *
+   * @generated from field: double max_abs_difference = 6;
+   */
+  maxAbsDifference: number;
+
+  /**
+   * The answers differ in output names or sizes (a different shape is as different as it gets).
+   *
+   * @generated from field: bool mismatch = 7;
+   */
+  mismatch: boolean;
+
+  /**
+   * @generated from field: repeated tessera.events.v1.OutputDifference outputs = 8;
+   */
+  outputs: OutputDifference[];
+
+  /**
+   * From the router receiving the request to the primary's answer, and the shadow's call, in microseconds.
+   *
+   * @generated from field: uint64 primary_latency_us = 9;
+   */
+  primaryLatencyUs: bigint;
+
+  /**
+   * @generated from field: uint64 shadow_latency_us = 10;
+   */
+  shadowLatencyUs: bigint;
+
+  /**
+   * @generated from field: string primary_replica_id = 11;
+   */
+  primaryReplicaId: string;
+
+  /**
+   * @generated from field: string shadow_replica_id = 12;
+   */
+  shadowReplicaId: string;
+
+  /**
+   * gRPC status code name when the shadow call failed ("DeadlineExceeded", ...); no differences then.
+   *
+   * @generated from field: string shadow_error_code = 13;
+   */
+  shadowErrorCode: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 14;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tessera.events.v1.ShadowComparison.
+ * Use `create(ShadowComparisonSchema)` to create a new message.
+ */
+export const ShadowComparisonSchema: GenMessage<ShadowComparison> = /*@__PURE__*/
+  messageDesc(file_tessera_events_v1_prediction_log, 3);
+
+/**
+ * @generated from message tessera.events.v1.OutputDifference
+ */
+export type OutputDifference = Message<"tessera.events.v1.OutputDifference"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: double max_abs_difference = 2;
+   */
+  maxAbsDifference: number;
+
+  /**
+   * Missing from one answer, or a different number of values.
+   *
+   * @generated from field: bool mismatch = 3;
+   */
+  mismatch: boolean;
+};
+
+/**
+ * Describes the message tessera.events.v1.OutputDifference.
+ * Use `create(OutputDifferenceSchema)` to create a new message.
+ */
+export const OutputDifferenceSchema: GenMessage<OutputDifference> = /*@__PURE__*/
+  messageDesc(file_tessera_events_v1_prediction_log, 4);
 

@@ -1,0 +1,113 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeCloudEvent, openNatsEventBus, schemaMap, type EventBus } from "../../libs/events/index.js";
+import { ShadowComparisonSchema, type ShadowComparison } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
+import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { silentLogger } from "../../libs/log/index.js";
+import { buildMlp } from "../../libs/onnx/index.js";
+import { shadowComparisonSubject } from "../../libs/prediction-log/index.js";
+import { uploadModelVersion } from "../../libs/registry-client/index.js";
+import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
+import { exampleModel } from "../../mesh/models/index.js";
+import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
+import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
+import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
+import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { startTestRouter, type TestRouter } from "../support/router-harness.js";
+
+// Shadow traffic end to end over real NATS: a real router mirrors to a real
+// replica, publishes each comparison to the prediction-log stream, and a
+// real monitoring service reads and sums them.
+const fraud = exampleModel("fraud");
+const input = { name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: Array.from(fraud.sampleRow(1).get("features")!.data as Float32Array) };
+const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+async function until(check: () => boolean | Promise<boolean>, limitMs = 30_000): Promise<void> {
+  for (let waited = 0; waited < limitMs; waited += 50) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`condition not met in ${limitMs} ms`);
+}
+
+describe("shadow comparisons", () => {
+  let nc: NatsConnection;
+  let events: EventBus;
+  let registry: TestRegistry;
+  let replica: TestReplica;
+  let router: TestRouter;
+  let monitoring: MonitoringServer;
+  const model = uniqueName("shadowlog").replace(/_/g, "-");
+  const seen: ShadowComparison[] = [];
+
+  beforeAll(async () => {
+    nc = await connect({ servers: testNatsUrl(), name: "test-router-shadow" });
+    events = await openNatsEventBus(nc, { logger: silentLogger });
+    registry = await startTestRegistry({ mode: "nats" });
+    // Version 2: the same network with other weights, so its answers differ.
+    await uploadModelVersion(registry.client, { model, createModel: true }, fraud.build());
+    await uploadModelVersion(registry.client, { model }, buildMlp({ ...fraud.mlp!, seed: 4242 }));
+    const membershipBucket = uniqueName("replicas");
+    replica = await startTestReplica(registry, { serve: [{ model, version: 1 }, { model, version: 2 }], membershipBucket });
+    monitoring = await startMonitoring({
+      config: { host: "127.0.0.1", grpcPort: 0, httpPort: 0, windowSize: 1000, reportIntervalMs: 3_600_000, consumerName: uniqueName("monitoring"), maxAckPending: 100, driftOptions: {} },
+      events,
+      nc,
+      profiles: registryProfiles(registry.client),
+      logger: silentLogger,
+    });
+    router = await startTestRouter(registry, { routesBucket: uniqueName("routes"), membershipBucket, predictionLogs: true });
+    const schemas = schemaMap(ShadowComparisonSchema);
+    nc.subscribe(shadowComparisonSubject(model, 2), {
+      callback: (_error, m) => {
+        const decoded = decodeCloudEvent(m.subject, (name) => m.headers?.get(name) || undefined, m.data, schemas);
+        if ("event" in decoded) seen.push(decoded.event.message);
+      },
+    });
+    await until(() => router.router.table.serving(model, { version: 2 }).length === 1);
+    await router.routes.setRoute({ route: { model, splits: [{ version: 1, weight: 100 }], shadow: { version: 2, percent: 100 } } });
+    await until(() => router.router.routes.get(model) !== undefined);
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await monitoring?.stop();
+    await replica?.stop();
+    await registry?.stop();
+    await nc?.close();
+  });
+
+  it("publishes each shadow's comparison to the prediction-log stream, and monitoring reads and sums them", async () => {
+    for (let i = 0; i < 3; i++) {
+      const response = await router.client.predict(
+        { model, inputs: [input] },
+        { headers: { "x-request-id": `req-${i}`, traceparent: `00-${TRACE_ID}-00f067aa0ba902b${i}-01` } },
+      );
+      // The caller gets the primary's answer.
+      expect(response.version).toBe(1);
+    }
+    await until(() => seen.length >= 3);
+    const first = seen.find((c) => c.requestId === "req-0")!;
+    expect(first).toMatchObject({ model, primaryVersion: 1, shadowVersion: 2, traceId: TRACE_ID, mismatch: false, shadowErrorCode: "" });
+    expect(first.maxAbsDifference).toBeGreaterThan(0);
+    expect(first.outputs.map((o) => o.name)).toEqual(["score"]);
+    expect(first.outputs[0]!.maxAbsDifference).toBe(first.maxAbsDifference);
+    expect(first.primaryLatencyUs).toBeGreaterThan(0n);
+    expect(first.shadowLatencyUs).toBeGreaterThan(0n);
+    const replicaId = router.router.table.serving(model, { version: 1 })[0]!.replicaId;
+    expect(first.primaryReplicaId).toBe(replicaId);
+    expect(first.shadowReplicaId).toBe(replicaId);
+
+    await until(() => (monitoring.shadow.summaries().find((s) => s.model === model)?.compared ?? 0) >= 3);
+    const summary = monitoring.shadow.summaries().find((s) => s.model === model)!;
+    expect(summary).toMatchObject({ primaryVersion: 1, shadowVersion: 2, mismatched: 0, failed: 0 });
+    expect(summary.maxAbsDifference).toBeCloseTo(Math.max(...seen.map((c) => c.maxAbsDifference)), 12);
+    const report = (await (await fetch(`http://${monitoring.host.httpAddress}/monitoring/shadow`)).json()) as { comparisons: Array<{ model: string; compared: number }> };
+    expect(report.comparisons.find((c) => c.model === model)?.compared).toBeGreaterThanOrEqual(3);
+    expect(await monitoring.metrics.getSingleMetricAsString("tessera_monitoring_shadow_comparisons_total")).toMatch(
+      new RegExp(`model="${model}",outcome="compared",primary_version="1",shadow_version="2"} [3-9]|model="${model}",primary_version="1",shadow_version="2",outcome="compared"} [3-9]`),
+    );
+    // Counted on the router's side too: published through the prediction-log publisher.
+    expect(await router.router.host.metrics.getSingleMetricAsString("tessera_prediction_log_published_total")).toContain(`model="${model}"`);
+  });
+});
