@@ -210,9 +210,12 @@ describe("ServiceHost.shutdown()", () => {
     await mesh.client.echo({ text: "warm" });
     const inFlight = mesh.client.echo({ text: "slow", delayMs: 300 });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const stopping = host.shutdown();
-    expect((await inFlight).text).toBe("slow");
+    const order: string[] = [];
+    const stopping = host.shutdown().then(() => void order.push("stopped"));
+    expect((await inFlight.finally(() => order.push("answered"))).text).toBe("slow");
     await stopping;
+    // A service's main exits once shutdown resolves: resolving before the call is answered would lose the answer.
+    expect(order).toEqual(["answered", "stopped"]);
     const error = await mesh.client.echo({ text: "late" }).catch((e: unknown) => e);
     expect((error as ConnectError).code).toBe(Code.Unavailable);
     mesh.close();
