@@ -26,10 +26,7 @@ import type { KvStore } from "../../libs/store/index.js";
 import type { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import type { MeshClient } from "../../libs/host/index.js";
 
-/** Rollout states, one key per model. */
-export const ROLLOUTS_BUCKET = "rollouts";
-/** Who drives each model's rollout (a TTL bucket). */
-export const ROLLOUT_LEASES_BUCKET = "rollout-leases";
+export { ROLLOUTS_BUCKET, ROLLOUT_LEASES_BUCKET } from "./rollouts/rollout-buckets.js";
 
 /** Subject of DriftDetected events. */
 export const DRIFT_DETECTED_SUBJECT = "tessera.monitoring.drift.detected";
