@@ -12,11 +12,11 @@ export interface CloudEventEnvelope {
   data: Uint8Array;
 }
 
-/** Builds the headers and payload for one event. `id` and `time` are for tests; they default to a fresh UUID and now. */
+/** Builds the headers and payload for one event. `id` defaults to a fresh UUID, `time` (for tests) to now. */
 export function encodeCloudEvent<Desc extends DescMessage>(
   schema: Desc,
   message: MessageShape<Desc>,
-  options: PublishOptions & { id?: string; time?: Date },
+  options: PublishOptions & { time?: Date },
 ): CloudEventEnvelope {
   if (options.source.trim() === "") throw invalidArgument("an event needs a source, e.g. \"tessera/registry\"");
   const headers: Record<string, string> = {

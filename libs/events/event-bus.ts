@@ -10,6 +10,12 @@ export interface PublishOptions {
    */
   traceparent?: string;
   tracestate?: string;
+  /**
+   * CloudEvents `id`. Default a fresh UUID. A publish retried after a crash
+   * or an outage passes the first attempt's id, so readers see one event
+   * (and the JetStream stream stores it once, within its duplicate window).
+   */
+  id?: string;
 }
 
 /** One event as a subscriber receives it. */

@@ -1,4 +1,4 @@
-export { startService, shutdownOnSignals, type ServiceHost, type ServiceHostOptions } from "./start-service.js";
+export { startService, shutdownOnSignals, type GrpcFrontEnd, type ServiceHost, type ServiceHostOptions } from "./start-service.js";
 export { createHttpServer, sendJson, serve, type HttpRoute, type ServiceRegistration } from "./http-server.js";
 export { createGrpcJsTransport, createMeshClient, type GrpcTransportOptions, type MeshClient } from "./grpc-transport.js";
 export { toGrpcServiceDefinition, grpcPath } from "./grpc-service-definition.js";

@@ -39,6 +39,24 @@ export interface ServiceHostOptions {
   meshToken?: string;
   /** Runs after both ports have stopped: close NATS, Redis, sessions. */
   onClose?: () => Promise<void>;
+  /**
+   * The gRPC port served elsewhere (an inference replica's front-end
+   * loops): this host then opens no gRPC server of its own, reports that
+   * one's address, and drives its health and its shutdown.
+   */
+  grpcFrontEnd?: GrpcFrontEnd;
+}
+
+/** A gRPC port served outside the host (see ServiceHostOptions.grpcFrontEnd). */
+export interface GrpcFrontEnd {
+  /** host:port it listens on. */
+  readonly address: string;
+  /** Health: what grpc.health.v1 answers there, for "" and every service. */
+  setServing(serving: boolean): void;
+  /** Stops accepting and resolves once every call in flight there has ended. */
+  shutdown(): Promise<void>;
+  /** Ends the calls still in flight (the grace period is over). */
+  forceShutdown(): void;
 }
 
 export interface ServiceHost {
@@ -80,23 +98,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   const problems = new Map<string, string>();
   const effectiveReady = () => ready && problems.size === 0;
 
-  const grpcServer = new Server({
-    "grpc.max_receive_message_length": maxMessageBytes,
-    "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
-    ...(options.meshToken ? { interceptors: [meshTokenInterceptor(options.meshToken)] } : {}),
-  });
-  for (const { service, impl, rawGrpc } of options.services) {
-    const definition = { ...toGrpcServiceDefinition(service) } as Record<string, MethodDefinition<unknown, unknown>>;
-    const handlers = toGrpcHandlers(service, impl, { shutdownSignal: shutdownController.signal, observer });
-    if (rawGrpc) applyRawGrpcMethods(definition, handlers, rawGrpc);
-    grpcServer.addService(definition, handlers);
-  }
-  health.addToServer(grpcServer);
-  addReflection(grpcServer, options.services.map((s) => s.service));
-
-  const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync(`${host}:${options.grpcPort}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
-  );
+  const grpc = options.grpcFrontEnd ?? (await startGrpcServer(options, host, health, shutdownController.signal, observer, maxMessageBytes));
 
   const httpServer = createHttpServer({
     services: options.services,
@@ -113,7 +115,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   await once(httpServer, "listening");
   const httpPort = (httpServer.address() as AddressInfo).port;
 
-  const grpcAddress = `${host}:${grpcPort}`;
+  const grpcAddress = grpc.address;
   const httpAddress = `${host}:${httpPort}`;
   options.logger.info("listening", { grpc: grpcAddress, http: httpAddress });
 
@@ -123,6 +125,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     const status = effectiveReady() ? "SERVING" : "NOT_SERVING";
     health.setStatus("", status);
     serviceNames.forEach((name) => health.setStatus(name, status));
+    if (options.grpcFrontEnd) options.grpcFrontEnd.setServing(status === "SERVING");
   };
 
   return {
@@ -146,12 +149,12 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     const force = setTimeout(() => {
       options.logger.warn("grace period over, closing remaining calls");
       shutdownController.abort(new Error("server shutting down"));
-      grpcServer.forceShutdown();
+      grpc.forceShutdown();
       httpServer.closeAllConnections();
     }, graceMs);
     force.unref();
     await Promise.all([
-      new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
+      grpc.shutdown(),
       new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeIdleConnections();
@@ -162,6 +165,41 @@ export async function startService(options: ServiceHostOptions): Promise<Service
     await options.onClose?.();
     options.logger.info("stopped");
   }
+}
+
+/** The host's own gRPC server, bound to its port. */
+async function startGrpcServer(
+  options: ServiceHostOptions,
+  host: string,
+  health: HealthImplementation,
+  shutdownSignal: AbortSignal,
+  observer: ReturnType<typeof rpcMetricsObserver>,
+  maxMessageBytes: number,
+): Promise<GrpcFrontEnd> {
+  const grpcServer = new Server({
+    "grpc.max_receive_message_length": maxMessageBytes,
+    "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
+    ...(options.meshToken ? { interceptors: [meshTokenInterceptor(options.meshToken)] } : {}),
+  });
+  for (const { service, impl, rawGrpc } of options.services) {
+    const definition = { ...toGrpcServiceDefinition(service) } as Record<string, MethodDefinition<unknown, unknown>>;
+    const handlers = toGrpcHandlers(service, impl, { shutdownSignal, observer });
+    if (rawGrpc) applyRawGrpcMethods(definition, handlers, rawGrpc);
+    grpcServer.addService(definition, handlers);
+  }
+  health.addToServer(grpcServer);
+  addReflection(grpcServer, options.services.map((s) => s.service));
+
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync(`${host}:${options.grpcPort}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+  );
+
+  return {
+    address: `${host}:${grpcPort}`,
+    setServing: () => {},
+    shutdown: () => new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
+    forceShutdown: () => grpcServer.forceShutdown(),
+  };
 }
 
 /** Shuts the host down on SIGTERM or SIGINT, then exits. For a service's main. */

@@ -1,5 +1,7 @@
 export { readSignature } from "./read-signature.js";
-export { readSignatureFromStream } from "./read-signature-stream.js";
+export { readModelFromStream, readSignatureFromStream, type ModelOutline } from "./read-signature-stream.js";
+export { externalDataOf, type ExternalDataRef } from "./external-data-refs.js";
+export { withExternalData, type ExternalDataModel } from "./with-external-data.js";
 export {
   buildModel,
   float32Initializer,

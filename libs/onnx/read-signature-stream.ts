@@ -1,20 +1,43 @@
+import { fromBinary } from "@bufbuild/protobuf";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { ModelProtoSchema } from "../gen/onnx/onnx_pb.js";
 import type { Signature } from "../gen/tessera/registry/v1/signature_pb.js";
+import { externalDataOf, type ExternalDataRef } from "./external-data-refs.js";
 import { foreignFormat, notModel, readSignature } from "./read-signature.js";
 
-// Field numbers from onnx.proto3, as in read-signature.ts: only what a signature needs is kept.
+// Field numbers from onnx.proto3, as in read-signature.ts: only what a signature
+// and the external data references need is kept.
 const MODEL_KEEP = new Set([1, 2, 3, 8]); // ir_version, producer_name, producer_version, opset_import
-const MODEL_GRAPH = 7;
 const GRAPH_KEEP = new Set([11, 12]); // input, output
-const GRAPH_INITIALIZER = 5;
-const GRAPH_SPARSE_INITIALIZER = 15;
-const TENSOR_NAME = 8;
-const SPARSE_VALUES = 1;
+const TENSOR_KEEP = new Set([8, 13, 14]); // name, external_data, data_location
+
+/** Where each message's sub-messages lead: field number to the level walked inside it. */
+const CHILDREN: Record<Level, Record<number, Level>> = {
+  model: { 7: "graph" },
+  // node, initializer, sparse_initializer
+  graph: { 1: "node", 5: "tensor", 15: "sparse" },
+  subgraph: { 1: "node", 5: "tensor", 15: "sparse" },
+  node: { 5: "attribute" },
+  // t, g, tensors, graphs, sparse_tensor, sparse_tensors: a Constant's value or an If/Loop body
+  attribute: { 5: "tensor", 6: "subgraph", 10: "tensor", 11: "subgraph", 22: "sparse", 23: "sparse" },
+  sparse: { 1: "tensor", 2: "tensor" }, // values, indices
+  tensor: {},
+};
+
+/** Levels whose messages are left out of the skeleton when nothing inside them was kept (most nodes). */
+const DROP_EMPTY = new Set<Level>(["node", "attribute", "subgraph"]);
 
 /** A kept field larger than this is not a signature's: refuse rather than buffer it. */
 const MAX_KEPT_FIELD_BYTES = 16 * 1024 * 1024;
 
-type Level = "model" | "graph" | "tensor" | "sparse";
+type Level = "model" | "graph" | "subgraph" | "node" | "attribute" | "tensor" | "sparse";
+
+/** What the registry reads from an uploaded model without holding its weights. */
+export interface ModelOutline {
+  signature: Signature;
+  /** Every tensor stored outside the model file, with where. */
+  externalData: ExternalDataRef[];
+}
 
 /**
  * readSignature() for a model that arrives as a stream (an artifact read
@@ -25,6 +48,16 @@ type Level = "model" | "graph" | "tensor" | "sparse";
  * ModelProto that readSignature() then reads, with the same errors.
  */
 export async function readSignatureFromStream(source: AsyncIterable<Uint8Array>): Promise<Signature> {
+  return (await readModelFromStream(source)).signature;
+}
+
+/**
+ * readSignatureFromStream() that also lists the model's external data: the
+ * tensors (initializers, a node's constant, a subgraph's) whose
+ * data_location is EXTERNAL, with the file each names. Same memory bound:
+ * those fields are kept, the weights are still stepped over.
+ */
+export async function readModelFromStream(source: AsyncIterable<Uint8Array>): Promise<ModelOutline> {
   const reader = new StreamReader(source);
   let skeleton: Uint8Array;
   try {
@@ -41,7 +74,15 @@ export async function readSignatureFromStream(source: AsyncIterable<Uint8Array>)
   // Name what the file is when it is something else (a zip, HDF5, ...), as readSignature() does.
   const foreign = foreignFormat(reader.head);
   if (foreign !== undefined) throw notModel(`${foreign}; export it to ONNX first`);
-  return readSignature(reader.position === 0 ? new Uint8Array(0) : skeleton);
+  const signature = readSignature(reader.position === 0 ? new Uint8Array(0) : skeleton);
+  let externalData: ExternalDataRef[];
+  try {
+    externalData = externalDataOf(fromBinary(ModelProtoSchema, skeleton));
+  } catch (error) {
+    if (error instanceof Error && "code" in error) throw error;
+    throw notModel(`its external data fields are malformed (${error instanceof Error ? error.message : String(error)})`, error);
+  }
+  return { signature, externalData };
 }
 
 async function walk(reader: StreamReader, level: Level, end: number): Promise<Uint8Array> {
@@ -68,9 +109,10 @@ async function walk(reader: StreamReader, level: Level, end: number): Promise<Ui
         const length = Number(await reader.varint());
         const fieldEnd = reader.position + length;
         if (fieldEnd > end) throw new Error(`a field at byte ${reader.position} runs past its message`);
-        const child = childLevel(level, field);
+        const child = CHILDREN[level][field];
         if (child !== undefined) {
-          out.tag(field, 2).bytes(await walk(reader, child, fieldEnd));
+          const kept = await walk(reader, child, fieldEnd);
+          if (kept.byteLength > 0 || !DROP_EMPTY.has(child)) out.tag(field, 2).bytes(kept);
         } else if (keeps(level, field)) {
           if (length > MAX_KEPT_FIELD_BYTES) throw new Error(`field ${field} is ${length} bytes, too large for a signature field`);
           out.tag(field, 2).bytes(await reader.take(length));
@@ -87,18 +129,10 @@ async function walk(reader: StreamReader, level: Level, end: number): Promise<Ui
   return out.finish();
 }
 
-function childLevel(level: Level, field: number): Level | undefined {
-  if (level === "model" && field === MODEL_GRAPH) return "graph";
-  if (level === "graph" && field === GRAPH_INITIALIZER) return "tensor";
-  if (level === "graph" && field === GRAPH_SPARSE_INITIALIZER) return "sparse";
-  if (level === "sparse" && field === SPARSE_VALUES) return "tensor";
-  return undefined;
-}
-
 function keeps(level: Level, field: number): boolean {
   if (level === "model") return MODEL_KEEP.has(field);
   if (level === "graph") return GRAPH_KEEP.has(field);
-  if (level === "tensor") return field === TENSOR_NAME;
+  if (level === "tensor") return TENSOR_KEEP.has(field);
   return false;
 }
 

@@ -61,6 +61,16 @@ describe("formatPushed()", () => {
   it("names the new version, its size, hash prefix and aliases", () => {
     expect(formatPushed(version(2)).split("\n")[0]).toBe("pushed fraud v2 (5.1 kB, sha256 abababababab), aliases staging");
   });
+
+  it("counts the external data files pushed with the model", () => {
+    const pushed = create(ModelVersionSchema, {
+      model: "fraud",
+      version: 2,
+      aliases: ["staging"],
+      artifact: { sha256: "ab".repeat(32), sizeBytes: 5120n, format: "onnx", externalData: [{ path: "a.bin", sizeBytes: 1_000_000n }, { path: "b.bin", sizeBytes: 500_000n }] },
+    });
+    expect(formatPushed(pushed).split("\n")[0]).toBe("pushed fraud v2 (5.1 kB + 2 external data files (1.5 MB), sha256 abababababab), aliases staging");
+  });
 });
 
 describe("size()", () => {

@@ -65,7 +65,9 @@ export function formatVersionDetail(version: ModelVersion): string {
 /** `tessera models push`: what was stored. */
 export function formatPushed(version: ModelVersion): string {
   const aliases = version.aliases.length > 0 ? `, aliases ${[...version.aliases].sort().join(", ")}` : "";
-  const artifact = version.artifact ? ` (${size(version.artifact.sizeBytes)}, sha256 ${version.artifact.sha256.slice(0, 12)})` : "";
+  const extra = version.artifact?.externalData ?? [];
+  const files = extra.length === 0 ? "" : ` + ${extra.length} external data file${extra.length === 1 ? "" : "s"} (${size(extra.reduce((sum, file) => sum + file.sizeBytes, 0n))})`;
+  const artifact = version.artifact ? ` (${size(version.artifact.sizeBytes)}${files}, sha256 ${version.artifact.sha256.slice(0, 12)})` : "";
   return [`pushed ${version.model} v${version.version}${artifact}${aliases}`, "", "signature:", formatSignature(version.signature)].join("\n");
 }
 

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createReadStream, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Argument, Command, Option } from "commander";
@@ -6,9 +7,10 @@ import { Code } from "../../libs/errors/index.js";
 import type { BatchingConfig } from "../../libs/gen/tessera/registry/v1/batching_pb.js";
 import { RegistryService, type Model, type ModelVersion } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import { createMeshClient, type MeshClient } from "../../libs/host/index.js";
-import { uploadModelVersion } from "../../libs/registry-client/index.js";
+import { uploadModelVersion, uploadModelVersionStream } from "../../libs/registry-client/index.js";
 import type { CliIo } from "./cli-io.js";
 import { addConnectionOptions, resolveConnection } from "./connection-options.js";
+import { findExternalData, type ExternalDataFile } from "./external-data-files.js";
 import { formatModelDetail, formatModelList, formatPushed, formatVersionDetail } from "./format-models.js";
 import { parseBatching } from "./parse-batching.js";
 import { parseVersionNumber } from "./parse-count.js";
@@ -30,8 +32,8 @@ export function modelsCommand(io: CliIo): Command {
   addConnectionOptions(
     models
       .command("push")
-      .description("upload an ONNX file as a new version of a model (created if missing); prints the version and its signature")
-      .argument("<file>", "the .onnx file")
+      .description("upload an ONNX file as a new version of a model (created if missing), with the external data files it keeps its weights in; prints the version and its signature")
+      .argument("<file>", "the .onnx file (external data files are taken from beside it, where the model names them)")
       .option("--name <model>", "model name (default: the file's name without .onnx)")
       .option("--alias <alias>", "point this alias at the new version (repeatable)", collectList)
       .option("--description <text>", "what this version is (also the model's description when the model is new)")
@@ -41,16 +43,23 @@ export function modelsCommand(io: CliIo): Command {
   ).action(async (file: string, options: PushOptions, command: Command) => {
     const name = modelNameFor(file, options.name);
     const batching = options.batching === undefined ? undefined : parseBatching(options.batching, (path) => readFileSync(resolve(io.cwd, path), "utf8"));
-    const bytes = await readArtifact(resolve(io.cwd, file), file);
+    const path = resolve(io.cwd, file);
+    const bytes = await readArtifact(path, file);
+    // Weights saved beside the model (ONNX external data) go with it, under the names the model gives them.
+    const externalData = await findExternalData(path, bytes, file);
     await withRegistry(command, io, async (client, peer, timeoutMs) => {
       await ensureModel(client, peer, { name, description: options.description ?? "", tags: options.tag ?? {} }, timeoutMs);
+      const header = { model: name, description: options.description, tags: options.tag, batching: batching as BatchingConfig | undefined, createModel: true, aliases: options.alias };
+      const upload = { timeoutMs: timeoutMs ?? UPLOAD_TIMEOUT_MS };
       const version = await callPeer(peer, () =>
-        uploadModelVersion(
-          client,
-          { model: name, description: options.description, tags: options.tag, batching: batching as BatchingConfig | undefined, createModel: true, aliases: options.alias },
-          bytes,
-          { timeoutMs: timeoutMs ?? UPLOAD_TIMEOUT_MS },
-        ),
+        externalData.length === 0
+          ? uploadModelVersion(client, header, bytes, upload)
+          : uploadModelVersionStream(
+              client,
+              { ...header, sizeBytes: bytes.byteLength, sha256: createHash("sha256").update(bytes).digest("hex"), externalData },
+              withFiles(bytes, externalData),
+              upload,
+            ),
       );
       io.out(formatPushed(version) + "\n");
     });
@@ -182,6 +191,14 @@ async function ensureModel(client: RegistryClient, peer: Peer, model: { name: st
     // Created by someone else between our two calls: it exists, which is all we need.
     if (!(error instanceof PeerError && error.status.code === Code.AlreadyExists)) throw error;
   });
+}
+
+/** The model's bytes, then each external data file's, read from disk a chunk at a time. */
+async function* withFiles(model: Uint8Array, files: readonly ExternalDataFile[]): AsyncGenerator<Uint8Array> {
+  yield model;
+  for (const file of files) {
+    for await (const chunk of createReadStream(file.file)) yield chunk as Buffer;
+  }
 }
 
 async function readArtifact(path: string, shown: string): Promise<Uint8Array> {

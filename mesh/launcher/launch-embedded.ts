@@ -27,6 +27,7 @@ import type { RunningMesh, ServiceEndpoint } from "./running-mesh.js";
 import { loadAuthorizer } from "../../services/router/auth/load-authorizer.js";
 import { readRouterConfig } from "../../services/router/config.js";
 import { startRouter, type RunningRouter } from "../../services/router/start-router.js";
+import { startRouterStats } from "../../services/router/stats/router-stats.js";
 import { dialAddress, featureEnv, monitoringEnv, registryEnv, replicaEnv, routerEnv, type StoreMode } from "./service-env.js";
 import type { Topology } from "./topology.js";
 
@@ -75,7 +76,9 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
   let replica: InferenceReplica | undefined;
   let monitoringServer: MonitoringServer | undefined;
   let router: RunningRouter | undefined;
+  let routerStats: { stop(): void } | undefined;
   const stopAll = async () => {
+    routerStats?.stop();
     await router?.stop();
     await replica?.stop();
     await monitoringServer?.stop();
@@ -115,6 +118,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
         bus: "embedded",
         authorizer: config.auth === "off" ? undefined : await loadAuthorizer(config.authFile!, logger),
       });
+      routerStats = startRouterStats({ metrics: router.host.metrics, events: backends.events, intervalMs: 15_000, logger });
       routerEndpoint = { name: "router", kind: "router", grpcAddress: dialAddress(router.host.grpcAddress), httpAddress: dialAddress(router.host.httpAddress), logFile, serve: [] };
     }
 
@@ -133,7 +137,8 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
         registry: registryClient.client,
         tickMs: config.rolloutTickMs,
       };
-      monitoringServer = await startMonitoring({ config, events: backends.events, rules, profiles: registryProfiles(registryClient.client), logger, rollouts });
+      const membership = await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS });
+      monitoringServer = await startMonitoring({ config, events: backends.events, rules, profiles: registryProfiles(registryClient.client), logger, rollouts, membership });
       monitoring = {
         name: "monitoring",
         kind: "monitoring",

@@ -13,7 +13,7 @@ const topology = parseTopology(
     "log_level: debug",
     "registry: {grpc_port: 6000, http_port: 6001, env: {TESSERA_REGISTRY_BUCKET: mine}}",
     "inference:",
-    "  - {id: gpu-0, device: cuda:1, serve: [fraud, wide@2], instance_count: 2, allow_cpu_fallback: true, env: {TESSERA_INTRA_OP_THREADS: 2}}",
+    "  - {id: gpu-0, device: cuda:1, serve: [fraud, wide@2], instance_count: 2, frontend_loops: 3, allow_cpu_fallback: true, env: {TESSERA_INTRA_OP_THREADS: 2}}",
   ].join("\n"),
   "t.yaml",
 );
@@ -44,6 +44,7 @@ describe("replicaEnv()", () => {
       allowCpuFallback: true,
       serve: [{ model: "fraud", alias: "production" }, { model: "wide", version: 2 }],
       instanceCount: 2,
+      frontendLoops: 3,
       replicaId: "gpu-0",
       logLevel: "debug",
     });

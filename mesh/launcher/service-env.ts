@@ -45,6 +45,7 @@ export function replicaEnv(
     TESSERA_DEVICE: replica.device,
     TESSERA_SERVE: replica.serve.join(","),
     TESSERA_INSTANCE_COUNT: String(replica.instanceCount),
+    TESSERA_FRONTEND_LOOPS: String(replica.frontendLoops),
     TESSERA_ALLOW_CPU_FALLBACK: String(replica.allowCpuFallback),
     TESSERA_REPLICA_ID: replica.id,
     TESSERA_LOG_LEVEL: topology.logLevel,

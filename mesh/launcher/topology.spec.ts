@@ -11,7 +11,7 @@ describe("parseTopology()", () => {
     expect(topology.natsUrl).toBeUndefined();
     expect(topology.registry).toMatchObject({ grpcPort: 50051, httpPort: 8081, dataDir: ".tessera/data", env: {} });
     expect(topology.replicas).toEqual([
-      { id: "inference-0", device: "cpu", serve: [], grpcPort: 8001, httpPort: 8000, instanceCount: 1, allowCpuFallback: false, env: {} },
+      { id: "inference-0", device: "cpu", serve: [], grpcPort: 8001, httpPort: 8000, instanceCount: 1, frontendLoops: "auto", allowCpuFallback: false, env: {} },
     ]);
   });
 

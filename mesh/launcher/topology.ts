@@ -71,6 +71,8 @@ export interface ReplicaTopology {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly instanceCount: number;
+  /** Event loops on the replica's gRPC port (TESSERA_FRONTEND_LOOPS); "auto": the machine's default. */
+  readonly frontendLoops: number | "auto";
   readonly allowCpuFallback: boolean;
   readonly env: Readonly<Record<string, string>>;
 }
@@ -101,7 +103,7 @@ const MONITORING_KEYS = ["enabled", "grpc_port", "http_port", "env"] as const;
 const FEATURE_KEYS = ["grpc_port", "http_port", "online_store", "env"] as const;
 const ROUTER_KEYS = ["grpc_port", "http_port", "env"] as const;
 const REGISTRY_KEYS = ["grpc_port", "http_port", "data_dir", "env"] as const;
-const REPLICA_KEYS = ["id", "device", "serve", "grpc_port", "http_port", "instance_count", "allow_cpu_fallback", "env"] as const;
+const REPLICA_KEYS = ["id", "device", "serve", "grpc_port", "http_port", "instance_count", "frontend_loops", "allow_cpu_fallback", "env"] as const;
 const LOG_LEVELS: readonly LogLevelName[] = ["debug", "info", "warn", "error"];
 // Replica ids become NATS KV keys and file names, so they keep to that alphabet.
 const REPLICA_ID = /^[A-Za-z0-9][-_A-Za-z0-9]{0,62}$/;
@@ -218,6 +220,7 @@ function readReplica(reader: Reader, node: unknown, i: number, [firstGrpc, first
     httpPort: reader.port(fields.http_port, `${at}.http_port`, firstHttp + 2 * i),
     // Above 64 sessions of one version is a typo: each holds a copy of the weights.
     instanceCount: reader.integer(fields.instance_count, `${at}.instance_count`, 1, 1, 64),
+    frontendLoops: fields.frontend_loops === "auto" ? "auto" : reader.integer(fields.frontend_loops, `${at}.frontend_loops`, 0, 1, 64) || "auto",
     allowCpuFallback: reader.boolean(fields.allow_cpu_fallback, `${at}.allow_cpu_fallback`, false),
     env: reader.env(fields.env, `${at}.env`),
   };

@@ -8,6 +8,10 @@ describe("envWithFlags()", () => {
     expect(readInferenceConfig(env)).toMatchObject({ device: { kind: "cuda", index: 1 }, allowCpuFallback: true, serve: [{ model: "fraud", alias: "production" }] });
   });
 
+  it("takes --frontend-loops as TESSERA_FRONTEND_LOOPS", () => {
+    expect(readInferenceConfig(envWithFlags(["--frontend-loops", "2"], { TESSERA_FRONTEND_LOOPS: "4" })).frontendLoops).toBe(2);
+  });
+
   it("refuses an unknown flag", () => {
     expect(() => envWithFlags(["--gpu", "0"], {})).toThrow(/--gpu/);
   });

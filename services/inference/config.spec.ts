@@ -15,6 +15,7 @@ describe("readInferenceConfig()", () => {
       allowCpuFallback: false,
       serve: [],
       instanceCount: 1,
+      frontendLoops: undefined,
       session: { intraOpThreads: 0, interOpThreads: 0, graphOptimization: "all", memoryArena: true },
       logLevel: "info",
     });
@@ -32,6 +33,7 @@ describe("readInferenceConfig()", () => {
       TESSERA_ALLOW_CPU_FALLBACK: "true",
       TESSERA_SERVE: "fraud@production,wide@3",
       TESSERA_INSTANCE_COUNT: "2",
+      TESSERA_FRONTEND_LOOPS: "3",
       TESSERA_BATCHING: '{"maxBatchSize": 32, "maxQueueDelayUs": 1000}',
       TESSERA_INTRA_OP_THREADS: "4",
       TESSERA_INTER_OP_THREADS: "1",
@@ -53,6 +55,7 @@ describe("readInferenceConfig()", () => {
         { model: "wide", version: 3 },
       ],
       instanceCount: 2,
+      frontendLoops: 3,
       batchingOverrides: { maxBatchSize: 32, maxQueueDelayUs: 1000 },
       session: { intraOpThreads: 4, interOpThreads: 1, graphOptimization: "extended", memoryArena: false },
       replicaId: "replica-a",
@@ -60,11 +63,17 @@ describe("readInferenceConfig()", () => {
     });
   });
 
+  it('reads TESSERA_FRONTEND_LOOPS "auto" as the default', () => {
+    expect(readInferenceConfig({ TESSERA_FRONTEND_LOOPS: "auto" }).frontendLoops).toBeUndefined();
+  });
+
   it.each([
     ["TESSERA_INFERENCE_GRPC_PORT", "70000"],
     ["TESSERA_DEVICE", "gpu0"],
     ["TESSERA_SERVE", "Fraud"],
     ["TESSERA_INSTANCE_COUNT", "0"],
+    ["TESSERA_FRONTEND_LOOPS", "0"],
+    ["TESSERA_FRONTEND_LOOPS", "two"],
     ["TESSERA_GRAPH_OPTIMIZATION", "max"],
     ["TESSERA_REGISTRY_ADDRESS", "localhost"],
     ["TESSERA_REPLICA_ID", "a b"],

@@ -36,6 +36,12 @@ export interface InferenceConfig {
   serve: ServeSpec[];
   /** This replica's batching settings, over every served version's registry config. */
   batchingOverrides: BatchingOverrides | undefined;
+  /**
+   * Event loops serving the gRPC port (TESSERA_FRONTEND_LOOPS); undefined:
+   * the default for the machine (frontend/loop-count.ts). 1 is one loop,
+   * the main thread's, with no hop; more need Node >= 22.12 on Linux.
+   */
+  frontendLoops: number | undefined;
   /** ONNX Runtime sessions per model version: runs that may go on at once. */
   instanceCount: number;
   session: SessionTuning;
@@ -74,6 +80,7 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
     allowCpuFallback: readBool(env, "TESSERA_ALLOW_CPU_FALLBACK", false),
     serve: readParsed(env, "TESSERA_SERVE", "", parseServeList),
     batchingOverrides: readParsed(env, "TESSERA_BATCHING", "", parseBatchingOverrides),
+    frontendLoops: readFrontendLoops(env, "TESSERA_FRONTEND_LOOPS"),
     // Above 64 sessions of one version is a typo: each holds a copy of the weights.
     instanceCount: readInt(env, "TESSERA_INSTANCE_COUNT", 1, { min: 1, max: 64 }),
     session: {
@@ -98,6 +105,14 @@ function readParsed<T>(env: Env, key: string, fallback: string, parse: (text: st
   } catch (error) {
     throw new ConfigError(key, error instanceof Error ? error.message : String(error));
   }
+}
+
+// "auto" or unset: the machine's default; above 64 loops on one main thread is a typo.
+function readFrontendLoops(env: Env, key: string): number | undefined {
+  const text = env[key]?.trim();
+  if (text === undefined || text === "" || text === "auto") return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) throw new ConfigError(key, `expected "auto" or a number of event loops from 1 to 64, got "${text}"`);
+  return Number(text);
 }
 
 function readAddress(env: Env, key: string, fallback: string): string {

@@ -1,6 +1,5 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { Registry } from "prom-client";
 import type { EventBus } from "../../libs/events/index.js";
 import { GRPCInferenceService } from "../../libs/gen/inference/grpc_service_pb.js";
 import { ReplicaRecordSchema } from "../../libs/gen/tessera/events/v1/inference_events_pb.js";
@@ -17,12 +16,15 @@ import { oipRestRoutes } from "./handlers/oip-rest-routes.js";
 import { oipServiceImpl } from "./handlers/oip-service.js";
 import { InferenceMetrics } from "./inference-metrics.js";
 import { predictionLogObserver } from "./logging/prediction-log-observer.js";
+import { LoopMetricsRegistry } from "./frontend/loop-metrics-registry.js";
 import { kvMembership } from "./membership/kv-membership.js";
 import { noMembership, type MembershipPublisher } from "./membership/membership-publisher.js";
 import { formatDevice, type Device } from "./runtime/device.js";
 import { ModelCache } from "./runtime/model-cache.js";
 import { resolveDevice } from "./runtime/resolve-device.js";
 import { formatServeSpec } from "./serve-list.js";
+import type { FrontEndLoops } from "./frontend/front-end-loops.js";
+import { startLoopsIfAsked } from "./frontend/start-loops.js";
 import type { RegistryClient } from "./serving/fetch-version.js";
 import { ModelManager } from "./serving/model-manager.js";
 
@@ -54,6 +56,8 @@ export interface StartInferenceOptions {
 
 export interface InferenceReplica {
   readonly host: ServiceHost;
+  /** The gRPC port's event loops when there are several; undefined: one, the host's own. */
+  readonly loops: FrontEndLoops | undefined;
   readonly manager: ModelManager;
   /** The device in use (CPU when a GPU was asked for and fallback allowed). */
   readonly device: Device;
@@ -72,7 +76,7 @@ export interface InferenceReplica {
 export async function startInference(options: StartInferenceOptions): Promise<InferenceReplica> {
   const { config, logger } = options;
   const device = await resolveDevice(config.device, { allowCpuFallback: config.allowCpuFallback, logger });
-  const registry = new Registry();
+  const registry = new LoopMetricsRegistry();
   const membership = options.membership ?? (options.kv ? kvMembership({ kv: options.kv, replicaId: config.replicaId, heartbeatMs: options.heartbeatMs, logger }) : noMembership);
   let host: ServiceHost | undefined;
   let stopping = false;
@@ -105,13 +109,18 @@ export async function startInference(options: StartInferenceOptions): Promise<In
   }
   const hostReady = () => host?.isReady() ?? false;
 
+  const services = [
+    serve(InferenceService, inferenceServiceImpl(manager, metrics, options.features)),
+    serve(GRPCInferenceService, oipServiceImpl(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady })),
+  ];
+  let loops: Awaited<ReturnType<typeof startLoopsIfAsked>>;
   try {
+    // More than one loop: the gRPC port runs on worker threads, this thread answers their calls (frontend/).
+    loops = await startLoopsIfAsked({ config, device, services, logger });
+    registry.gatherLoops = loops && (() => loops!.gatherMetrics());
     host = await startService({
       name: "inference",
-      services: [
-        serve(InferenceService, inferenceServiceImpl(manager, metrics, options.features)),
-        serve(GRPCInferenceService, oipServiceImpl(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady })),
-      ],
+      services,
       routes: [oipRestRoutes(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady, maxBodyBytes: DEFAULT_MAX_MESSAGE_BYTES })],
       host: config.bindHost,
       grpcPort: config.grpcPort,
@@ -120,12 +129,14 @@ export async function startInference(options: StartInferenceOptions): Promise<In
       metrics: registry,
       shutdownGraceMs: options.shutdownGraceMs,
       meshToken: config.meshToken,
+      grpcFrontEnd: loops,
       onClose: async () => {
         await manager.close();
         await logs?.close();
       },
     });
   } catch (error) {
+    await loops?.shutdown();
     await manager.close();
     throw error;
   }
@@ -155,6 +166,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
   let stopped: Promise<void> | undefined;
   return {
     host,
+    loops,
     manager,
     device,
     stop: () =>

@@ -1,6 +1,7 @@
 import { ConfigError, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
 import { DEFAULT_MESH, readMeshName } from "../../libs/mesh-names/index.js";
+import { REPLICAS_BUCKET } from "../../libs/membership/index.js";
 import { resolveDriftOptions, type DriftOptions } from "./drift/index.js";
 import { LEGACY_ROLLOUTS_BUCKET, ROLLOUT_LEASES_BUCKET, ROLLOUTS_BUCKET } from "./rollouts/rollout-buckets.js";
 
@@ -43,6 +44,8 @@ export interface MonitoringConfig {
   rolloutLeasesBucket: string;
   /** The pre-mesh bucket whose rollouts to adopt at start (legacy-rollouts.ts): `rollouts` in the default mesh on the default bucket, else none. */
   legacyRolloutsBucket: string | undefined;
+  /** The replicas' membership bucket (TESSERA_REPLICAS_BUCKET; logical, namespaced by the mesh), for queue_depth. */
+  replicasBucket: string;
   logLevel: LogLevel;
 }
 
@@ -71,6 +74,7 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     rolloutLeasesBucket: readString(env, "TESSERA_ROLLOUT_LEASES_BUCKET", ROLLOUT_LEASES_BUCKET),
     // Only the default mesh ever used `rollouts` by default; another mesh's state there cannot be told apart.
     legacyRolloutsBucket: mesh === DEFAULT_MESH && rolloutsBucket === ROLLOUTS_BUCKET ? LEGACY_ROLLOUTS_BUCKET : undefined,
+    replicasBucket: readString(env, "TESSERA_REPLICAS_BUCKET", REPLICAS_BUCKET),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };
 }

@@ -7,6 +7,7 @@ import { adoptLegacyRollouts } from "./rollouts/legacy-rollouts.js";
 import { RouterRouteControl } from "./rollouts/router-route-control.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
+import { MEMBERSHIP_TTL_MS } from "../../libs/membership/index.js";
 import { connectNats } from "../../libs/nats/index.js";
 import { startTelemetry } from "../../libs/telemetry/index.js";
 import { readFile } from "node:fs/promises";
@@ -36,8 +37,10 @@ try {
     registry: registry.client,
     tickMs: config.rolloutTickMs,
   };
+  const membership = await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS });
   const server = await startMonitoring({
     rollouts,
+    membership,
     config,
     events: backends.events,
     nc,

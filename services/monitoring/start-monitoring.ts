@@ -25,8 +25,14 @@ import { VersionOutcomes } from "./rollouts/version-outcomes.js";
 import type { KvStore } from "../../libs/store/index.js";
 import type { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import type { MeshClient } from "../../libs/host/index.js";
+import { RouterStatsSchema } from "../../libs/gen/tessera/events/v1/router_events_pb.js";
+import { decodeReplicaRecord, MEMBERSHIP_TTL_MS, type ReplicaRecord } from "../../libs/membership/index.js";
+import { DegradedAnswerRates, errorRateSamples, queueDepthSamples } from "./alerts/mesh-samples.js";
 
 export { ROLLOUTS_BUCKET, ROLLOUT_LEASES_BUCKET } from "./rollouts/rollout-buckets.js";
+
+/** Subject of the routers' RouterStats (degraded answers). */
+export const ROUTER_STATS_SUBJECT = "tessera.router.stats";
 
 /** Subject of DriftDetected events. */
 export const DRIFT_DETECTED_SUBJECT = "tessera.monitoring.drift.detected";
@@ -51,6 +57,8 @@ export interface MonitoringDependencies {
     /** How often rollouts are ticked, ms. Default 5 s. */
     tickMs?: number;
   };
+  /** The replicas' membership bucket (tessera_replicas): queue_depth comes from their heartbeats. */
+  membership?: KvStore;
   /** Runs when the service stops, after its own parts (close what the caller opened for it). */
   onClose?: () => Promise<void>;
 }
@@ -137,16 +145,41 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
   }, config.reportIntervalMs);
   timer.unref();
 
+  // Rates are taken over each rule's own window, as its Prometheus export does.
+  const windowsOf = (metric: string) => [...new Set((deps.rules ?? []).filter((r) => r.metric === metric).map((r) => r.window))];
+  const degraded = new DegradedAnswerRates();
+  const unsubscribeStats = await events.subscribe(ROUTER_STATS_SUBJECT, RouterStatsSchema, (e) => degraded.observe(e.message, Date.now()));
+  const replicaRecords = async (kv: KvStore): Promise<ReplicaRecord[]> => {
+    const out: ReplicaRecord[] = [];
+    for (const key of await kv.keys()) {
+      const entry = await kv.get(key);
+      if (!entry) continue;
+      try {
+        out.push(decodeReplicaRecord(entry.value));
+      } catch {
+        // Not a replica record: nothing to count.
+      }
+    }
+    return out;
+  };
+
   let deadLettersBefore = { count: 0, atMs: Date.now() };
   const samples = async (): Promise<Sample[]> => {
-    const out: Sample[] = [];
+    const now = Date.now();
+    const out: Sample[] = [...errorRateSamples(versionOutcomes, windowsOf("error_rate"), now), ...degraded.samples(windowsOf("degraded_answers"), now)];
+    if (deps.membership && windowsOf("queue_depth").length > 0) {
+      try {
+        out.push(...queueDepthSamples(await replicaRecords(deps.membership), now, MEMBERSHIP_TTL_MS));
+      } catch {
+        // NATS away: no queue depths this round.
+      }
+    }
     for (const r of monitor.lastReports.values()) out.push({ metric: "drift_share", labels: { model: r.model, version: String(r.version) }, value: r.driftedShare });
     for (const { model, version, ring } of latencies.values()) {
       const sorted = ring.values().sort((a, b) => a - b);
       if (sorted.length > 0) out.push({ metric: "latency_p99_seconds", labels: { model, version: String(version) }, value: sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)]! });
     }
     if (consumer) {
-      const now = Date.now();
       const count = consumer.counts.deadLettered;
       out.push({ metric: "dead_letters", labels: {}, value: ((count - deadLettersBefore.count) * 1000) / Math.max(1, now - deadLettersBefore.atMs) });
       deadLettersBefore = { count, atMs: now };
@@ -198,6 +231,7 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
         clearInterval(timer);
         clearInterval(alertTimer);
         alerts.close();
+        await unsubscribeStats();
         await rollouts?.stop();
         await consumer?.stop();
         await deps.onClose?.();
@@ -206,6 +240,7 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
   } catch (error) {
     clearInterval(timer);
     clearInterval(alertTimer);
+    await unsubscribeStats();
     await rollouts?.stop();
     await consumer?.stop();
     throw error;

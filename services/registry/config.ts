@@ -41,14 +41,16 @@ export function readRegistryConfig(env: Env): RegistryConfig {
     dataDir: readString(env, "TESSERA_DATA_DIR", ".tessera/data"),
     metadataBucket: readString(env, "TESSERA_REGISTRY_BUCKET", "tessera_registry"),
     artifactBucket: readString(env, "TESSERA_ARTIFACT_BUCKET", "tessera_artifacts"),
-    // 2 GiB: ONNX's protobuf limit; larger models use external data, which
-    // this registry does not take yet.
+    // 2 GiB: ONNX's protobuf limit; larger models keep their weights in
+    // external data files, capped together by TESSERA_MAX_VERSION_BYTES.
     maxArtifactBytes: readInt(env, "TESSERA_MAX_ARTIFACT_BYTES", 2 * 1024 * 1024 * 1024, { min: 1 }),
     limits: {
       maxConcurrentUploads: readInt(env, "TESSERA_MAX_CONCURRENT_UPLOADS", DEFAULT_REGISTRY_LIMITS.maxConcurrentUploads, { min: 1 }),
       uploadIdleTimeoutMs: readInt(env, "TESSERA_UPLOAD_IDLE_TIMEOUT_MS", DEFAULT_REGISTRY_LIMITS.uploadIdleTimeoutMs, { min: 1 }),
       maxTags: readInt(env, "TESSERA_MAX_TAGS", DEFAULT_REGISTRY_LIMITS.maxTags, { min: 0, max: 1000 }),
       maxAliases: readInt(env, "TESSERA_MAX_ALIASES", DEFAULT_REGISTRY_LIMITS.maxAliases, { min: 1, max: 1000 }),
+      maxExternalDataFiles: readInt(env, "TESSERA_MAX_EXTERNAL_DATA_FILES", DEFAULT_REGISTRY_LIMITS.maxExternalDataFiles, { min: 0, max: 4096 }),
+      maxVersionBytes: readInt(env, "TESSERA_MAX_VERSION_BYTES", DEFAULT_REGISTRY_LIMITS.maxVersionBytes, { min: 1 }),
     },
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),
   };

@@ -18,6 +18,19 @@ export interface RegistryLimits {
   maxTags: number;
   /** Aliases on a model. Default 64 (production, staging, canary-…). */
   maxAliases: number;
+  /**
+   * External data files of one version. Default 1024: exporters that write
+   * one file per tensor stay under it for models of a few hundred layers,
+   * and 1024 entries (path, sha256, size) keep the version record far below
+   * the 1 MB a KV value holds.
+   */
+  maxExternalDataFiles: number;
+  /**
+   * Bytes of one version, the model file and its external data together.
+   * Default 64 GiB: a 30-billion-parameter model in 16-bit floats. The model
+   * file alone is capped by maxArtifactBytes (ONNX's 2 GiB protobuf limit).
+   */
+  maxVersionBytes: number;
 }
 
 export const DEFAULT_REGISTRY_LIMITS: RegistryLimits = {
@@ -25,4 +38,6 @@ export const DEFAULT_REGISTRY_LIMITS: RegistryLimits = {
   uploadIdleTimeoutMs: 60_000,
   maxTags: 64,
   maxAliases: 64,
+  maxExternalDataFiles: 1024,
+  maxVersionBytes: 64 * 1024 * 1024 * 1024,
 };

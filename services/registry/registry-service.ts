@@ -203,10 +203,22 @@ export function createRegistryService(options: RegistryServiceOptions): ServiceI
       const model = (await store.getModel(selector.model)).value;
       const record = (await store.getVersion(model.name, resolveVersionNumber(model, selector))).value;
       const sha256 = record.artifact?.sha256 ?? "";
+      const extra = request.includeExternalData ? (record.artifact?.externalData ?? []) : [];
+      // Every file is looked up before the first byte goes out, so a missing one is NOT_FOUND, not a cut stream.
+      for (const file of extra) {
+        if (!(await store.objects.has(artifactObjectName(file.sha256)))) {
+          throw notFound(`external data file "${file.path}" of ${model.name} version ${record.version} (sha256 ${file.sha256}) is missing from the artifact store`);
+        }
+      }
       const content = await store.objects.get(artifactObjectName(sha256));
       if (!content) throw notFound(`the artifact of ${model.name} version ${record.version} (sha256 ${sha256}) is missing from the artifact store`);
       yield { payload: { case: "modelVersion", value: presentVersion(record, model) } };
       for await (const chunk of rechunk(content, chunkSize)) yield { payload: { case: "chunk", value: chunk } };
+      for (const file of extra) {
+        const fileContent = await store.objects.get(artifactObjectName(file.sha256));
+        if (!fileContent) throw notFound(`external data file "${file.path}" of ${model.name} version ${record.version} (sha256 ${file.sha256}) vanished from the artifact store while it was sent`);
+        for await (const chunk of rechunk(fileContent, chunkSize)) yield { payload: { case: "chunk", value: chunk } };
+      }
     },
 
     ...referenceProfileMethods(store),

@@ -6,7 +6,9 @@ import { checkBatchable, resolveBatchingOptions } from "../../libs/batching/inde
 import { failedPrecondition, invalidArgument, notFound, unavailable } from "../../libs/errors/index.js";
 import type { BatchingConfig } from "../../libs/gen/tessera/registry/v1/batching_pb.js";
 import {
+  ArtifactFileSchema,
   ArtifactSchema,
+  type ArtifactFile,
   ModelSchema,
   ModelVersionSchema,
   type Model,
@@ -16,7 +18,8 @@ import {
 } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import type { Signature } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import type { Logger } from "../../libs/log/index.js";
-import { readSignatureFromStream } from "../../libs/onnx/index.js";
+import { readModelFromStream, type ExternalDataRef } from "../../libs/onnx/index.js";
+import { artifactDigest, PartReader } from "../../libs/registry-client/index.js";
 import { KV_MAX_VALUE_BYTES } from "../../libs/store/index.js";
 import { checkAliasName, checkDescription, checkIdempotencyKey, checkMetrics, checkModelName, checkTags } from "./names.js";
 import { nextWithin } from "./next-within.js";
@@ -25,7 +28,7 @@ import type { RegistryLimits } from "./registry-limits.js";
 import { presentVersion, recordBytes, recordTooLarge, type RegistryStore, type Versioned } from "./registry-store.js";
 import { aliasVersion } from "./resolve-version.js";
 import { artifactObjectName } from "./store-keys.js";
-import { UploadAssembler } from "./upload-assembler.js";
+import { expectedFiles, UploadAssembler, type CheckedArtifact, type ExpectedFile } from "./upload-assembler.js";
 
 export interface UploadDependencies {
   store: RegistryStore;
@@ -37,8 +40,10 @@ export interface UploadDependencies {
 
 /**
  * UploadModelVersion. The artifact streams into a temporary object while
- * it is counted and hashed (memory: about one chunk), its signature is read
- * back from the stored object, and it is then named by its sha256. Two
+ * it is counted and hashed (memory: about one chunk), each external data
+ * file after it into one more; the model's signature and the files its
+ * tensors read are read back from the stored object, and only when every
+ * file is there is each named by its sha256. Two
  * writes follow: the version record, then the model record that publishes
  * it (latest_version, aliases). Only a definite failure of the second is
  * undone; after an unclear one (a timeout that may have landed) the model
@@ -52,6 +57,7 @@ export async function uploadModelVersion(deps: UploadDependencies, requests: Asy
   const first = await nextWithin(iterator, limits.uploadIdleTimeoutMs);
   const header = headerOf(first.done ? undefined : first.value);
   checkUploadHeader(header, limits);
+  const files = expectedFiles(header, deps.maxArtifactBytes, limits);
 
   const existing = await store.findModel(header.model);
   if (!existing && !header.createModel) {
@@ -59,7 +65,7 @@ export async function uploadModelVersion(deps: UploadDependencies, requests: Asy
   }
   // Caps and sizes first, so a record that could never be written costs no upload.
   checkModelFits(existing?.value ?? create(ModelSchema, { name: header.model }), header, limits);
-  checkVersionFits(versionRecord(header, "0".repeat(64), 0n, undefined));
+  checkVersionFits(versionRecord(header, "0".repeat(64), 0n, undefined, header.externalData.map((file) => create(ArtifactFileSchema, { ...file, sha256: "0".repeat(64) }))));
 
   if (header.idempotencyKey !== "") {
     const earlier = await findEarlierUpload(deps, header);
@@ -69,51 +75,117 @@ export async function uploadModelVersion(deps: UploadDependencies, requests: Asy
     }
   }
 
-  const assembler = new UploadAssembler(header, deps.maxArtifactBytes);
-  const tempName = `uploads/tmp-${randomUUID()}`;
-  let stored = false;
+  const temps = files.map(() => `uploads/tmp-${randomUUID()}`);
+  const named = new Set<number>();
   try {
-    async function* chunks(): AsyncGenerator<Uint8Array> {
-      for (let next = await nextWithin(iterator, limits.uploadIdleTimeoutMs); !next.done; next = await nextWithin(iterator, limits.uploadIdleTimeoutMs)) {
-        const payload = next.value.payload;
-        if (payload.case !== "chunk") throw invalidArgument("only the first upload message may carry a header; the rest carry chunks");
-        assembler.add(payload.value);
-        yield payload.value;
-      }
-    }
-    await store.objects.put(tempName, chunks());
-    const artifact = assembler.finish();
-    const content = await store.objects.get(tempName);
+    const checked = await receiveFiles(deps, iterator, files, temps);
+    const content = await store.objects.get(temps[0]!);
     if (!content) throw unavailable(`the uploaded artifact vanished from the artifact store before it was checked; retry`);
-    const signature = await readSignatureFromStream(content);
-    checkBatchingFits(header.batching, signature);
-    const record = versionRecord(header, artifact.sha256, BigInt(artifact.sizeBytes), signature);
+    const outline = await readModelFromStream(content);
+    checkExternalData(outline.externalData, files, checked);
+    checkBatchingFits(header.batching, outline.signature);
+    const [artifact, ...externalFiles] = checked as [CheckedArtifact, ...CheckedArtifact[]];
+    const externalData = externalFiles.map((file, index) => create(ArtifactFileSchema, { path: files[index + 1]!.path, sha256: file.sha256, sizeBytes: BigInt(file.sizeBytes) }));
+    const record = versionRecord(header, artifact.sha256, BigInt(artifact.sizeBytes), outline.signature, externalData);
     checkVersionFits(record);
 
-    // Everything is checked: name the artifact by its content (a twin upload reuses it), then the records.
-    const objectName = artifactObjectName(artifact.sha256);
-    if (await store.objects.has(objectName)) {
-      await store.objects.delete(tempName);
-    } else {
-      await store.objects.rename(tempName, objectName).catch(async (error: unknown) => {
-        if (!(error instanceof ConnectError && error.code === Code.AlreadyExists)) throw error;
-        await store.objects.delete(tempName); // a twin upload named it first
-      });
+    // Everything is checked: name each file by its content (a twin upload reuses it), then the records.
+    for (const [index, file] of checked.entries()) {
+      await nameByContent(store, temps[index]!, file.sha256);
+      named.add(index);
     }
-    stored = true;
 
     if (!existing) await createModelIfMissing(deps, header.model);
     const created = await store.createVersion(record, (existing?.value.latestVersion ?? 0) + 1);
     const version = created.value.version;
+    const digest = artifactDigest({ sha256: artifact.sha256, externalData });
     if (header.idempotencyKey !== "") {
-      await store.putUpload(header.model, header.idempotencyKey, { version, sha256: artifact.sha256, createdMs: createdMs(created.value) });
+      await store.putUpload(header.model, header.idempotencyKey, { version, sha256: digest, createdMs: createdMs(created.value) });
     }
     const published = await publishVersion(deps, header, created);
-    deps.logger.info("model version created", { model: header.model, version, sha256: artifact.sha256, bytes: artifact.sizeBytes });
+    deps.logger.info("model version created", { model: header.model, version, sha256: artifact.sha256, bytes: artifact.sizeBytes, externalDataFiles: externalData.length });
     return published;
   } finally {
-    if (!stored) {
-      await store.objects.delete(tempName).catch((error: unknown) => deps.logger.warn("could not remove a failed upload's temporary object", { object: tempName, error }));
+    for (const [index, temp] of temps.entries()) {
+      if (named.has(index)) continue;
+      await store.objects.delete(temp).catch((error: unknown) => deps.logger.warn("could not remove a failed upload's temporary object", { object: temp, error }));
+    }
+  }
+}
+
+/**
+ * Streams the upload's chunks into one temporary object per file (the model,
+ * then each external data file), counting and hashing each as it passes;
+ * refuses a stream that ends early or runs on past the last file.
+ */
+async function receiveFiles(deps: UploadDependencies, iterator: AsyncIterator<UploadModelVersionRequest>, files: readonly ExpectedFile[], temps: readonly string[]): Promise<CheckedArtifact[]> {
+  const idleMs = deps.limits.uploadIdleTimeoutMs;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (let next = await nextWithin(iterator, idleMs); !next.done; next = await nextWithin(iterator, idleMs)) {
+      const payload = next.value.payload;
+      if (payload.case !== "chunk") throw invalidArgument("only the first upload message may carry a header; the rest carry chunks");
+      yield payload.value;
+    }
+  }
+  async function* counted(part: AsyncIterable<Uint8Array>, assembler: UploadAssembler): AsyncGenerator<Uint8Array> {
+    for await (const chunk of part) {
+      assembler.add(chunk);
+      yield chunk;
+    }
+  }
+  const reader = new PartReader(chunks());
+  const checked: CheckedArtifact[] = [];
+  for (const [index, file] of files.entries()) {
+    const assembler = new UploadAssembler(file);
+    await deps.store.objects.put(temps[index]!, counted(reader.take(file.sizeBytes), assembler));
+    checked.push(assembler.finish());
+  }
+  if (await reader.hasMore()) {
+    const total = files.reduce((sum, file) => sum + file.sizeBytes, 0);
+    throw invalidArgument(
+      files.length === 1
+        ? `upload sent more than header.size_bytes (${total}) bytes; nothing was stored`
+        : `upload sent more than header.size_bytes and header.external_data announce (${total} bytes in all); nothing was stored`,
+    );
+  }
+  return checked;
+}
+
+/** Gives a checked temporary object its content address, or drops it when a twin already has it. */
+async function nameByContent(store: RegistryStore, temp: string, sha256: string): Promise<void> {
+  const objectName = artifactObjectName(sha256);
+  if (await store.objects.has(objectName)) {
+    await store.objects.delete(temp);
+    return;
+  }
+  await store.objects.rename(temp, objectName).catch(async (error: unknown) => {
+    if (!(error instanceof ConnectError && error.code === Code.AlreadyExists)) throw error;
+    await store.objects.delete(temp); // a twin upload named it first
+  });
+}
+
+/**
+ * Every file the model's tensors read from must be in the upload, and long
+ * enough for the bytes they read; otherwise a replica would fail to load
+ * the version long after the upload said OK.
+ */
+export function checkExternalData(refs: readonly ExternalDataRef[], files: readonly ExpectedFile[], checked: readonly CheckedArtifact[]): void {
+  const sizes = new Map(files.slice(1).map((file, index) => [file.path, checked[index + 1]?.sizeBytes ?? file.sizeBytes]));
+  const missing = [...new Set(refs.filter((ref) => !sizes.has(ref.location)).map((ref) => ref.location))];
+  if (missing.length > 0) {
+    const first = refs.find((ref) => ref.location === missing[0])!;
+    const list = missing.slice(0, 5).map((m) => `"${m}"`).join(", ") + (missing.length > 5 ? ` and ${missing.length - 5} more` : "");
+    throw failedPrecondition(
+      `the model keeps tensor data in ${list} (tensor "${first.tensor}" reads "${first.location}"), which the upload does not include: send ${missing.length === 1 ? "it" : "them"} in header.external_data (\`tessera models push\` takes the files beside the model file), or save the model with its weights inline; nothing was stored`,
+    );
+  }
+  for (const ref of refs) {
+    const size = BigInt(sizes.get(ref.location)!);
+    const end = ref.offset + (ref.length ?? 0n);
+    if (end > size) {
+      throw failedPrecondition(
+        `tensor "${ref.tensor}" reads bytes ${ref.offset}..${end} of "${ref.location}", which holds ${size} bytes: upload the data file the model was saved with; nothing was stored`,
+      );
     }
   }
 }
@@ -176,7 +248,8 @@ async function findEarlierUpload(deps: UploadDependencies, header: UploadModelVe
   const { store } = deps;
   const earlier = await store.findUpload(header.model, header.idempotencyKey);
   if (!earlier) return undefined;
-  if (earlier.sha256 !== header.sha256) {
+  // For a model with external data the key records the digest of all its files (artifactDigest).
+  if (earlier.sha256 !== artifactDigest({ sha256: header.sha256, externalData: header.externalData })) {
     throw failedPrecondition(
       `idempotency_key "${header.idempotencyKey}" was used for another artifact of "${header.model}" (sha256 ${earlier.sha256}, version ${earlier.version}); use a new key for a new upload`,
     );
@@ -221,14 +294,14 @@ async function createModelIfMissing(deps: UploadDependencies, name: string): Pro
   }
 }
 
-function versionRecord(header: UploadModelVersionRequest_Header, sha256: string, sizeBytes: bigint, signature: Signature | undefined): ModelVersion {
+function versionRecord(header: UploadModelVersionRequest_Header, sha256: string, sizeBytes: bigint, signature: Signature | undefined, externalData: ArtifactFile[]): ModelVersion {
   const now = timestampNow();
   return create(ModelVersionSchema, {
     model: header.model,
     description: header.description,
     tags: header.tags,
     metrics: header.metrics,
-    artifact: create(ArtifactSchema, { sha256, sizeBytes, format: "onnx" }),
+    artifact: create(ArtifactSchema, { sha256, sizeBytes, format: "onnx", externalData }),
     signature,
     batching: header.batching,
     featureBinding: header.featureBinding,

@@ -1,4 +1,6 @@
-import { ConfigError } from "../../libs/config/index.js";
+import { ConfigError, readInt } from "../../libs/config/index.js";
+import { openNatsEventBus } from "../../libs/events/index.js";
+import { meshNames } from "../../libs/mesh-names/index.js";
 import { ConnectError } from "../../libs/errors/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
@@ -10,6 +12,7 @@ import { openNatsKv } from "../../libs/store/index.js";
 import { loadAuthorizer } from "./auth/load-authorizer.js";
 import { readRouterConfig } from "./config.js";
 import { startRouter } from "./start-router.js";
+import { startRouterStats } from "./stats/router-stats.js";
 
 // The router as a process of its own: `node dist/services/router/main.js`.
 try {
@@ -23,6 +26,8 @@ try {
   const routesKv = await openNatsKv(nc, { bucket: config.routesBucket, logger });
   const membershipKv = await openNatsKv(nc, { bucket: config.replicasBucket, ttlMs: MEMBERSHIP_TTL_MS, logger });
   const registry = createMeshClient(RegistryService, { address: config.registryAddress });
+  // Stats are published without waiting for a JetStream ack: monitoring wants the latest, and the next one carries the same totals.
+  const events = await openNatsEventBus(nc, { logger, durable: false, names: meshNames(config.mesh) });
   const router = await startRouter({
     config,
     routesKv,
@@ -32,6 +37,7 @@ try {
     authorizer,
     natsConnected: () => connected,
     onClose: async () => {
+      stats.stop();
       registry.close();
       await routesKv.close();
       await membershipKv.close();
@@ -39,6 +45,7 @@ try {
       await telemetry.shutdown();
     },
   });
+  const stats = startRouterStats({ metrics: router.host.metrics, events, intervalMs: readInt(process.env, "TESSERA_ROUTER_STATS_INTERVAL_MS", 15_000, { min: 100 }), logger });
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "disconnect") {

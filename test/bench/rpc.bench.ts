@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { PredictRequestSchema } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
-import { startBenchMesh } from "./support/bench-mesh.js";
+import { loopsUnsupportedReason } from "../../services/inference/frontend/loop-count.js";
+import { startBenchMesh, type BenchMesh } from "./support/bench-mesh.js";
 import { readBenchOptions, type BenchOptions } from "./support/bench-options.js";
 import type { ClosedLoopResult } from "./support/closed-loop.js";
 import { formatRow } from "./support/format.js";
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
       await bare.stop();
     }
     await frontEndScaling(request, responseAsArg(sample), options);
+    await replica.stop();
+    await predictLoopScaling(mesh, request, options);
     targets.push(targetLine("predict-vs-bare-rpc-c1", ratios.get(1)!.calls, 0.7));
     targets.push(targetLine("predict-vs-bare-rpc-c64", ratios.get(64)!.calls, 0.8));
     // Replica CPU µs per Predict over the bare server's per call, at c=64 where both are busy the whole time.
@@ -86,6 +89,37 @@ async function frontEndScaling(request: PredictRequestInit, responseArg: string,
   console.log(
     `front-end scaling, bare server, 2 load processes × c=32: 1 loop ${Math.round(one!.calls)} calls/s (${one!.cpuUs.toFixed(0)} µs CPU/call), ` +
       `2 loops (node:cluster) ${Math.round(two!.calls)} calls/s (${two!.cpuUs.toFixed(0)} µs CPU/call): ${(two!.calls / one!.calls).toFixed(2)}x`,
+  );
+}
+
+/**
+ * Predict on a replica with 1 and with 2 front-end loops (TESSERA_FRONTEND_LOOPS),
+ * each loaded by two load processes of 4 connections and 32 calls in flight
+ * each, so the kernel spreads connections over both loops. No target: on a
+ * 2-core machine the load takes a core, so a second loop has little to gain
+ * (docs/performance.md, "Front-end loops").
+ */
+async function predictLoopScaling(mesh: BenchMesh, request: PredictRequestInit, options: BenchOptions): Promise<void> {
+  const fallback = loopsUnsupportedReason(process.version, process.platform);
+  const results: { loops: number; calls: number; cpuUs: number; errors: number }[] = [];
+  for (const loops of [1, 2]) {
+    const replica = await mesh.startReplica(["fraud"], { TESSERA_INTRA_OP_THREADS: String(options.intraOpThreads), TESSERA_FRONTEND_LOOPS: String(loops) });
+    try {
+      const job = { request, concurrency: 32, channels: 4, durationMs: options.durationMs, warmupMs: options.warmupMs, address: replica.grpcAddress };
+      const both = await withCpuPerCall(replica.pid, async () => {
+        const parts = await Promise.all([spawnLoad(job), spawnLoad(job)]);
+        return { calls: parts[0]!.callsPerSecond + parts[1]!.callsPerSecond, totalCalls: parts[0]!.totalCalls + parts[1]!.totalCalls, errors: parts[0]!.errors + parts[1]!.errors };
+      });
+      results.push({ loops, calls: both.calls, cpuUs: both.cpuUsPerCall, errors: both.errors });
+    } finally {
+      await replica.stop();
+    }
+  }
+  const [one, two] = results;
+  console.log(
+    `front-end loops, Predict, 2 load processes × 4 connections × c=32: 1 loop ${Math.round(one!.calls)} calls/s (${one!.cpuUs.toFixed(0)} µs CPU/call, ${one!.errors} errors), ` +
+      `2 loops ${Math.round(two!.calls)} calls/s (${two!.cpuUs.toFixed(0)} µs CPU/call, ${two!.errors} errors): ${(two!.calls / one!.calls).toFixed(2)}x` +
+      (fallback ? ` (this Node runs one loop either way: ${fallback})` : ""),
   );
 }
 

@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../../libs/log/index.js";
-import { mlpReference } from "../../libs/onnx/index.js";
+import { buildMlp, mlpReference, withExternalData } from "../../libs/onnx/index.js";
+import { downloadArtifact } from "../../libs/registry-client/index.js";
 import { testNatsUrl, testRedisUrl, uniqueName } from "../../libs/testing/index.js";
 import { dropBuckets } from "../../mesh/launcher/drop-buckets.js";
 import { repoRoot } from "../../mesh/launcher/repo-root.js";
@@ -81,6 +82,36 @@ describe("tessera models", () => {
     expect(run.stdout).toMatch(/^pushed fraud v1 \(5\.\d kB, sha256 [0-9a-f]{12}\), aliases production\n/);
     expect(run.stdout).toMatch(/input\s+features\s+float32\s+\[batch, 16\]/);
     expect(run.stdout).toMatch(/output\s+score\s+float32\s+\[batch, 1\]/);
+  });
+
+  it("pushes a model with external data together with the files it names beside it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tessera-cli-ext-"));
+    try {
+      const split = withExternalData(buildMlp({ name: "ext", layers: [16, 8, 1], seed: 5 }), (_tensor, index) => (index === 0 ? "data/first.bin" : "weights.bin"));
+      await mkdir(join(dir, "data"));
+      await writeFile(join(dir, "model.onnx"), split.model);
+      for (const [path, bytes] of split.files) await writeFile(join(dir, path), bytes);
+      const name = uniqueName("ext").replace(/_/g, "-");
+      const run = await tessera(["models", "push", join(dir, "model.onnx"), "--name", name], env);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`^pushed ${name} v1 \\([\\d.]+ k?B \\+ 2 external data files \\([\\d.]+ k?B\\), sha256 [0-9a-f]{12}\\)\n`));
+      const downloaded = await downloadArtifact(registry.client, { model: name, selector: { case: "version", value: 1 } }, { includeExternalData: true });
+      expect(downloaded.externalData.map((f) => [f.path, Buffer.from(f.bytes).equals(Buffer.from(split.files.get(f.path)!))])).toEqual([
+        ["data/first.bin", true],
+        ["weights.bin", true],
+      ]);
+
+      // Without the file beside it, nothing is sent, and the message says which file and where.
+      await rm(join(dir, "weights.bin"));
+      const other = uniqueName("ext").replace(/_/g, "-");
+      const missing = await tessera(["models", "push", join(dir, "model.onnx"), "--name", other], env);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/^tessera: .*model\.onnx keeps tensor "[^"]+" \(and \d+ more\) in external data "weights\.bin", but .*weights\.bin does not exist: put the file there \(its path is relative to the model file\), or save the model with its weights inline\n$/);
+      expect((await tessera(["models", "show", other], env)).code).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("lists the model with its alias, and shows its versions and one version in full", async () => {

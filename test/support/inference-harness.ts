@@ -36,6 +36,8 @@ export interface TestReplicaOptions {
   features?: FeatureLookup;
   /** A membership bucket shared with other replicas (a router watches it); default a fresh one. */
   membershipBucket?: string;
+  /** A NATS other than the shared one (a private server a fault test restarts). */
+  natsUrl?: string;
 }
 
 /**
@@ -44,7 +46,7 @@ export interface TestReplicaOptions {
  * a fresh TTL bucket.
  */
 export async function startTestReplica(registry: TestRegistry, options: TestReplicaOptions): Promise<TestReplica> {
-  const nc: NatsConnection = await connect({ servers: testNatsUrl(), name: "test-inference" });
+  const nc: NatsConnection = await connect({ servers: options.natsUrl ?? testNatsUrl(), name: "test-inference", ...(options.natsUrl ? { maxReconnectAttempts: -1, reconnectTimeWait: 200 } : {}) });
   const events: EventBus = await openNatsEventBus(nc, { logger: options.logger ?? silentLogger });
   const membership = await openNatsKv(nc, { bucket: options.membershipBucket ?? uniqueName("replicas"), ttlMs: MEMBERSHIP_TTL_MS });
   const config: InferenceConfig = {

@@ -16,6 +16,8 @@ export interface TestRegistry {
   client: MeshClient<typeof RegistryService>["client"];
   metadataBucket: string;
   artifactBucket: string;
+  /** Where the embedded store keeps artifacts; "" over NATS. */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     client: mesh.client,
     metadataBucket,
     artifactBucket,
+    dataDir,
     async stop() {
       mesh.close();
       await host.shutdown();

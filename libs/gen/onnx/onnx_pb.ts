@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file onnx/onnx.proto.
  */
 export const file_onnx_onnx: GenFile = /*@__PURE__*/
-  fileDesc("Cg9vbm54L29ubngucHJvdG8SBG9ubngikwIKCk1vZGVsUHJvdG8SEgoKaXJfdmVyc2lvbhgBIAEoAxIuCgxvcHNldF9pbXBvcnQYCCADKAsyGC5vbm54Lk9wZXJhdG9yU2V0SWRQcm90bxIVCg1wcm9kdWNlcl9uYW1lGAIgASgJEhgKEHByb2R1Y2VyX3ZlcnNpb24YAyABKAkSDgoGZG9tYWluGAQgASgJEhUKDW1vZGVsX3ZlcnNpb24YBSABKAMSEgoKZG9jX3N0cmluZxgGIAEoCRIfCgVncmFwaBgHIAEoCzIQLm9ubnguR3JhcGhQcm90bxI0Cg5tZXRhZGF0YV9wcm9wcxgOIAMoCzIcLm9ubnguU3RyaW5nU3RyaW5nRW50cnlQcm90byI1ChJPcGVyYXRvclNldElkUHJvdG8SDgoGZG9tYWluGAEgASgJEg8KB3ZlcnNpb24YAiABKAMiNAoWU3RyaW5nU3RyaW5nRW50cnlQcm90bxILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAki6gEKCkdyYXBoUHJvdG8SHQoEbm9kZRgBIAMoCzIPLm9ubnguTm9kZVByb3RvEgwKBG5hbWUYAiABKAkSJgoLaW5pdGlhbGl6ZXIYBSADKAsyES5vbm54LlRlbnNvclByb3RvEhIKCmRvY19zdHJpbmcYCiABKAkSIwoFaW5wdXQYCyADKAsyFC5vbm54LlZhbHVlSW5mb1Byb3RvEiQKBm91dHB1dBgMIAMoCzIULm9ubnguVmFsdWVJbmZvUHJvdG8SKAoKdmFsdWVfaW5mbxgNIAMoCzIULm9ubnguVmFsdWVJbmZvUHJvdG8ilgEKCU5vZGVQcm90bxINCgVpbnB1dBgBIAMoCRIOCgZvdXRwdXQYAiADKAkSDAoEbmFtZRgDIAEoCRIPCgdvcF90eXBlGAQgASgJEicKCWF0dHJpYnV0ZRgFIAMoCzIULm9ubnguQXR0cmlidXRlUHJvdG8SEgoKZG9jX3N0cmluZxgGIAEoCRIOCgZkb21haW4YByABKAkiqAQKDkF0dHJpYnV0ZVByb3RvEgwKBG5hbWUYASABKAkSCQoBZhgCIAEoAhIJCgFpGAMgASgDEgkKAXMYBCABKAwSHAoBdBgFIAEoCzIRLm9ubnguVGVuc29yUHJvdG8SGwoBZxgGIAEoCzIQLm9ubnguR3JhcGhQcm90bxIOCgZmbG9hdHMYByADKAISDAoEaW50cxgIIAMoAxIPCgdzdHJpbmdzGAkgAygMEiIKB3RlbnNvcnMYCiADKAsyES5vbm54LlRlbnNvclByb3RvEiAKBmdyYXBocxgLIAMoCzIQLm9ubnguR3JhcGhQcm90bxISCgpkb2Nfc3RyaW5nGA0gASgJEjAKBHR5cGUYFCABKA4yIi5vbm54LkF0dHJpYnV0ZVByb3RvLkF0dHJpYnV0ZVR5cGUSFQoNcmVmX2F0dHJfbmFtZRgVIAEoCSLZAQoNQXR0cmlidXRlVHlwZRINCglVTkRFRklORUQQABIJCgVGTE9BVBABEgcKA0lOVBACEgoKBlNUUklORxADEgoKBlRFTlNPUhAEEgkKBUdSQVBIEAUSCgoGRkxPQVRTEAYSCAoESU5UUxAHEgsKB1NUUklOR1MQCBILCgdURU5TT1JTEAkSCgoGR1JBUEhTEAoSEQoNU1BBUlNFX1RFTlNPUhALEhIKDlNQQVJTRV9URU5TT1JTEAwSDgoKVFlQRV9QUk9UTxANEg8KC1RZUEVfUFJPVE9TEA4imgUKC1RlbnNvclByb3RvEgwKBGRpbXMYASADKAMSEQoJZGF0YV90eXBlGAIgASgFEhIKCmZsb2F0X2RhdGEYBCADKAISEgoKaW50MzJfZGF0YRgFIAMoBRITCgtzdHJpbmdfZGF0YRgGIAMoDBISCgppbnQ2NF9kYXRhGAcgAygDEgwKBG5hbWUYCCABKAkSEAoIcmF3X2RhdGEYCSABKAwSEwoLZG91YmxlX2RhdGEYCiADKAESEwoLdWludDY0X2RhdGEYCyADKAQSEgoKZG9jX3N0cmluZxgMIAEoCRIzCg1leHRlcm5hbF9kYXRhGA0gAygLMhwub25ueC5TdHJpbmdTdHJpbmdFbnRyeVByb3RvEhUKDWRhdGFfbG9jYXRpb24YDiABKAUi7gIKCERhdGFUeXBlEg0KCVVOREVGSU5FRBAAEgkKBUZMT0FUEAESCQoFVUlOVDgQAhIICgRJTlQ4EAMSCgoGVUlOVDE2EAQSCQoFSU5UMTYQBRIJCgVJTlQzMhAGEgkKBUlOVDY0EAcSCgoGU1RSSU5HEAgSCAoEQk9PTBAJEgsKB0ZMT0FUMTYQChIKCgZET1VCTEUQCxIKCgZVSU5UMzIQDBIKCgZVSU5UNjQQDRINCglDT01QTEVYNjQQDhIOCgpDT01QTEVYMTI4EA8SDAoIQkZMT0FUMTYQEBIQCgxGTE9BVDhFNE0zRk4QERISCg5GTE9BVDhFNE0zRk5VWhASEg4KCkZMT0FUOEU1TTIQExISCg5GTE9BVDhFNU0yRk5VWhAUEgkKBVVJTlQ0EBUSCAoESU5UNBAWEg4KCkZMT0FUNEUyTTEQFxIOCgpGTE9BVDhFOE0wEBgSCQoFVUlOVDIQGRIICgRJTlQyEBoiUQoOVmFsdWVJbmZvUHJvdG8SDAoEbmFtZRgBIAEoCRIdCgR0eXBlGAIgASgLMg8ub25ueC5UeXBlUHJvdG8SEgoKZG9jX3N0cmluZxgDIAEoCSKbAQoJVHlwZVByb3RvEi0KC3RlbnNvcl90eXBlGAEgASgLMhYub25ueC5UeXBlUHJvdG8uVGVuc29ySAASEgoKZGVub3RhdGlvbhgGIAEoCRpCCgZUZW5zb3ISEQoJZWxlbV90eXBlGAEgASgFEiUKBXNoYXBlGAIgASgLMhYub25ueC5UZW5zb3JTaGFwZVByb3RvQgcKBXZhbHVlIpUBChBUZW5zb3JTaGFwZVByb3RvEi0KA2RpbRgBIAMoCzIgLm9ubnguVGVuc29yU2hhcGVQcm90by5EaW1lbnNpb24aUgoJRGltZW5zaW9uEhMKCWRpbV92YWx1ZRgBIAEoA0gAEhMKCWRpbV9wYXJhbRgCIAEoCUgAEhIKCmRlbm90YXRpb24YAyABKAlCBwoFdmFsdWViBnByb3RvMw");
+  fileDesc("Cg9vbm54L29ubngucHJvdG8SBG9ubngikwIKCk1vZGVsUHJvdG8SEgoKaXJfdmVyc2lvbhgBIAEoAxIuCgxvcHNldF9pbXBvcnQYCCADKAsyGC5vbm54Lk9wZXJhdG9yU2V0SWRQcm90bxIVCg1wcm9kdWNlcl9uYW1lGAIgASgJEhgKEHByb2R1Y2VyX3ZlcnNpb24YAyABKAkSDgoGZG9tYWluGAQgASgJEhUKDW1vZGVsX3ZlcnNpb24YBSABKAMSEgoKZG9jX3N0cmluZxgGIAEoCRIfCgVncmFwaBgHIAEoCzIQLm9ubnguR3JhcGhQcm90bxI0Cg5tZXRhZGF0YV9wcm9wcxgOIAMoCzIcLm9ubnguU3RyaW5nU3RyaW5nRW50cnlQcm90byI1ChJPcGVyYXRvclNldElkUHJvdG8SDgoGZG9tYWluGAEgASgJEg8KB3ZlcnNpb24YAiABKAMiNAoWU3RyaW5nU3RyaW5nRW50cnlQcm90bxILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAkinwIKCkdyYXBoUHJvdG8SHQoEbm9kZRgBIAMoCzIPLm9ubnguTm9kZVByb3RvEgwKBG5hbWUYAiABKAkSJgoLaW5pdGlhbGl6ZXIYBSADKAsyES5vbm54LlRlbnNvclByb3RvEhIKCmRvY19zdHJpbmcYCiABKAkSIwoFaW5wdXQYCyADKAsyFC5vbm54LlZhbHVlSW5mb1Byb3RvEiQKBm91dHB1dBgMIAMoCzIULm9ubnguVmFsdWVJbmZvUHJvdG8SKAoKdmFsdWVfaW5mbxgNIAMoCzIULm9ubnguVmFsdWVJbmZvUHJvdG8SMwoSc3BhcnNlX2luaXRpYWxpemVyGA8gAygLMhcub25ueC5TcGFyc2VUZW5zb3JQcm90byKWAQoJTm9kZVByb3RvEg0KBWlucHV0GAEgAygJEg4KBm91dHB1dBgCIAMoCRIMCgRuYW1lGAMgASgJEg8KB29wX3R5cGUYBCABKAkSJwoJYXR0cmlidXRlGAUgAygLMhQub25ueC5BdHRyaWJ1dGVQcm90bxISCgpkb2Nfc3RyaW5nGAYgASgJEg4KBmRvbWFpbhgHIAEoCSKJBQoOQXR0cmlidXRlUHJvdG8SDAoEbmFtZRgBIAEoCRIJCgFmGAIgASgCEgkKAWkYAyABKAMSCQoBcxgEIAEoDBIcCgF0GAUgASgLMhEub25ueC5UZW5zb3JQcm90bxIbCgFnGAYgASgLMhAub25ueC5HcmFwaFByb3RvEg4KBmZsb2F0cxgHIAMoAhIMCgRpbnRzGAggAygDEg8KB3N0cmluZ3MYCSADKAwSIgoHdGVuc29ycxgKIAMoCzIRLm9ubnguVGVuc29yUHJvdG8SIAoGZ3JhcGhzGAsgAygLMhAub25ueC5HcmFwaFByb3RvEhIKCmRvY19zdHJpbmcYDSABKAkSMAoEdHlwZRgUIAEoDjIiLm9ubnguQXR0cmlidXRlUHJvdG8uQXR0cmlidXRlVHlwZRIVCg1yZWZfYXR0cl9uYW1lGBUgASgJEi4KDXNwYXJzZV90ZW5zb3IYFiABKAsyFy5vbm54LlNwYXJzZVRlbnNvclByb3RvEi8KDnNwYXJzZV90ZW5zb3JzGBcgAygLMhcub25ueC5TcGFyc2VUZW5zb3JQcm90byLZAQoNQXR0cmlidXRlVHlwZRINCglVTkRFRklORUQQABIJCgVGTE9BVBABEgcKA0lOVBACEgoKBlNUUklORxADEgoKBlRFTlNPUhAEEgkKBUdSQVBIEAUSCgoGRkxPQVRTEAYSCAoESU5UUxAHEgsKB1NUUklOR1MQCBILCgdURU5TT1JTEAkSCgoGR1JBUEhTEAoSEQoNU1BBUlNFX1RFTlNPUhALEhIKDlNQQVJTRV9URU5TT1JTEAwSDgoKVFlQRV9QUk9UTxANEg8KC1RZUEVfUFJPVE9TEA4imgUKC1RlbnNvclByb3RvEgwKBGRpbXMYASADKAMSEQoJZGF0YV90eXBlGAIgASgFEhIKCmZsb2F0X2RhdGEYBCADKAISEgoKaW50MzJfZGF0YRgFIAMoBRITCgtzdHJpbmdfZGF0YRgGIAMoDBISCgppbnQ2NF9kYXRhGAcgAygDEgwKBG5hbWUYCCABKAkSEAoIcmF3X2RhdGEYCSABKAwSEwoLZG91YmxlX2RhdGEYCiADKAESEwoLdWludDY0X2RhdGEYCyADKAQSEgoKZG9jX3N0cmluZxgMIAEoCRIzCg1leHRlcm5hbF9kYXRhGA0gAygLMhwub25ueC5TdHJpbmdTdHJpbmdFbnRyeVByb3RvEhUKDWRhdGFfbG9jYXRpb24YDiABKAUi7gIKCERhdGFUeXBlEg0KCVVOREVGSU5FRBAAEgkKBUZMT0FUEAESCQoFVUlOVDgQAhIICgRJTlQ4EAMSCgoGVUlOVDE2EAQSCQoFSU5UMTYQBRIJCgVJTlQzMhAGEgkKBUlOVDY0EAcSCgoGU1RSSU5HEAgSCAoEQk9PTBAJEgsKB0ZMT0FUMTYQChIKCgZET1VCTEUQCxIKCgZVSU5UMzIQDBIKCgZVSU5UNjQQDRINCglDT01QTEVYNjQQDhIOCgpDT01QTEVYMTI4EA8SDAoIQkZMT0FUMTYQEBIQCgxGTE9BVDhFNE0zRk4QERISCg5GTE9BVDhFNE0zRk5VWhASEg4KCkZMT0FUOEU1TTIQExISCg5GTE9BVDhFNU0yRk5VWhAUEgkKBVVJTlQ0EBUSCAoESU5UNBAWEg4KCkZMT0FUNEUyTTEQFxIOCgpGTE9BVDhFOE0wEBgSCQoFVUlOVDIQGRIICgRJTlQyEBoiaAoRU3BhcnNlVGVuc29yUHJvdG8SIQoGdmFsdWVzGAEgASgLMhEub25ueC5UZW5zb3JQcm90bxIiCgdpbmRpY2VzGAIgASgLMhEub25ueC5UZW5zb3JQcm90bxIMCgRkaW1zGAMgAygDIlEKDlZhbHVlSW5mb1Byb3RvEgwKBG5hbWUYASABKAkSHQoEdHlwZRgCIAEoCzIPLm9ubnguVHlwZVByb3RvEhIKCmRvY19zdHJpbmcYAyABKAkimwEKCVR5cGVQcm90bxItCgt0ZW5zb3JfdHlwZRgBIAEoCzIWLm9ubnguVHlwZVByb3RvLlRlbnNvckgAEhIKCmRlbm90YXRpb24YBiABKAkaQgoGVGVuc29yEhEKCWVsZW1fdHlwZRgBIAEoBRIlCgVzaGFwZRgCIAEoCzIWLm9ubnguVGVuc29yU2hhcGVQcm90b0IHCgV2YWx1ZSKVAQoQVGVuc29yU2hhcGVQcm90bxItCgNkaW0YASADKAsyIC5vbm54LlRlbnNvclNoYXBlUHJvdG8uRGltZW5zaW9uGlIKCURpbWVuc2lvbhITCglkaW1fdmFsdWUYASABKANIABITCglkaW1fcGFyYW0YAiABKAlIABISCgpkZW5vdGF0aW9uGAMgASgJQgcKBXZhbHVlYgZwcm90bzM");
 
 /**
  * A model: metadata, the operator sets it binds to, and its graph.
@@ -178,6 +178,13 @@ export type GraphProto = Message<"onnx.GraphProto"> & {
    * @generated from field: repeated onnx.ValueInfoProto value_info = 13;
    */
   valueInfo: ValueInfoProto[];
+
+  /**
+   * Constant tensors stored sparsely.
+   *
+   * @generated from field: repeated onnx.SparseTensorProto sparse_initializer = 15;
+   */
+  sparseInitializer: SparseTensorProto[];
 };
 
 /**
@@ -315,6 +322,16 @@ export type AttributeProto = Message<"onnx.AttributeProto"> & {
    * @generated from field: string ref_attr_name = 21;
    */
   refAttrName: string;
+
+  /**
+   * @generated from field: onnx.SparseTensorProto sparse_tensor = 22;
+   */
+  sparseTensor?: SparseTensorProto | undefined;
+
+  /**
+   * @generated from field: repeated onnx.SparseTensorProto sparse_tensors = 23;
+   */
+  sparseTensors: SparseTensorProto[];
 };
 
 /**
@@ -645,6 +662,36 @@ export const TensorProto_DataTypeSchema: GenEnum<TensorProto_DataType> = /*@__PU
   enumDesc(file_onnx_onnx, 6, 0);
 
 /**
+ * A sparse tensor: the non-zero values and their indices, each a TensorProto
+ * (so either may live in external data).
+ *
+ * @generated from message onnx.SparseTensorProto
+ */
+export type SparseTensorProto = Message<"onnx.SparseTensorProto"> & {
+  /**
+   * @generated from field: onnx.TensorProto values = 1;
+   */
+  values?: TensorProto | undefined;
+
+  /**
+   * @generated from field: onnx.TensorProto indices = 2;
+   */
+  indices?: TensorProto | undefined;
+
+  /**
+   * @generated from field: repeated int64 dims = 3;
+   */
+  dims: bigint[];
+};
+
+/**
+ * Describes the message onnx.SparseTensorProto.
+ * Use `create(SparseTensorProtoSchema)` to create a new message.
+ */
+export const SparseTensorProtoSchema: GenMessage<SparseTensorProto> = /*@__PURE__*/
+  messageDesc(file_onnx_onnx, 7);
+
+/**
  * A named value with its type: a graph input, output or intermediate.
  *
  * @generated from message onnx.ValueInfoProto
@@ -671,7 +718,7 @@ export type ValueInfoProto = Message<"onnx.ValueInfoProto"> & {
  * Use `create(ValueInfoProtoSchema)` to create a new message.
  */
 export const ValueInfoProtoSchema: GenMessage<ValueInfoProto> = /*@__PURE__*/
-  messageDesc(file_onnx_onnx, 7);
+  messageDesc(file_onnx_onnx, 8);
 
 /**
  * The type of a value. Only tensors are modelled here; sequence (4), map (5),
@@ -702,7 +749,7 @@ export type TypeProto = Message<"onnx.TypeProto"> & {
  * Use `create(TypeProtoSchema)` to create a new message.
  */
 export const TypeProtoSchema: GenMessage<TypeProto> = /*@__PURE__*/
-  messageDesc(file_onnx_onnx, 8);
+  messageDesc(file_onnx_onnx, 9);
 
 /**
  * @generated from message onnx.TypeProto.Tensor
@@ -728,7 +775,7 @@ export type TypeProto_Tensor = Message<"onnx.TypeProto.Tensor"> & {
  * Use `create(TypeProto_TensorSchema)` to create a new message.
  */
 export const TypeProto_TensorSchema: GenMessage<TypeProto_Tensor> = /*@__PURE__*/
-  messageDesc(file_onnx_onnx, 8, 0);
+  messageDesc(file_onnx_onnx, 9, 0);
 
 /**
  * A tensor shape: each dimension a fixed size, a symbolic name, or unknown.
@@ -747,7 +794,7 @@ export type TensorShapeProto = Message<"onnx.TensorShapeProto"> & {
  * Use `create(TensorShapeProtoSchema)` to create a new message.
  */
 export const TensorShapeProtoSchema: GenMessage<TensorShapeProto> = /*@__PURE__*/
-  messageDesc(file_onnx_onnx, 9);
+  messageDesc(file_onnx_onnx, 10);
 
 /**
  * @generated from message onnx.TensorShapeProto.Dimension
@@ -783,5 +830,5 @@ export type TensorShapeProto_Dimension = Message<"onnx.TensorShapeProto.Dimensio
  * Use `create(TensorShapeProto_DimensionSchema)` to create a new message.
  */
 export const TensorShapeProto_DimensionSchema: GenMessage<TensorShapeProto_Dimension> = /*@__PURE__*/
-  messageDesc(file_onnx_onnx, 9, 0);
+  messageDesc(file_onnx_onnx, 10, 0);
 

@@ -50,4 +50,39 @@ describe("ModelCache", () => {
   it("takes only a sha256 as a folder name", () => {
     expect(() => new ModelCache(dir).pathOf("../../etc")).toThrow(/not a sha256/);
   });
+
+  it("streams a version's files into one folder, the external data under the paths the model names", async () => {
+    const cache = new ModelCache(dir);
+    const model = new TextEncoder().encode("model");
+    const weights = new TextEncoder().encode("weights");
+    const digest = "d".repeat(64);
+    const files = [
+      { path: "", sha256: sha(model) },
+      { path: "data/w.bin", sha256: sha(weights) },
+    ];
+    expect(await cache.hasFiles(digest, files)).toBe(false);
+    await cache.writeFile(digest, files[0]!, [model.subarray(0, 2), model.subarray(2)]);
+    expect(await cache.hasFiles(digest, files)).toBe(false); // the weights are not there yet
+    await cache.writeFile(digest, files[1]!, [weights]);
+    expect(await cache.hasFiles(digest, files)).toBe(true);
+    expect(new Uint8Array(await readFile(join(dir, digest, "data", "w.bin")))).toEqual(weights);
+    expect((await readdir(join(dir, digest))).sort()).toEqual(["data", "model.onnx"]);
+  });
+
+  it("keeps nothing of a stream that fails or hashes wrong", async () => {
+    const cache = new ModelCache(dir);
+    const digest = "e".repeat(64);
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(4);
+      throw new Error("connection lost");
+    }
+    await expect(cache.writeFile(digest, { path: "w.bin", sha256: "0".repeat(64) }, failing())).rejects.toThrow(/connection lost/);
+    await expect(cache.writeFile(digest, { path: "w.bin", sha256: "0".repeat(64) }, [new Uint8Array(4)])).rejects.toMatchObject({ code: Code.DataLoss });
+    expect(await readdir(join(dir, digest))).toEqual([]);
+  });
+
+  it("refuses an external data path that would leave the version's folder", async () => {
+    const cache = new ModelCache(dir);
+    await expect(cache.writeFile("f".repeat(64), { path: "../../escape.bin", sha256: "0".repeat(64) }, [])).rejects.toThrow(/cannot be cached/);
+  });
 });

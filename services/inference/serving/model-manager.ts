@@ -1,3 +1,4 @@
+import { createReadStream } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, failedPrecondition, notFound, toConnectError, unavailable } from "../../../libs/errors/index.js";
 import type { EventBus, Unsubscribe } from "../../../libs/events/index.js";
@@ -14,7 +15,7 @@ import type { ServedModel } from "../../../libs/gen/tessera/inference/v1/inferen
 import type { ModelVersion } from "../../../libs/gen/tessera/registry/v1/registry_pb.js";
 import type { Signature } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 import type { Logger } from "../../../libs/log/index.js";
-import { readSignature } from "../../../libs/onnx/index.js";
+import { readSignatureFromStream } from "../../../libs/onnx/index.js";
 import { resolveBatchingOptions, type BatchingOverrides } from "../batching/index.js";
 import { formatDevice, type Device } from "../runtime/device.js";
 import { ModelCache } from "../runtime/model-cache.js";
@@ -342,15 +343,14 @@ export class ModelManager {
   }
 
   /**
-   * Downloads a version and writes its artifact to the cache. The bytes
-   * never leave this function, so they are garbage once it returns: sessions
-   * load the file, one copy of the weights each.
+   * Downloads a version's files into the cache, streaming them to disk: the
+   * bytes never sit whole in this process; sessions load the file, one copy
+   * of the weights each, and find its external data files beside it.
    */
   private async fetchToCache(slot: ServedVersion): Promise<{ modelVersion: ModelVersion; signature: Signature; path: string }> {
-    const { modelVersion, bytes } = await fetchVersion(this.options.registry, slot.model, slot.version, { timeoutMs: this.downloadTimeoutMs });
+    const { modelVersion, path } = await fetchVersion(this.options.registry, this.cache, slot.model, slot.version, { timeoutMs: this.downloadTimeoutMs });
     // The registry reads the signature at upload; reading it here too covers a registry that did not.
-    const signature = modelVersion.signature && modelVersion.signature.inputs.length > 0 ? modelVersion.signature : readSignature(bytes);
-    const path = await this.cache.put(modelVersion.artifact?.sha256 ?? "", bytes);
+    const signature = modelVersion.signature && modelVersion.signature.inputs.length > 0 ? modelVersion.signature : await readSignatureFromStream(createReadStream(path));
     return { modelVersion, signature, path };
   }
 

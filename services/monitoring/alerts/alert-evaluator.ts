@@ -6,6 +6,8 @@ export interface Sample {
   metric: AlertMetric;
   labels: Readonly<Record<string, string>>;
   value: number;
+  /** For a rate over a window: the rule window it was computed over ("5m"); only rules with that window see it. */
+  window?: string;
 }
 
 export type AlertStateName = "pending" | "firing" | "resolved";
@@ -47,7 +49,7 @@ export class AlertEvaluator {
     const holding = new Set<string>();
     for (const rule of this.rules) {
       for (const sample of samples) {
-        if (sample.metric !== rule.metric || !matches(sample.labels, rule.labels) || !compare(sample.value, rule.op, rule.threshold)) continue;
+        if (sample.metric !== rule.metric || (sample.window !== undefined && sample.window !== rule.window) || !matches(sample.labels, rule.labels) || !compare(sample.value, rule.op, rule.threshold)) continue;
         const key = `${rule.name}${seriesKey(sample.labels)}`;
         holding.add(key);
         const current = this.active.get(key);

@@ -24,7 +24,7 @@ export const ALERT_METRICS = {
   },
   degraded_answers: {
     help: "answers per second the router gave from a fallback",
-    promql: (w: string, m: string) => `sum by (model) (rate(${sel("tessera_router_degraded_answers_total", m)}[${w}]))`,
+    promql: (w: string, m: string) => `sum by (model) (rate(${sel("tessera_router_degraded_total", m)}[${w}]))`,
   },
   dropped_logs: {
     help: "prediction logs dropped per second because a replica's buffer was full",

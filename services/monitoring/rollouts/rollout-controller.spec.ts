@@ -204,4 +204,68 @@ describe("checkRolloutSpec()", () => {
       expect(ConnectError.from(error).rawMessage).toContain(message);
     }
   });
+
+  describe("a process that dies between its route write and its state write", () => {
+    /** What the driver stored before asking the router: the intent, kept as the dead process left it. */
+    async function crashAfterIntent(routes: FakeRoutes, state: RolloutState, nowMs: number, landed: boolean): Promise<RolloutState> {
+      let planned: RolloutState | undefined;
+      const writing = new RolloutController(routes).tick(state, nowMs, good, async (p) => {
+        planned = p;
+        // Killed before the router answered: the write either landed or not.
+        if (!landed) throw new Error("killed");
+      });
+      await writing.catch(() => undefined);
+      return planned!;
+    }
+
+    it("adopts a write that landed, once, instead of pausing on its own change", async () => {
+      const routes = new FakeRoutes();
+      const { controller, state } = await start(routes);
+      const left = await crashAfterIntent(routes, state, MINUTE, true);
+      expect(left.pending?.weights).toEqual({ 1: 50, 2: 50 });
+      expect(routes.route!.weights).toEqual({ 1: 50, 2: 50 });
+      const next = await controller.tick(left, MINUTE + 5_000, good);
+      expect(next.state).toMatchObject({ phase: "progressing", step: 1, revision: routes.route!.revision });
+      expect(next.state.pending).toBeUndefined();
+      expect(next.events).toEqual([{ kind: "step", weight: 50 }]);
+      expect(routes.writes).toEqual([{ 1: 90, 2: 10 }, { 1: 50, 2: 50 }]);
+    });
+
+    it("makes a write that had not landed, once", async () => {
+      const routes = new FakeRoutes();
+      const { controller, state } = await start(routes);
+      let planned: RolloutState | undefined;
+      await controller.tick(state, MINUTE, good, async (p) => {
+        planned = p;
+        throw new Error("killed before the router was asked");
+      }).catch(() => undefined);
+      expect(routes.writes).toEqual([{ 1: 90, 2: 10 }]);
+      const next = await controller.tick(planned!, MINUTE + 5_000, good);
+      expect(next.state).toMatchObject({ phase: "progressing", step: 1 });
+      expect(next.events).toEqual([{ kind: "step", weight: 50 }]);
+      expect(routes.writes).toEqual([{ 1: 90, 2: 10 }, { 1: 50, 2: 50 }]);
+    });
+
+    it("still pauses when the route was changed to something else than the pending write", async () => {
+      const routes = new FakeRoutes();
+      const { controller, state } = await start(routes);
+      const left = await crashAfterIntent(routes, state, MINUTE, true);
+      routes.manualChange({ 1: 70, 2: 30 });
+      const next = await controller.tick(left, MINUTE + 5_000, good);
+      expect(next.state).toMatchObject({ phase: "paused", step: 0 });
+      expect(next.state.reason).toContain("changed by someone else");
+      expect(routes.route!.weights).toEqual({ 1: 70, 2: 30 });
+    });
+
+    it("resumes a rollout paused with a write pending at the step that write reached", async () => {
+      const routes = new FakeRoutes();
+      const { controller, state } = await start(routes);
+      const left = await crashAfterIntent(routes, state, MINUTE, true);
+      const paused = controller.pause(left).state;
+      const resumed = await controller.resume(paused, 2 * MINUTE);
+      expect(resumed.state).toMatchObject({ phase: "progressing", step: 1, revision: routes.route!.revision });
+      expect(resumed.state.pending).toBeUndefined();
+      expect(routes.route!.weights).toEqual({ 1: 50, 2: 50 });
+    });
+  });
 });

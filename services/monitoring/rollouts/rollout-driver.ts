@@ -9,7 +9,7 @@ import { Stage, type RegistryService } from "../../../libs/gen/tessera/registry/
 import type { MeshClient } from "../../../libs/host/index.js";
 import type { Logger } from "../../../libs/log/index.js";
 import type { KvStore } from "../../../libs/store/index.js";
-import { initialRolloutState, RolloutController, type RolloutEvent, type RolloutState, type StepMetrics } from "./rollout-controller.js";
+import { initialRolloutState, RolloutController, type PersistIntent, type RolloutEvent, type RolloutState, type StepMetrics } from "./rollout-controller.js";
 import type { RouteControl } from "./route-control.js";
 import { rolloutSpecFrom } from "./rollout-wire.js";
 
@@ -35,10 +35,22 @@ export interface RolloutDriverOptions {
   now?: () => number;
 }
 
+/** A published kind of event, with the CloudEvent id every attempt to publish it uses. */
+interface OutboxEvent {
+  id: string;
+  event: RolloutEvent;
+}
+
+/** The stored form: the rollout, and the events decided with it that are not yet published. */
+type StoredRollout = RolloutState & { outbox?: OutboxEvent[] };
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const encode = (state: RolloutState) => encoder.encode(JSON.stringify(state));
-const decode = (bytes: Uint8Array) => JSON.parse(decoder.decode(bytes)) as RolloutState;
+const encode = (state: StoredRollout) => encoder.encode(JSON.stringify(state));
+const decode = (bytes: Uint8Array) => JSON.parse(decoder.decode(bytes)) as StoredRollout;
+/** The rollout without its outbox, as the RPCs and the controller see it. */
+const plain = ({ outbox: _outbox, ...state }: StoredRollout): RolloutState => state;
+const published = (event: RolloutEvent) => event.kind === "step" || event.kind === "promoted" || event.kind === "rolled_back";
 
 /**
  * Drives the rollouts stored in KV: every `tickMs` each progressing rollout
@@ -129,14 +141,14 @@ export class RolloutDriver {
   async get(model: string): Promise<RolloutState> {
     const entry = await this.options.states.get(model);
     if (!entry) throw notFound(`no rollout for model "${model}"; start one with \`tessera rollout start ${model || "<model>"} <version>\``);
-    return decode(entry.value);
+    return plain(decode(entry.value));
   }
 
   async list(): Promise<RolloutState[]> {
     const out: RolloutState[] = [];
     for (const model of await this.options.states.keys()) {
       const entry = await this.options.states.get(model);
-      if (entry) out.push(decode(entry.value));
+      if (entry) out.push(plain(decode(entry.value)));
     }
     return out;
   }
@@ -149,29 +161,29 @@ export class RolloutDriver {
   }
 
   resume(model: string): Promise<RolloutState> {
-    return this.change(model, async (state) => {
+    return this.change(model, async (state, intend) => {
       if (state.phase !== "paused" && state.phase !== "progressing") throw failedPrecondition(`the rollout of "${model}" has ended (${state.phase}); start a new one`);
-      return this.controller.resume(state, this.now());
+      return this.controller.resume(state, this.now(), intend);
     });
   }
 
   abort(model: string): Promise<RolloutState> {
-    return this.change(model, async (state) => {
+    return this.change(model, async (state, intend) => {
       if (state.phase !== "progressing" && state.phase !== "paused") throw failedPrecondition(`the rollout of "${model}" has ended (${state.phase}); nothing to abort`);
-      const result = await this.controller.abort(state);
+      const result = await this.controller.abort(state, intend);
       if (result.state.phase === "paused") throw failedPrecondition(`could not abort: ${result.state.reason}; resume it first or fix the route`);
       return result;
     });
   }
 
-  private async change(model: string, apply: (state: RolloutState) => Promise<{ state: RolloutState; events: RolloutEvent[] }>): Promise<RolloutState> {
+  private async change(model: string, apply: (state: RolloutState, intend: PersistIntent) => Promise<{ state: RolloutState; events: RolloutEvent[] }>): Promise<RolloutState> {
     return this.serial(model, async () => {
       const entry = await this.options.states.get(model);
       if (!entry) throw notFound(`no rollout for model "${model}"`);
-      const { state, events } = await apply(decode(entry.value));
-      await this.options.states.update(model, encode(state), entry.revision);
-      await this.publish(state, events);
-      return state;
+      const stored = decode(entry.value);
+      const revision = { value: entry.revision };
+      const { state, events } = await apply(plain(stored), this.intend(model, revision, stored.outbox));
+      return this.commit(model, revision.value, state, events, stored.outbox);
     });
   }
 
@@ -179,24 +191,68 @@ export class RolloutDriver {
   private async tickOne(model: string): Promise<RolloutState | undefined> {
     const entry = await this.options.states.get(model);
     if (!entry) return undefined;
-    const state = decode(entry.value);
-    if (state.phase !== "progressing") return state;
+    let stored = decode(entry.value);
+    let revision = entry.revision;
+    const state = plain(stored);
+    if (state.phase !== "progressing" && !stored.outbox?.length) return state;
     if (!(await this.lease(model))) return state;
+    // Events a crash or an outage kept from going out: published first, with their ids.
+    if (stored.outbox?.length) {
+      revision = await this.flush(model, stored, revision);
+      if (revision === 0) return undefined;
+      stored = { ...stored, outbox: [] };
+    }
+    if (state.phase !== "progressing") return state;
     const { spec } = state;
     const now = this.now();
     const measured = state.step >= 0 ? this.options.metrics(spec.model, spec.candidate, state.stepStartedMs) : undefined;
     const metrics = measured && { ...measured, driftAlarm: this.options.driftAlarm(spec.model, spec.candidate) };
-    const result = await this.controller.tick(state, now, metrics);
-    if (result.state === state) return state;
+    const written = { value: revision };
+    let result: { state: RolloutState; events: RolloutEvent[] };
     try {
-      await this.options.states.update(model, encode(result.state), entry.revision);
+      result = await this.controller.tick(state, now, metrics, this.intend(model, written, stored.outbox));
+      if (result.state === state) return state;
+      return await this.commit(model, written.value, result.state, result.events, stored.outbox);
     } catch (error) {
       // Paused or aborted through another process meanwhile: its write wins; look again next tick.
       if (ConnectError.from(error).code === Code.Aborted) return undefined;
       throw error;
     }
-    await this.publish(result.state, result.events);
-    return result.state;
+  }
+
+  /** Stores a planned route write before the router is asked (compare-and-set), so a crash between them is recoverable. */
+  private intend(model: string, revision: { value: number }, outbox: OutboxEvent[] | undefined): PersistIntent {
+    return async (planned) => {
+      revision.value = await this.options.states.update(model, encode({ ...planned, outbox }), revision.value);
+    };
+  }
+
+  /**
+   * Writes the new state with its events in the outbox, publishes them, and
+   * empties the outbox: an event is published at least once (a crash before
+   * the last write publishes it again next tick, with the same id), and
+   * never before the state it reports is stored.
+   */
+  private async commit(model: string, revision: number, state: RolloutState, events: RolloutEvent[], earlier: OutboxEvent[] = []): Promise<RolloutState> {
+    const outbox = [...earlier, ...events.filter(published).map((event) => ({ id: randomUUID(), event }))];
+    const stored: StoredRollout = { ...state, outbox };
+    const written = await this.options.states.update(model, encode(stored), revision);
+    for (const event of events) this.options.logger.info(`rollout ${event.kind}`, { ...event, model: state.spec.model, candidate: state.spec.candidate });
+    await this.flush(model, stored, written).catch((error: unknown) => this.options.logger.warn("could not publish rollout events; trying again next tick", { model, error }));
+    return state;
+  }
+
+  /** Publishes the outbox and empties it; the new revision, or 0 when another write came first. */
+  private async flush(model: string, stored: StoredRollout, revision: number): Promise<number> {
+    const outbox = stored.outbox ?? [];
+    if (outbox.length === 0) return revision;
+    for (const { id, event } of outbox) await this.publish(stored, event, id);
+    try {
+      return await this.options.states.update(model, encode({ ...stored, outbox: [] }), revision);
+    } catch (error) {
+      if (ConnectError.from(error).code === Code.Aborted) return 0;
+      throw error;
+    }
   }
 
   /** Takes or renews the model's lease; false while another process holds it. */
@@ -219,20 +275,14 @@ export class RolloutDriver {
     }
   }
 
-  private async publish(state: RolloutState, events: RolloutEvent[]): Promise<void> {
+  /** Publishes one event; a failure throws, and the event stays in the outbox. */
+  private async publish(state: RolloutState, event: RolloutEvent, id: string): Promise<void> {
     const { spec } = state;
     const base = { model: spec.model, baseline: spec.baseline, candidate: spec.candidate, time: timestampNow() };
-    const source = { source: "tessera/monitoring" };
-    for (const event of events) {
-      this.options.logger.info(`rollout ${event.kind}`, { ...event, model: spec.model, candidate: spec.candidate });
-      try {
-        if (event.kind === "step") await this.options.events.publish(ROLLOUT_STEPPED_SUBJECT, RolloutSteppedSchema, create(RolloutSteppedSchema, { ...base, weight: event.weight }), source);
-        else if (event.kind === "promoted") await this.options.events.publish(ROLLOUT_PROMOTED_SUBJECT, RolloutPromotedSchema, create(RolloutPromotedSchema, { ...base, alias: spec.alias }), source);
-        else if (event.kind === "rolled_back") await this.options.events.publish(ROLLOUT_ROLLED_BACK_SUBJECT, RolloutRolledBackSchema, create(RolloutRolledBackSchema, { ...base, reason: event.reason }), source);
-      } catch (error) {
-        this.options.logger.warn("could not publish a rollout event", { kind: event.kind, error });
-      }
-    }
+    const options = { source: "tessera/monitoring", id };
+    if (event.kind === "step") await this.options.events.publish(ROLLOUT_STEPPED_SUBJECT, RolloutSteppedSchema, create(RolloutSteppedSchema, { ...base, weight: event.weight }), options);
+    else if (event.kind === "promoted") await this.options.events.publish(ROLLOUT_PROMOTED_SUBJECT, RolloutPromotedSchema, create(RolloutPromotedSchema, { ...base, alias: spec.alias }), options);
+    else if (event.kind === "rolled_back") await this.options.events.publish(ROLLOUT_ROLLED_BACK_SUBJECT, RolloutRolledBackSchema, create(RolloutRolledBackSchema, { ...base, reason: event.reason }), options);
   }
 
   private async checkCandidate(model: string, candidate: number): Promise<void> {

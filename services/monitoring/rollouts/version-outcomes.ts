@@ -24,6 +24,14 @@ export class VersionOutcomes {
     ring.push(outcome);
   }
 
+  /** Every model version with logged requests. */
+  *versions(): Iterable<{ model: string; version: number }> {
+    for (const key of this.rings.keys()) {
+      const at = key.lastIndexOf("@");
+      yield { model: key.slice(0, at), version: Number(key.slice(at + 1)) };
+    }
+  }
+
   /** Requests, success rate and p99 of the version's requests since `sinceMs`; undefined with none. */
   since(model: string, version: number, sinceMs: number): Omit<StepMetrics, "driftAlarm"> | undefined {
     const outcomes = (this.rings.get(`${model}@${version}`)?.values() ?? []).filter((o) => o.timeMs >= sinceMs);

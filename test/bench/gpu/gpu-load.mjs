@@ -5,18 +5,20 @@
 // LOOPS, `node dist/services/inference/main.js` serves it on TESSERA_DEVICE
 // (default cuda:0) with TESSERA_FRONTEND_LOOPS set to that count; then, for each
 // total concurrency in CONC, LOAD_PROCS load processes (test/bench/support/
-// load-worker: closed loop, one grpc-js channel each) share the concurrency.
+// load-worker: closed loop over CHANNELS grpc-js connections each, default 4)
+// share the concurrency.
 // Per point it prints rows/s (sum), p50/p99 (worst process), mean batch (OIP
 // ModelStatistics deltas), replica CPU (cores, and µs per request) and GPU
 // utilization (nvidia-smi, sampled every 200 ms; "-" where there is none).
 //
-// Front-end loops: this branch does not implement more than one event loop per
-// replica (see docs/inference.md, "Front end"); the replica ignores
-// TESSERA_FRONTEND_LOOPS, so only LOOPS=1 means anything until it does. The
-// variable is passed so the same script measures the scaling once it exists.
+// Front-end loops: the replica serves its gRPC port on TESSERA_FRONTEND_LOOPS
+// worker threads sharing the port (docs/inference.md, "More than one event
+// loop"); the kernel spreads connections, not calls, over them, hence several
+// connections per load process. It needs Node >= 22.12: on an older Node the
+// replica logs why and serves on one loop, and the figures say so.
 //
 // Usage (repo root, after npm run build; CUDA set up as in run-on-device.sh):
-//   LOOPS=1 CONC=8,64,256,1024 LOAD_PROCS=4 DURATION_MS=5000 node test/bench/gpu/gpu-load.mjs [outDir]
+//   LOOPS=1,2,4 CONC=8,64,256,1024 LOAD_PROCS=4 DURATION_MS=5000 node test/bench/gpu/gpu-load.mjs [outDir]
 // It also runs on a CPU-only machine with TESSERA_DEVICE=cpu (for a dry run).
 import { spawn } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
@@ -37,6 +39,7 @@ const list = (text, fallback) => (text ?? fallback).split(",").map(Number).filte
 const loops = list(process.env.LOOPS, "1");
 const concurrencies = list(process.env.CONC, "8,64,256,1024");
 const loadProcs = Number(process.env.LOAD_PROCS ?? 4);
+const channels = Number(process.env.CHANNELS ?? 4);
 const durationMs = Number(process.env.DURATION_MS ?? 5000);
 const warmupMs = Number(process.env.WARMUP_MS ?? 1500);
 const device = process.env.TESSERA_DEVICE ?? "cuda:0";
@@ -134,7 +137,7 @@ for (const n of loops) {
       const cpu0 = await readCpuSeconds(replica.child.pid);
       const t0 = performance.now();
       const { result: results, samples } = await sampleGpu(() =>
-        Promise.all(shares.map((concurrency) => spawnLoad({ address: replica.grpc, request, concurrency, durationMs, warmupMs }))),
+        Promise.all(shares.map((concurrency) => spawnLoad({ address: replica.grpc, request, concurrency, channels, durationMs, warmupMs }))),
       );
       const wallS = (performance.now() - t0) / 1000;
       const cpu = (await readCpuSeconds(replica.child.pid)) - cpu0;

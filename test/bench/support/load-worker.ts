@@ -8,6 +8,12 @@ export interface LoadWorkerJob extends ClosedLoopOptions {
   /** host:port of a gRPC port serving tessera.inference.v1.InferenceService. */
   address: string;
   request: MessageInitShape<typeof PredictRequestSchema>;
+  /**
+   * Connections to open (default 1), calls spread over them in turn. A
+   * replica with several front-end loops spreads connections, not calls,
+   * so one connection would load one loop.
+   */
+  channels?: number;
 }
 
 /**
@@ -17,10 +23,14 @@ export interface LoadWorkerJob extends ClosedLoopOptions {
  */
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? "{}", reviveBigInts) as LoadWorkerJob;
-  const mesh = createMeshClient(InferenceService, { address: job.address, defaultTimeoutMs: 30_000 });
+  // A local subchannel pool per client: grpc-js would otherwise share one connection between them.
+  const meshes = Array.from({ length: Math.max(1, job.channels ?? 1) }, () =>
+    createMeshClient(InferenceService, { address: job.address, defaultTimeoutMs: 30_000, channelOptions: { "grpc.use_local_subchannel_pool": 1 } }),
+  );
   const request = create(PredictRequestSchema, job.request);
-  const result: ClosedLoopResult = await runClosedLoop(() => mesh.client.predict(request), job);
-  mesh.close();
+  let next = 0;
+  const result: ClosedLoopResult = await runClosedLoop(() => meshes[next++ % meshes.length]!.client.predict(request), job);
+  meshes.forEach((mesh) => mesh.close());
   process.stdout.write(JSON.stringify(result) + "\n");
 }
 

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/registry/v1/registry.proto.
  */
 export const file_tessera_registry_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0ZXNzZXJhL3JlZ2lzdHJ5L3YxL3JlZ2lzdHJ5LnByb3RvEhN0ZXNzZXJhLnJlZ2lzdHJ5LnYxIogECgVNb2RlbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEjIKBHRhZ3MYAyADKAsyJC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsLlRhZ3NFbnRyeRI4CgdhbGlhc2VzGAQgAygLMicudGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbC5BbGlhc2VzRW50cnkSFgoObGF0ZXN0X3ZlcnNpb24YBSABKA0SLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJFCg52ZXJzaW9uX3N0YWdlcxgIIAMoCzItLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwuVmVyc2lvblN0YWdlc0VudHJ5GisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi4KDEFsaWFzZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBGlAKElZlcnNpb25TdGFnZXNFbnRyeRILCgNrZXkYASABKA0SKQoFdmFsdWUYAiABKA4yGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlN0YWdlOgI4ASI+CghBcnRpZmFjdBIOCgZzaGEyNTYYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoBBIOCgZmb3JtYXQYAyABKAkikwUKDE1vZGVsVmVyc2lvbhINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEikKBXN0YWdlGAMgASgOMhoudGVzc2VyYS5yZWdpc3RyeS52MS5TdGFnZRITCgtkZXNjcmlwdGlvbhgEIAEoCRI5CgR0YWdzGAUgAygLMisudGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24uVGFnc0VudHJ5Ej8KB21ldHJpY3MYBiADKAsyLi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbi5NZXRyaWNzRW50cnkSLwoIYXJ0aWZhY3QYByABKAsyHS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkFydGlmYWN0EjEKCXNpZ25hdHVyZRgIIAEoCzIeLnRlc3NlcmEucmVnaXN0cnkudjEuU2lnbmF0dXJlEjUKCGJhdGNoaW5nGAkgASgLMiMudGVzc2VyYS5yZWdpc3RyeS52MS5CYXRjaGluZ0NvbmZpZxIPCgdhbGlhc2VzGAogAygJEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASPAoPZmVhdHVyZV9iaW5kaW5nGA0gASgLMiMudGVzc2VyYS5yZWdpc3RyeS52MS5GZWF0dXJlQmluZGluZxorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJQCg9WZXJzaW9uU2VsZWN0b3ISDQoFbW9kZWwYASABKAkSEQoHdmVyc2lvbhgCIAEoDUgAEg8KBWFsaWFzGAMgASgJSABCCgoIc2VsZWN0b3IipQEKEkNyZWF0ZU1vZGVsUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEj8KBHRhZ3MYAyADKAsyMS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkNyZWF0ZU1vZGVsUmVxdWVzdC5UYWdzRW50cnkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQAoTQ3JlYXRlTW9kZWxSZXNwb25zZRIpCgVtb2RlbBgBIAEoCzIaLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwiHwoPR2V0TW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkiPQoQR2V0TW9kZWxSZXNwb25zZRIpCgVtb2RlbBgBIAEoCzIaLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwiOgoRTGlzdE1vZGVsc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiWQoSTGlzdE1vZGVsc1Jlc3BvbnNlEioKBm1vZGVscxgBIAMoCzIaLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJItkBChJVcGRhdGVNb2RlbFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIYCgtkZXNjcmlwdGlvbhgCIAEoCUgAiAEBEkYKCHNldF90YWdzGAMgAygLMjQudGVzc2VyYS5yZWdpc3RyeS52MS5VcGRhdGVNb2RlbFJlcXVlc3QuU2V0VGFnc0VudHJ5EhMKC3JlbW92ZV90YWdzGAQgAygJGi4KDFNldFRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDF9kZXNjcmlwdGlvbiJAChNVcGRhdGVNb2RlbFJlc3BvbnNlEikKBW1vZGVsGAEgASgLMhoudGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbCKJBQoZVXBsb2FkTW9kZWxWZXJzaW9uUmVxdWVzdBJHCgZoZWFkZXIYASABKAsyNS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlVwbG9hZE1vZGVsVmVyc2lvblJlcXVlc3QuSGVhZGVySAASDwoFY2h1bmsYAiABKAxIABqGBAoGSGVhZGVyEg0KBW1vZGVsGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEk0KBHRhZ3MYAyADKAsyPy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlVwbG9hZE1vZGVsVmVyc2lvblJlcXVlc3QuSGVhZGVyLlRhZ3NFbnRyeRJTCgdtZXRyaWNzGAQgAygLMkIudGVzc2VyYS5yZWdpc3RyeS52MS5VcGxvYWRNb2RlbFZlcnNpb25SZXF1ZXN0LkhlYWRlci5NZXRyaWNzRW50cnkSDgoGc2hhMjU2GAUgASgJEhIKCnNpemVfYnl0ZXMYBiABKAQSNQoIYmF0Y2hpbmcYByABKAsyIy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkJhdGNoaW5nQ29uZmlnEhQKDGNyZWF0ZV9tb2RlbBgIIAEoCBIPCgdhbGlhc2VzGAkgAygJEhcKD2lkZW1wb3RlbmN5X2tleRgKIAEoCRI8Cg9mZWF0dXJlX2JpbmRpbmcYCyABKAsyIy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkZlYXR1cmVCaW5kaW5nGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBQgkKB3BheWxvYWQiVgoaVXBsb2FkTW9kZWxWZXJzaW9uUmVzcG9uc2USOAoNbW9kZWxfdmVyc2lvbhgBIAEoCzIhLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIk8KFkdldE1vZGVsVmVyc2lvblJlcXVlc3QSNQoHdmVyc2lvbhgBIAEoCzIkLnRlc3NlcmEucmVnaXN0cnkudjEuVmVyc2lvblNlbGVjdG9yIlMKF0dldE1vZGVsVmVyc2lvblJlc3BvbnNlEjgKDW1vZGVsX3ZlcnNpb24YASABKAsyIS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJ7ChhMaXN0TW9kZWxWZXJzaW9uc1JlcXVlc3QSDQoFbW9kZWwYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkSKQoFc3RhZ2UYBCABKA4yGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlN0YWdlIm8KGUxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2USOQoObW9kZWxfdmVyc2lvbnMYASADKAsyIS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki9gMKGVVwZGF0ZU1vZGVsVmVyc2lvblJlcXVlc3QSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIYCgtkZXNjcmlwdGlvbhgDIAEoCUgAiAEBEk0KCHNldF90YWdzGAQgAygLMjsudGVzc2VyYS5yZWdpc3RyeS52MS5VcGRhdGVNb2RlbFZlcnNpb25SZXF1ZXN0LlNldFRhZ3NFbnRyeRITCgtyZW1vdmVfdGFncxgFIAMoCRJTCgtzZXRfbWV0cmljcxgGIAMoCzI+LnRlc3NlcmEucmVnaXN0cnkudjEuVXBkYXRlTW9kZWxWZXJzaW9uUmVxdWVzdC5TZXRNZXRyaWNzRW50cnkSNQoIYmF0Y2hpbmcYByABKAsyIy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkJhdGNoaW5nQ29uZmlnEjwKD2ZlYXR1cmVfYmluZGluZxgIIAEoCzIjLnRlc3NlcmEucmVnaXN0cnkudjEuRmVhdHVyZUJpbmRpbmcaLgoMU2V0VGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMQoPU2V0TWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCDgoMX2Rlc2NyaXB0aW9uIlYKGlVwZGF0ZU1vZGVsVmVyc2lvblJlc3BvbnNlEjgKDW1vZGVsX3ZlcnNpb24YASABKAsyIS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJ9ChZUcmFuc2l0aW9uU3RhZ2VSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SKQoFc3RhZ2UYAyABKA4yGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlN0YWdlEhgKEGFyY2hpdmVfZXhpc3RpbmcYBCABKAgibgoXVHJhbnNpdGlvblN0YWdlUmVzcG9uc2USOAoNbW9kZWxfdmVyc2lvbhgBIAEoCzIhLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uEhkKEWFyY2hpdmVkX3ZlcnNpb25zGAIgAygNIkAKD1NldEFsaWFzUmVxdWVzdBINCgVtb2RlbBgBIAEoCRINCgVhbGlhcxgCIAEoCRIPCgd2ZXJzaW9uGAMgASgNIlcKEFNldEFsaWFzUmVzcG9uc2USKQoFbW9kZWwYASABKAsyGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsEhgKEHByZXZpb3VzX3ZlcnNpb24YAiABKA0iMgoSRGVsZXRlQWxpYXNSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg0KBWFsaWFzGAIgASgJIkAKE0RlbGV0ZUFsaWFzUmVzcG9uc2USKQoFbW9kZWwYASABKAsyGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsImQKF0Rvd25sb2FkQXJ0aWZhY3RSZXF1ZXN0EjUKB3ZlcnNpb24YASABKAsyJC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlZlcnNpb25TZWxlY3RvchISCgpjaHVua19zaXplGAIgASgNInIKGERvd25sb2FkQXJ0aWZhY3RSZXNwb25zZRI6Cg1tb2RlbF92ZXJzaW9uGAEgASgLMiEudGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb25IABIPCgVjaHVuaxgCIAEoDEgAQgkKB3BheWxvYWQidAoaU2V0UmVmZXJlbmNlUHJvZmlsZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRI2Cgdwcm9maWxlGAMgASgLMiUudGVzc2VyYS5yZWdpc3RyeS52MS5SZWZlcmVuY2VQcm9maWxlIlUKG1NldFJlZmVyZW5jZVByb2ZpbGVSZXNwb25zZRI2Cgdwcm9maWxlGAEgASgLMiUudGVzc2VyYS5yZWdpc3RyeS52MS5SZWZlcmVuY2VQcm9maWxlIlMKGkdldFJlZmVyZW5jZVByb2ZpbGVSZXF1ZXN0EjUKB3ZlcnNpb24YASABKAsyJC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlZlcnNpb25TZWxlY3RvciJ1ChtHZXRSZWZlcmVuY2VQcm9maWxlUmVzcG9uc2USDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRI2Cgdwcm9maWxlGAMgASgLMiUudGVzc2VyYS5yZWdpc3RyeS52MS5SZWZlcmVuY2VQcm9maWxlKmsKBVN0YWdlEhUKEVNUQUdFX1VOU1BFQ0lGSUVEEAASDgoKU1RBR0VfTk9ORRABEhEKDVNUQUdFX1NUQUdJTkcQAhIUChBTVEFHRV9QUk9EVUNUSU9OEAMSEgoOU1RBR0VfQVJDSElWRUQQBDKLDAoPUmVnaXN0cnlTZXJ2aWNlEmIKC0NyZWF0ZU1vZGVsEicudGVzc2VyYS5yZWdpc3RyeS52MS5DcmVhdGVNb2RlbFJlcXVlc3QaKC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkNyZWF0ZU1vZGVsUmVzcG9uc2UiABJZCghHZXRNb2RlbBIkLnRlc3NlcmEucmVnaXN0cnkudjEuR2V0TW9kZWxSZXF1ZXN0GiUudGVzc2VyYS5yZWdpc3RyeS52MS5HZXRNb2RlbFJlc3BvbnNlIgASXwoKTGlzdE1vZGVscxImLnRlc3NlcmEucmVnaXN0cnkudjEuTGlzdE1vZGVsc1JlcXVlc3QaJy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXNwb25zZSIAEmIKC1VwZGF0ZU1vZGVsEicudGVzc2VyYS5yZWdpc3RyeS52MS5VcGRhdGVNb2RlbFJlcXVlc3QaKC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlVwZGF0ZU1vZGVsUmVzcG9uc2UiABJ5ChJVcGxvYWRNb2RlbFZlcnNpb24SLi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlVwbG9hZE1vZGVsVmVyc2lvblJlcXVlc3QaLy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlVwbG9hZE1vZGVsVmVyc2lvblJlc3BvbnNlIgAoARJuCg9HZXRNb2RlbFZlcnNpb24SKy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkdldE1vZGVsVmVyc2lvblJlcXVlc3QaLC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkdldE1vZGVsVmVyc2lvblJlc3BvbnNlIgASdAoRTGlzdE1vZGVsVmVyc2lvbnMSLS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBouLnRlc3NlcmEucmVnaXN0cnkudjEuTGlzdE1vZGVsVmVyc2lvbnNSZXNwb25zZSIAEncKElVwZGF0ZU1vZGVsVmVyc2lvbhIuLnRlc3NlcmEucmVnaXN0cnkudjEuVXBkYXRlTW9kZWxWZXJzaW9uUmVxdWVzdBovLnRlc3NlcmEucmVnaXN0cnkudjEuVXBkYXRlTW9kZWxWZXJzaW9uUmVzcG9uc2UiABJuCg9UcmFuc2l0aW9uU3RhZ2USKy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlRyYW5zaXRpb25TdGFnZVJlcXVlc3QaLC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlRyYW5zaXRpb25TdGFnZVJlc3BvbnNlIgASWQoIU2V0QWxpYXMSJC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlNldEFsaWFzUmVxdWVzdBolLnRlc3NlcmEucmVnaXN0cnkudjEuU2V0QWxpYXNSZXNwb25zZSIAEmIKC0RlbGV0ZUFsaWFzEicudGVzc2VyYS5yZWdpc3RyeS52MS5EZWxldGVBbGlhc1JlcXVlc3QaKC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkRlbGV0ZUFsaWFzUmVzcG9uc2UiABJzChBEb3dubG9hZEFydGlmYWN0EiwudGVzc2VyYS5yZWdpc3RyeS52MS5Eb3dubG9hZEFydGlmYWN0UmVxdWVzdBotLnRlc3NlcmEucmVnaXN0cnkudjEuRG93bmxvYWRBcnRpZmFjdFJlc3BvbnNlIgAwARJ6ChNTZXRSZWZlcmVuY2VQcm9maWxlEi8udGVzc2VyYS5yZWdpc3RyeS52MS5TZXRSZWZlcmVuY2VQcm9maWxlUmVxdWVzdBowLnRlc3NlcmEucmVnaXN0cnkudjEuU2V0UmVmZXJlbmNlUHJvZmlsZVJlc3BvbnNlIgASegoTR2V0UmVmZXJlbmNlUHJvZmlsZRIvLnRlc3NlcmEucmVnaXN0cnkudjEuR2V0UmVmZXJlbmNlUHJvZmlsZVJlcXVlc3QaMC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkdldFJlZmVyZW5jZVByb2ZpbGVSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_timestamp, file_tessera_registry_v1_batching, file_tessera_registry_v1_profile, file_tessera_registry_v1_feature_binding, file_tessera_registry_v1_signature]);
+  fileDesc("CiJ0ZXNzZXJhL3JlZ2lzdHJ5L3YxL3JlZ2lzdHJ5LnByb3RvEhN0ZXNzZXJhLnJlZ2lzdHJ5LnYxIogECgVNb2RlbBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEjIKBHRhZ3MYAyADKAsyJC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsLlRhZ3NFbnRyeRI4CgdhbGlhc2VzGAQgAygLMicudGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbC5BbGlhc2VzRW50cnkSFgoObGF0ZXN0X3ZlcnNpb24YBSABKA0SLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJFCg52ZXJzaW9uX3N0YWdlcxgIIAMoCzItLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwuVmVyc2lvblN0YWdlc0VudHJ5GisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi4KDEFsaWFzZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBGlAKElZlcnNpb25TdGFnZXNFbnRyeRILCgNrZXkYASABKA0SKQoFdmFsdWUYAiABKA4yGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlN0YWdlOgI4ASJ4CghBcnRpZmFjdBIOCgZzaGEyNTYYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoBBIOCgZmb3JtYXQYAyABKAkSOAoNZXh0ZXJuYWxfZGF0YRgEIAMoCzIhLnRlc3NlcmEucmVnaXN0cnkudjEuQXJ0aWZhY3RGaWxlIkAKDEFydGlmYWN0RmlsZRIMCgRwYXRoGAEgASgJEg4KBnNoYTI1NhgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgEIpMFCgxNb2RlbFZlcnNpb24SDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIpCgVzdGFnZRgDIAEoDjIaLnRlc3NlcmEucmVnaXN0cnkudjEuU3RhZ2USEwoLZGVzY3JpcHRpb24YBCABKAkSOQoEdGFncxgFIAMoCzIrLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uLlRhZ3NFbnRyeRI/CgdtZXRyaWNzGAYgAygLMi4udGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24uTWV0cmljc0VudHJ5Ei8KCGFydGlmYWN0GAcgASgLMh0udGVzc2VyYS5yZWdpc3RyeS52MS5BcnRpZmFjdBIxCglzaWduYXR1cmUYCCABKAsyHi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlNpZ25hdHVyZRI1CghiYXRjaGluZxgJIAEoCzIjLnRlc3NlcmEucmVnaXN0cnkudjEuQmF0Y2hpbmdDb25maWcSDwoHYWxpYXNlcxgKIAMoCRIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjwKD2ZlYXR1cmVfYmluZGluZxgNIAEoCzIjLnRlc3NlcmEucmVnaXN0cnkudjEuRmVhdHVyZUJpbmRpbmcaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiUAoPVmVyc2lvblNlbGVjdG9yEg0KBW1vZGVsGAEgASgJEhEKB3ZlcnNpb24YAiABKA1IABIPCgVhbGlhcxgDIAEoCUgAQgoKCHNlbGVjdG9yIqUBChJDcmVhdGVNb2RlbFJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRI/CgR0YWdzGAMgAygLMjEudGVzc2VyYS5yZWdpc3RyeS52MS5DcmVhdGVNb2RlbFJlcXVlc3QuVGFnc0VudHJ5GisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkAKE0NyZWF0ZU1vZGVsUmVzcG9uc2USKQoFbW9kZWwYASABKAsyGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsIh8KD0dldE1vZGVsUmVxdWVzdBIMCgRuYW1lGAEgASgJIj0KEEdldE1vZGVsUmVzcG9uc2USKQoFbW9kZWwYASABKAsyGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsIjoKEUxpc3RNb2RlbHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJIlkKEkxpc3RNb2RlbHNSZXNwb25zZRIqCgZtb2RlbHMYASADKAsyGi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLk1vZGVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLZAQoSVXBkYXRlTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSGAoLZGVzY3JpcHRpb24YAiABKAlIAIgBARJGCghzZXRfdGFncxgDIAMoCzI0LnRlc3NlcmEucmVnaXN0cnkudjEuVXBkYXRlTW9kZWxSZXF1ZXN0LlNldFRhZ3NFbnRyeRITCgtyZW1vdmVfdGFncxgEIAMoCRouCgxTZXRUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIOCgxfZGVzY3JpcHRpb24iQAoTVXBkYXRlTW9kZWxSZXNwb25zZRIpCgVtb2RlbBgBIAEoCzIaLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwiwwUKGVVwbG9hZE1vZGVsVmVyc2lvblJlcXVlc3QSRwoGaGVhZGVyGAEgASgLMjUudGVzc2VyYS5yZWdpc3RyeS52MS5VcGxvYWRNb2RlbFZlcnNpb25SZXF1ZXN0LkhlYWRlckgAEg8KBWNodW5rGAIgASgMSAAawAQKBkhlYWRlchINCgVtb2RlbBgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRJNCgR0YWdzGAMgAygLMj8udGVzc2VyYS5yZWdpc3RyeS52MS5VcGxvYWRNb2RlbFZlcnNpb25SZXF1ZXN0LkhlYWRlci5UYWdzRW50cnkSUwoHbWV0cmljcxgEIAMoCzJCLnRlc3NlcmEucmVnaXN0cnkudjEuVXBsb2FkTW9kZWxWZXJzaW9uUmVxdWVzdC5IZWFkZXIuTWV0cmljc0VudHJ5Eg4KBnNoYTI1NhgFIAEoCRISCgpzaXplX2J5dGVzGAYgASgEEjUKCGJhdGNoaW5nGAcgASgLMiMudGVzc2VyYS5yZWdpc3RyeS52MS5CYXRjaGluZ0NvbmZpZxIUCgxjcmVhdGVfbW9kZWwYCCABKAgSDwoHYWxpYXNlcxgJIAMoCRIXCg9pZGVtcG90ZW5jeV9rZXkYCiABKAkSPAoPZmVhdHVyZV9iaW5kaW5nGAsgASgLMiMudGVzc2VyYS5yZWdpc3RyeS52MS5GZWF0dXJlQmluZGluZxI4Cg1leHRlcm5hbF9kYXRhGAwgAygLMiEudGVzc2VyYS5yZWdpc3RyeS52MS5BcnRpZmFjdEZpbGUaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCCQoHcGF5bG9hZCJWChpVcGxvYWRNb2RlbFZlcnNpb25SZXNwb25zZRI4Cg1tb2RlbF92ZXJzaW9uGAEgASgLMiEudGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24iTwoWR2V0TW9kZWxWZXJzaW9uUmVxdWVzdBI1Cgd2ZXJzaW9uGAEgASgLMiQudGVzc2VyYS5yZWdpc3RyeS52MS5WZXJzaW9uU2VsZWN0b3IiUwoXR2V0TW9kZWxWZXJzaW9uUmVzcG9uc2USOAoNbW9kZWxfdmVyc2lvbhgBIAEoCzIhLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uInsKGExpc3RNb2RlbFZlcnNpb25zUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIpCgVzdGFnZRgEIAEoDjIaLnRlc3NlcmEucmVnaXN0cnkudjEuU3RhZ2UibwoZTGlzdE1vZGVsVmVyc2lvbnNSZXNwb25zZRI5Cg5tb2RlbF92ZXJzaW9ucxgBIAMoCzIhLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSL2AwoZVXBkYXRlTW9kZWxWZXJzaW9uUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEhgKC2Rlc2NyaXB0aW9uGAMgASgJSACIAQESTQoIc2V0X3RhZ3MYBCADKAsyOy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlVwZGF0ZU1vZGVsVmVyc2lvblJlcXVlc3QuU2V0VGFnc0VudHJ5EhMKC3JlbW92ZV90YWdzGAUgAygJElMKC3NldF9tZXRyaWNzGAYgAygLMj4udGVzc2VyYS5yZWdpc3RyeS52MS5VcGRhdGVNb2RlbFZlcnNpb25SZXF1ZXN0LlNldE1ldHJpY3NFbnRyeRI1CghiYXRjaGluZxgHIAEoCzIjLnRlc3NlcmEucmVnaXN0cnkudjEuQmF0Y2hpbmdDb25maWcSPAoPZmVhdHVyZV9iaW5kaW5nGAggASgLMiMudGVzc2VyYS5yZWdpc3RyeS52MS5GZWF0dXJlQmluZGluZxouCgxTZXRUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARoxCg9TZXRNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUIOCgxfZGVzY3JpcHRpb24iVgoaVXBkYXRlTW9kZWxWZXJzaW9uUmVzcG9uc2USOAoNbW9kZWxfdmVyc2lvbhgBIAEoCzIhLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIn0KFlRyYW5zaXRpb25TdGFnZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRIpCgVzdGFnZRgDIAEoDjIaLnRlc3NlcmEucmVnaXN0cnkudjEuU3RhZ2USGAoQYXJjaGl2ZV9leGlzdGluZxgEIAEoCCJuChdUcmFuc2l0aW9uU3RhZ2VSZXNwb25zZRI4Cg1tb2RlbF92ZXJzaW9uGAEgASgLMiEudGVzc2VyYS5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24SGQoRYXJjaGl2ZWRfdmVyc2lvbnMYAiADKA0iQAoPU2V0QWxpYXNSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg0KBWFsaWFzGAIgASgJEg8KB3ZlcnNpb24YAyABKA0iVwoQU2V0QWxpYXNSZXNwb25zZRIpCgVtb2RlbBgBIAEoCzIaLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwSGAoQcHJldmlvdXNfdmVyc2lvbhgCIAEoDSIyChJEZWxldGVBbGlhc1JlcXVlc3QSDQoFbW9kZWwYASABKAkSDQoFYWxpYXMYAiABKAkiQAoTRGVsZXRlQWxpYXNSZXNwb25zZRIpCgVtb2RlbBgBIAEoCzIaLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWwigwEKF0Rvd25sb2FkQXJ0aWZhY3RSZXF1ZXN0EjUKB3ZlcnNpb24YASABKAsyJC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlZlcnNpb25TZWxlY3RvchISCgpjaHVua19zaXplGAIgASgNEh0KFWluY2x1ZGVfZXh0ZXJuYWxfZGF0YRgDIAEoCCJyChhEb3dubG9hZEFydGlmYWN0UmVzcG9uc2USOgoNbW9kZWxfdmVyc2lvbhgBIAEoCzIhLnRlc3NlcmEucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uSAASDwoFY2h1bmsYAiABKAxIAEIJCgdwYXlsb2FkInQKGlNldFJlZmVyZW5jZVByb2ZpbGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SNgoHcHJvZmlsZRgDIAEoCzIlLnRlc3NlcmEucmVnaXN0cnkudjEuUmVmZXJlbmNlUHJvZmlsZSJVChtTZXRSZWZlcmVuY2VQcm9maWxlUmVzcG9uc2USNgoHcHJvZmlsZRgBIAEoCzIlLnRlc3NlcmEucmVnaXN0cnkudjEuUmVmZXJlbmNlUHJvZmlsZSJTChpHZXRSZWZlcmVuY2VQcm9maWxlUmVxdWVzdBI1Cgd2ZXJzaW9uGAEgASgLMiQudGVzc2VyYS5yZWdpc3RyeS52MS5WZXJzaW9uU2VsZWN0b3IidQobR2V0UmVmZXJlbmNlUHJvZmlsZVJlc3BvbnNlEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SNgoHcHJvZmlsZRgDIAEoCzIlLnRlc3NlcmEucmVnaXN0cnkudjEuUmVmZXJlbmNlUHJvZmlsZSprCgVTdGFnZRIVChFTVEFHRV9VTlNQRUNJRklFRBAAEg4KClNUQUdFX05PTkUQARIRCg1TVEFHRV9TVEFHSU5HEAISFAoQU1RBR0VfUFJPRFVDVElPThADEhIKDlNUQUdFX0FSQ0hJVkVEEAQyiwwKD1JlZ2lzdHJ5U2VydmljZRJiCgtDcmVhdGVNb2RlbBInLnRlc3NlcmEucmVnaXN0cnkudjEuQ3JlYXRlTW9kZWxSZXF1ZXN0GigudGVzc2VyYS5yZWdpc3RyeS52MS5DcmVhdGVNb2RlbFJlc3BvbnNlIgASWQoIR2V0TW9kZWwSJC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkdldE1vZGVsUmVxdWVzdBolLnRlc3NlcmEucmVnaXN0cnkudjEuR2V0TW9kZWxSZXNwb25zZSIAEl8KCkxpc3RNb2RlbHMSJi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbHNSZXF1ZXN0GicudGVzc2VyYS5yZWdpc3RyeS52MS5MaXN0TW9kZWxzUmVzcG9uc2UiABJiCgtVcGRhdGVNb2RlbBInLnRlc3NlcmEucmVnaXN0cnkudjEuVXBkYXRlTW9kZWxSZXF1ZXN0GigudGVzc2VyYS5yZWdpc3RyeS52MS5VcGRhdGVNb2RlbFJlc3BvbnNlIgASeQoSVXBsb2FkTW9kZWxWZXJzaW9uEi4udGVzc2VyYS5yZWdpc3RyeS52MS5VcGxvYWRNb2RlbFZlcnNpb25SZXF1ZXN0Gi8udGVzc2VyYS5yZWdpc3RyeS52MS5VcGxvYWRNb2RlbFZlcnNpb25SZXNwb25zZSIAKAESbgoPR2V0TW9kZWxWZXJzaW9uEisudGVzc2VyYS5yZWdpc3RyeS52MS5HZXRNb2RlbFZlcnNpb25SZXF1ZXN0GiwudGVzc2VyYS5yZWdpc3RyeS52MS5HZXRNb2RlbFZlcnNpb25SZXNwb25zZSIAEnQKEUxpc3RNb2RlbFZlcnNpb25zEi0udGVzc2VyYS5yZWdpc3RyeS52MS5MaXN0TW9kZWxWZXJzaW9uc1JlcXVlc3QaLi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkxpc3RNb2RlbFZlcnNpb25zUmVzcG9uc2UiABJ3ChJVcGRhdGVNb2RlbFZlcnNpb24SLi50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlVwZGF0ZU1vZGVsVmVyc2lvblJlcXVlc3QaLy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlVwZGF0ZU1vZGVsVmVyc2lvblJlc3BvbnNlIgASbgoPVHJhbnNpdGlvblN0YWdlEisudGVzc2VyYS5yZWdpc3RyeS52MS5UcmFuc2l0aW9uU3RhZ2VSZXF1ZXN0GiwudGVzc2VyYS5yZWdpc3RyeS52MS5UcmFuc2l0aW9uU3RhZ2VSZXNwb25zZSIAElkKCFNldEFsaWFzEiQudGVzc2VyYS5yZWdpc3RyeS52MS5TZXRBbGlhc1JlcXVlc3QaJS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlNldEFsaWFzUmVzcG9uc2UiABJiCgtEZWxldGVBbGlhcxInLnRlc3NlcmEucmVnaXN0cnkudjEuRGVsZXRlQWxpYXNSZXF1ZXN0GigudGVzc2VyYS5yZWdpc3RyeS52MS5EZWxldGVBbGlhc1Jlc3BvbnNlIgAScwoQRG93bmxvYWRBcnRpZmFjdBIsLnRlc3NlcmEucmVnaXN0cnkudjEuRG93bmxvYWRBcnRpZmFjdFJlcXVlc3QaLS50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkRvd25sb2FkQXJ0aWZhY3RSZXNwb25zZSIAMAESegoTU2V0UmVmZXJlbmNlUHJvZmlsZRIvLnRlc3NlcmEucmVnaXN0cnkudjEuU2V0UmVmZXJlbmNlUHJvZmlsZVJlcXVlc3QaMC50ZXNzZXJhLnJlZ2lzdHJ5LnYxLlNldFJlZmVyZW5jZVByb2ZpbGVSZXNwb25zZSIAEnoKE0dldFJlZmVyZW5jZVByb2ZpbGUSLy50ZXNzZXJhLnJlZ2lzdHJ5LnYxLkdldFJlZmVyZW5jZVByb2ZpbGVSZXF1ZXN0GjAudGVzc2VyYS5yZWdpc3RyeS52MS5HZXRSZWZlcmVuY2VQcm9maWxlUmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_timestamp, file_tessera_registry_v1_batching, file_tessera_registry_v1_profile, file_tessera_registry_v1_feature_binding, file_tessera_registry_v1_signature]);
 
 /**
  * @generated from message tessera.registry.v1.Model
@@ -85,13 +85,15 @@ export const ModelSchema: GenMessage<Model> = /*@__PURE__*/
  */
 export type Artifact = Message<"tessera.registry.v1.Artifact"> & {
   /**
-   * Lower-case hex sha256 of the artifact bytes; also its storage key.
+   * Lower-case hex sha256 of the model file's bytes; also its storage key.
    *
    * @generated from field: string sha256 = 1;
    */
   sha256: string;
 
   /**
+   * The model file's size.
+   *
    * @generated from field: uint64 size_bytes = 2;
    */
   sizeBytes: bigint;
@@ -102,6 +104,14 @@ export type Artifact = Message<"tessera.registry.v1.Artifact"> & {
    * @generated from field: string format = 3;
    */
   format: string;
+
+  /**
+   * Files the model loads its tensors from (ONNX external data), each stored
+   * by its own sha256. Empty for a model in one file.
+   *
+   * @generated from field: repeated tessera.registry.v1.ArtifactFile external_data = 4;
+   */
+  externalData: ArtifactFile[];
 };
 
 /**
@@ -110,6 +120,44 @@ export type Artifact = Message<"tessera.registry.v1.Artifact"> & {
  */
 export const ArtifactSchema: GenMessage<Artifact> = /*@__PURE__*/
   messageDesc(file_tessera_registry_v1_registry, 1);
+
+/**
+ * One file beside the model file.
+ *
+ * @generated from message tessera.registry.v1.ArtifactFile
+ */
+export type ArtifactFile = Message<"tessera.registry.v1.ArtifactFile"> & {
+  /**
+   * Relative to the model file's folder, as the model's external_data
+   * "location" names it: "weights.bin", "data/layer0.bin". '/'-separated
+   * segments of letters, digits, '.', '_', '-' (not starting with '.'); at
+   * most 255 characters; unique (ignoring case); never "model.onnx" at the
+   * top (replicas keep the model under that name).
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * Lower-case hex sha256 of the file's bytes. In an upload header: empty
+   * means not checked.
+   *
+   * @generated from field: string sha256 = 2;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: uint64 size_bytes = 3;
+   */
+  sizeBytes: bigint;
+};
+
+/**
+ * Describes the message tessera.registry.v1.ArtifactFile.
+ * Use `create(ArtifactFileSchema)` to create a new message.
+ */
+export const ArtifactFileSchema: GenMessage<ArtifactFile> = /*@__PURE__*/
+  messageDesc(file_tessera_registry_v1_registry, 2);
 
 /**
  * @generated from message tessera.registry.v1.ModelVersion
@@ -192,7 +240,7 @@ export type ModelVersion = Message<"tessera.registry.v1.ModelVersion"> & {
  * Use `create(ModelVersionSchema)` to create a new message.
  */
 export const ModelVersionSchema: GenMessage<ModelVersion> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 2);
+  messageDesc(file_tessera_registry_v1_registry, 3);
 
 /**
  * Names one version of a model: by number, by alias, or the latest.
@@ -228,7 +276,7 @@ export type VersionSelector = Message<"tessera.registry.v1.VersionSelector"> & {
  * Use `create(VersionSelectorSchema)` to create a new message.
  */
 export const VersionSelectorSchema: GenMessage<VersionSelector> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 3);
+  messageDesc(file_tessera_registry_v1_registry, 4);
 
 /**
  * @generated from message tessera.registry.v1.CreateModelRequest
@@ -258,7 +306,7 @@ export type CreateModelRequest = Message<"tessera.registry.v1.CreateModelRequest
  * Use `create(CreateModelRequestSchema)` to create a new message.
  */
 export const CreateModelRequestSchema: GenMessage<CreateModelRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 4);
+  messageDesc(file_tessera_registry_v1_registry, 5);
 
 /**
  * @generated from message tessera.registry.v1.CreateModelResponse
@@ -275,7 +323,7 @@ export type CreateModelResponse = Message<"tessera.registry.v1.CreateModelRespon
  * Use `create(CreateModelResponseSchema)` to create a new message.
  */
 export const CreateModelResponseSchema: GenMessage<CreateModelResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 5);
+  messageDesc(file_tessera_registry_v1_registry, 6);
 
 /**
  * @generated from message tessera.registry.v1.GetModelRequest
@@ -292,7 +340,7 @@ export type GetModelRequest = Message<"tessera.registry.v1.GetModelRequest"> & {
  * Use `create(GetModelRequestSchema)` to create a new message.
  */
 export const GetModelRequestSchema: GenMessage<GetModelRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 6);
+  messageDesc(file_tessera_registry_v1_registry, 7);
 
 /**
  * @generated from message tessera.registry.v1.GetModelResponse
@@ -309,7 +357,7 @@ export type GetModelResponse = Message<"tessera.registry.v1.GetModelResponse"> &
  * Use `create(GetModelResponseSchema)` to create a new message.
  */
 export const GetModelResponseSchema: GenMessage<GetModelResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 7);
+  messageDesc(file_tessera_registry_v1_registry, 8);
 
 /**
  * @generated from message tessera.registry.v1.ListModelsRequest
@@ -333,7 +381,7 @@ export type ListModelsRequest = Message<"tessera.registry.v1.ListModelsRequest">
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 8);
+  messageDesc(file_tessera_registry_v1_registry, 9);
 
 /**
  * @generated from message tessera.registry.v1.ListModelsResponse
@@ -357,7 +405,7 @@ export type ListModelsResponse = Message<"tessera.registry.v1.ListModelsResponse
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 9);
+  messageDesc(file_tessera_registry_v1_registry, 10);
 
 /**
  * @generated from message tessera.registry.v1.UpdateModelRequest
@@ -391,7 +439,7 @@ export type UpdateModelRequest = Message<"tessera.registry.v1.UpdateModelRequest
  * Use `create(UpdateModelRequestSchema)` to create a new message.
  */
 export const UpdateModelRequestSchema: GenMessage<UpdateModelRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 10);
+  messageDesc(file_tessera_registry_v1_registry, 11);
 
 /**
  * @generated from message tessera.registry.v1.UpdateModelResponse
@@ -408,7 +456,7 @@ export type UpdateModelResponse = Message<"tessera.registry.v1.UpdateModelRespon
  * Use `create(UpdateModelResponseSchema)` to create a new message.
  */
 export const UpdateModelResponseSchema: GenMessage<UpdateModelResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 11);
+  messageDesc(file_tessera_registry_v1_registry, 12);
 
 /**
  * @generated from message tessera.registry.v1.UploadModelVersionRequest
@@ -437,7 +485,7 @@ export type UploadModelVersionRequest = Message<"tessera.registry.v1.UploadModel
  * Use `create(UploadModelVersionRequestSchema)` to create a new message.
  */
 export const UploadModelVersionRequestSchema: GenMessage<UploadModelVersionRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 12);
+  messageDesc(file_tessera_registry_v1_registry, 13);
 
 /**
  * @generated from message tessera.registry.v1.UploadModelVersionRequest.Header
@@ -512,6 +560,15 @@ export type UploadModelVersionRequest_Header = Message<"tessera.registry.v1.Uplo
    * @generated from field: tessera.registry.v1.FeatureBinding feature_binding = 11;
    */
   featureBinding?: FeatureBinding | undefined;
+
+  /**
+   * The model's external data files, sent after the model file's bytes in
+   * this order, each exactly size_bytes long. Every file the model's
+   * tensors name in their external_data "location" must be here.
+   *
+   * @generated from field: repeated tessera.registry.v1.ArtifactFile external_data = 12;
+   */
+  externalData: ArtifactFile[];
 };
 
 /**
@@ -519,7 +576,7 @@ export type UploadModelVersionRequest_Header = Message<"tessera.registry.v1.Uplo
  * Use `create(UploadModelVersionRequest_HeaderSchema)` to create a new message.
  */
 export const UploadModelVersionRequest_HeaderSchema: GenMessage<UploadModelVersionRequest_Header> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 12, 0);
+  messageDesc(file_tessera_registry_v1_registry, 13, 0);
 
 /**
  * @generated from message tessera.registry.v1.UploadModelVersionResponse
@@ -536,7 +593,7 @@ export type UploadModelVersionResponse = Message<"tessera.registry.v1.UploadMode
  * Use `create(UploadModelVersionResponseSchema)` to create a new message.
  */
 export const UploadModelVersionResponseSchema: GenMessage<UploadModelVersionResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 13);
+  messageDesc(file_tessera_registry_v1_registry, 14);
 
 /**
  * @generated from message tessera.registry.v1.GetModelVersionRequest
@@ -553,7 +610,7 @@ export type GetModelVersionRequest = Message<"tessera.registry.v1.GetModelVersio
  * Use `create(GetModelVersionRequestSchema)` to create a new message.
  */
 export const GetModelVersionRequestSchema: GenMessage<GetModelVersionRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 14);
+  messageDesc(file_tessera_registry_v1_registry, 15);
 
 /**
  * @generated from message tessera.registry.v1.GetModelVersionResponse
@@ -570,7 +627,7 @@ export type GetModelVersionResponse = Message<"tessera.registry.v1.GetModelVersi
  * Use `create(GetModelVersionResponseSchema)` to create a new message.
  */
 export const GetModelVersionResponseSchema: GenMessage<GetModelVersionResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 15);
+  messageDesc(file_tessera_registry_v1_registry, 16);
 
 /**
  * @generated from message tessera.registry.v1.ListModelVersionsRequest
@@ -604,7 +661,7 @@ export type ListModelVersionsRequest = Message<"tessera.registry.v1.ListModelVer
  * Use `create(ListModelVersionsRequestSchema)` to create a new message.
  */
 export const ListModelVersionsRequestSchema: GenMessage<ListModelVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 16);
+  messageDesc(file_tessera_registry_v1_registry, 17);
 
 /**
  * @generated from message tessera.registry.v1.ListModelVersionsResponse
@@ -626,7 +683,7 @@ export type ListModelVersionsResponse = Message<"tessera.registry.v1.ListModelVe
  * Use `create(ListModelVersionsResponseSchema)` to create a new message.
  */
 export const ListModelVersionsResponseSchema: GenMessage<ListModelVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 17);
+  messageDesc(file_tessera_registry_v1_registry, 18);
 
 /**
  * @generated from message tessera.registry.v1.UpdateModelVersionRequest
@@ -680,7 +737,7 @@ export type UpdateModelVersionRequest = Message<"tessera.registry.v1.UpdateModel
  * Use `create(UpdateModelVersionRequestSchema)` to create a new message.
  */
 export const UpdateModelVersionRequestSchema: GenMessage<UpdateModelVersionRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 18);
+  messageDesc(file_tessera_registry_v1_registry, 19);
 
 /**
  * @generated from message tessera.registry.v1.UpdateModelVersionResponse
@@ -697,7 +754,7 @@ export type UpdateModelVersionResponse = Message<"tessera.registry.v1.UpdateMode
  * Use `create(UpdateModelVersionResponseSchema)` to create a new message.
  */
 export const UpdateModelVersionResponseSchema: GenMessage<UpdateModelVersionResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 19);
+  messageDesc(file_tessera_registry_v1_registry, 20);
 
 /**
  * @generated from message tessera.registry.v1.TransitionStageRequest
@@ -731,7 +788,7 @@ export type TransitionStageRequest = Message<"tessera.registry.v1.TransitionStag
  * Use `create(TransitionStageRequestSchema)` to create a new message.
  */
 export const TransitionStageRequestSchema: GenMessage<TransitionStageRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 20);
+  messageDesc(file_tessera_registry_v1_registry, 21);
 
 /**
  * @generated from message tessera.registry.v1.TransitionStageResponse
@@ -755,7 +812,7 @@ export type TransitionStageResponse = Message<"tessera.registry.v1.TransitionSta
  * Use `create(TransitionStageResponseSchema)` to create a new message.
  */
 export const TransitionStageResponseSchema: GenMessage<TransitionStageResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 21);
+  messageDesc(file_tessera_registry_v1_registry, 22);
 
 /**
  * @generated from message tessera.registry.v1.SetAliasRequest
@@ -782,7 +839,7 @@ export type SetAliasRequest = Message<"tessera.registry.v1.SetAliasRequest"> & {
  * Use `create(SetAliasRequestSchema)` to create a new message.
  */
 export const SetAliasRequestSchema: GenMessage<SetAliasRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 22);
+  messageDesc(file_tessera_registry_v1_registry, 23);
 
 /**
  * @generated from message tessera.registry.v1.SetAliasResponse
@@ -806,7 +863,7 @@ export type SetAliasResponse = Message<"tessera.registry.v1.SetAliasResponse"> &
  * Use `create(SetAliasResponseSchema)` to create a new message.
  */
 export const SetAliasResponseSchema: GenMessage<SetAliasResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 23);
+  messageDesc(file_tessera_registry_v1_registry, 24);
 
 /**
  * @generated from message tessera.registry.v1.DeleteAliasRequest
@@ -828,7 +885,7 @@ export type DeleteAliasRequest = Message<"tessera.registry.v1.DeleteAliasRequest
  * Use `create(DeleteAliasRequestSchema)` to create a new message.
  */
 export const DeleteAliasRequestSchema: GenMessage<DeleteAliasRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 24);
+  messageDesc(file_tessera_registry_v1_registry, 25);
 
 /**
  * @generated from message tessera.registry.v1.DeleteAliasResponse
@@ -845,7 +902,7 @@ export type DeleteAliasResponse = Message<"tessera.registry.v1.DeleteAliasRespon
  * Use `create(DeleteAliasResponseSchema)` to create a new message.
  */
 export const DeleteAliasResponseSchema: GenMessage<DeleteAliasResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 25);
+  messageDesc(file_tessera_registry_v1_registry, 26);
 
 /**
  * @generated from message tessera.registry.v1.DownloadArtifactRequest
@@ -862,6 +919,15 @@ export type DownloadArtifactRequest = Message<"tessera.registry.v1.DownloadArtif
    * @generated from field: uint32 chunk_size = 2;
    */
   chunkSize: number;
+
+  /**
+   * Also send the external data files (model_version.artifact.external_data)
+   * after the model file, in that order; no chunk spans two files. Without
+   * it only the model file is sent, as to clients that predate external data.
+   *
+   * @generated from field: bool include_external_data = 3;
+   */
+  includeExternalData: boolean;
 };
 
 /**
@@ -869,7 +935,7 @@ export type DownloadArtifactRequest = Message<"tessera.registry.v1.DownloadArtif
  * Use `create(DownloadArtifactRequestSchema)` to create a new message.
  */
 export const DownloadArtifactRequestSchema: GenMessage<DownloadArtifactRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 26);
+  messageDesc(file_tessera_registry_v1_registry, 27);
 
 /**
  * @generated from message tessera.registry.v1.DownloadArtifactResponse
@@ -898,7 +964,7 @@ export type DownloadArtifactResponse = Message<"tessera.registry.v1.DownloadArti
  * Use `create(DownloadArtifactResponseSchema)` to create a new message.
  */
 export const DownloadArtifactResponseSchema: GenMessage<DownloadArtifactResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 27);
+  messageDesc(file_tessera_registry_v1_registry, 28);
 
 /**
  * @generated from message tessera.registry.v1.SetReferenceProfileRequest
@@ -925,7 +991,7 @@ export type SetReferenceProfileRequest = Message<"tessera.registry.v1.SetReferen
  * Use `create(SetReferenceProfileRequestSchema)` to create a new message.
  */
 export const SetReferenceProfileRequestSchema: GenMessage<SetReferenceProfileRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 28);
+  messageDesc(file_tessera_registry_v1_registry, 29);
 
 /**
  * @generated from message tessera.registry.v1.SetReferenceProfileResponse
@@ -942,7 +1008,7 @@ export type SetReferenceProfileResponse = Message<"tessera.registry.v1.SetRefere
  * Use `create(SetReferenceProfileResponseSchema)` to create a new message.
  */
 export const SetReferenceProfileResponseSchema: GenMessage<SetReferenceProfileResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 29);
+  messageDesc(file_tessera_registry_v1_registry, 30);
 
 /**
  * @generated from message tessera.registry.v1.GetReferenceProfileRequest
@@ -959,7 +1025,7 @@ export type GetReferenceProfileRequest = Message<"tessera.registry.v1.GetReferen
  * Use `create(GetReferenceProfileRequestSchema)` to create a new message.
  */
 export const GetReferenceProfileRequestSchema: GenMessage<GetReferenceProfileRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 30);
+  messageDesc(file_tessera_registry_v1_registry, 31);
 
 /**
  * @generated from message tessera.registry.v1.GetReferenceProfileResponse
@@ -986,7 +1052,7 @@ export type GetReferenceProfileResponse = Message<"tessera.registry.v1.GetRefere
  * Use `create(GetReferenceProfileResponseSchema)` to create a new message.
  */
 export const GetReferenceProfileResponseSchema: GenMessage<GetReferenceProfileResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_registry_v1_registry, 31);
+  messageDesc(file_tessera_registry_v1_registry, 32);
 
 /**
  * @generated from enum tessera.registry.v1.Stage
@@ -1065,8 +1131,10 @@ export const RegistryService: GenService<{
   },
   /**
    * Upload an ONNX artifact as a new version: one header message, then the
-   * artifact in chunks. The artifact is checked (sha256, ONNX graph) before
-   * anything is stored; an upload that ends early stores nothing.
+   * artifact in chunks (the model file's bytes, then each external data
+   * file's, in the header's order). The artifact is checked (sha256, ONNX
+   * graph, external data present) before anything is recorded; an upload
+   * that ends early stores nothing.
    *
    * @generated from rpc tessera.registry.v1.RegistryService.UploadModelVersion
    */
@@ -1126,7 +1194,9 @@ export const RegistryService: GenService<{
     output: typeof DeleteAliasResponseSchema;
   },
   /**
-   * The artifact bytes: the first message carries the artifact's metadata.
+   * The artifact bytes: the first message carries the artifact's metadata,
+   * then the model file's bytes (and, with include_external_data, each
+   * external data file's, in the record's order).
    *
    * @generated from rpc tessera.registry.v1.RegistryService.DownloadArtifact
    */

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DurationSchema } from "@bufbuild/protobuf/wkt";
+import { detachBytes, errorFromWire, errorToWire } from "./loop-wire.js";
+
+describe("errorToWire / errorFromWire", () => {
+  it("carry a ConnectError's code, message, metadata and details across a structured clone", () => {
+    const error = new ConnectError("queue is full; retry", Code.ResourceExhausted, { "grpc-retry-pushback-ms": "20" }, [{ desc: DurationSchema, value: { seconds: 3n } }]);
+    const back = errorFromWire(structuredClone(errorToWire(error)));
+    expect(back.code).toBe(Code.ResourceExhausted);
+    expect(back.rawMessage).toBe("queue is full; retry");
+    expect(back.metadata.get("grpc-retry-pushback-ms")).toBe("20");
+    expect(back.findDetails(DurationSchema)).toEqual([expect.objectContaining({ seconds: 3n })]);
+  });
+
+  it("turn anything thrown into the ConnectError a single loop would answer", () => {
+    const back = errorFromWire(errorToWire(new Error("boom")));
+    expect(back.code).toBe(Code.Unknown);
+    expect(back.rawMessage).toBe("boom");
+  });
+});
+
+describe("detachBytes", () => {
+  it("replaces views into a larger buffer with copies of their own bytes, and lists the copies for transfer", () => {
+    const frame = new Uint8Array([9, 1, 2, 3, 9, 4, 5, 9]);
+    const message = { inputs: [{ name: "x", rawData: frame.subarray(1, 4), floatData: [1, 2] }], rawInputContents: [frame.subarray(5, 7)], empty: new Uint8Array(0) };
+    const transfer = detachBytes(message);
+    expect(transfer).toHaveLength(2);
+    expect([...message.inputs[0]!.rawData]).toEqual([1, 2, 3]);
+    expect(message.inputs[0]!.rawData.buffer.byteLength).toBe(3);
+    expect([...message.rawInputContents[0]!]).toEqual([4, 5]);
+    expect(transfer).toContain(message.rawInputContents[0]!.buffer);
+    // Moving the copies leaves the frame (and anything else viewing it) whole.
+    structuredClone(message, { transfer });
+    expect([...frame]).toEqual([9, 1, 2, 3, 9, 4, 5, 9]);
+    expect(message.inputs[0]!.floatData).toEqual([1, 2]);
+  });
+
+  it("leaves a message without bytes as it is", () => {
+    const message = { model: "m", shape: [1n, 16n], floatData: [0.5] };
+    expect(detachBytes(message)).toEqual([]);
+    expect(message).toEqual({ model: "m", shape: [1n, 16n], floatData: [0.5] });
+  });
+});

@@ -1,0 +1,119 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { errorFromTrailers, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS_BIN, setErrorTrailers } from "../../../libs/host/grpc-trailers.js";
+
+/**
+ * What crosses between a front-end loop (a worker thread) and the replica's
+ * main thread (front-end-loops.ts, loop-worker.ts). Requests and responses
+ * are protobuf-es messages, which are plain objects: structured clone
+ * carries them whole, and their bytes fields move in the transfer list.
+ */
+
+/** [name, value] pairs of a Headers (structured clone drops a Headers' contents). */
+export type HeaderPairs = [string, string][];
+
+/** Loop → main. `deadline`: the call's, in Date.now() ms (one clock for the whole process). */
+export type LoopToMain =
+  | { type: "listening"; port: number }
+  | { type: "listen-failed"; message: string; code?: string }
+  | { type: "call"; id: number; service: string; method: string; request: unknown; deadline: number | undefined; header: HeaderPairs }
+  | { type: "cancel"; id: number }
+  | { type: "drained" }
+  | { type: "metrics"; ask: number; metrics: unknown[] };
+
+/** Main → loop. */
+export type MainToLoop =
+  | { type: "answer"; id: number; response: unknown; header: HeaderPairs; trailer: HeaderPairs }
+  | { type: "fail"; id: number; error: WireError; header: HeaderPairs; trailer: HeaderPairs }
+  | { type: "serving"; serving: boolean }
+  | { type: "drain" }
+  | { type: "force" }
+  | { type: "metrics"; ask: number }
+  /** Test fault: the loop throws from its event loop, as a bug would. */
+  | { type: "crash" };
+
+/** What the loop starts with (workerData). */
+export interface LoopInit {
+  readonly index: number;
+  readonly host: string;
+  readonly port: number;
+  readonly serving: boolean;
+  readonly maxMessageBytes: number;
+  readonly meshToken: string | undefined;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly replicaId: string;
+  /** Per service type name, the methods (local names) the main thread implements. */
+  readonly methods: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A ConnectError as the gRPC trailers carry it: code, message, metadata and details (grpc-status-details-bin). */
+export interface WireError {
+  readonly code: Code;
+  readonly message: string;
+  readonly metadata: HeaderPairs;
+  readonly detailsBin?: string;
+}
+
+export function errorToWire(reason: unknown): WireError {
+  const error = ConnectError.from(reason);
+  const details = error.details.length > 0 ? setErrorTrailers(new Headers(), error).get(GRPC_STATUS_DETAILS_BIN) : null;
+  return { code: error.code, message: error.rawMessage, metadata: headerPairs(error.metadata), ...(details ? { detailsBin: details } : {}) };
+}
+
+/** The same error again, on the loop's side: the gRPC port answers it as the main thread would have. */
+export function errorFromWire(wire: WireError): ConnectError {
+  const error = new ConnectError(wire.message, wire.code, new Headers(wire.metadata));
+  if (wire.detailsBin) {
+    const trailer = new Headers({ [GRPC_STATUS]: String(wire.code), [GRPC_MESSAGE]: "", [GRPC_STATUS_DETAILS_BIN]: wire.detailsBin });
+    error.details = errorFromTrailers(trailer)?.details ?? [];
+  }
+  return error;
+}
+
+export function headerPairs(headers: Headers): HeaderPairs {
+  const pairs: HeaderPairs = [];
+  headers.forEach((value, key) => pairs.push([key, value]));
+  return pairs;
+}
+
+/**
+ * Replaces every byte array inside `value` (a protobuf-es message) with a
+ * copy of its own bytes and returns those copies' buffers, for
+ * postMessage's transfer list. A decoded bytes field is a view into the
+ * whole received frame (or a pooled Buffer, or a batch's output shared
+ * with other requests): structured clone would copy that whole buffer per
+ * field, and transferring it would take it from its other users. The copy
+ * is exactly the field's bytes, once; then it moves.
+ */
+export function detachBytes(value: unknown, transfer: ArrayBuffer[] = []): ArrayBuffer[] {
+  if (typeof value !== "object" || value === null) return transfer;
+  if (Array.isArray(value)) {
+    // Numbers, strings, bigints: nothing to detach (float_data and friends stay cheap to walk).
+    if (value.length === 0 || typeof value[0] !== "object") return transfer;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item instanceof Uint8Array) value[i] = ownCopy(item, transfer);
+      else detachBytes(item, transfer);
+    }
+    return transfer;
+  }
+  if (ArrayBuffer.isView(value)) return transfer;
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const item = record[key];
+    if (item instanceof Uint8Array) record[key] = ownCopy(item, transfer);
+    else if (typeof item === "object" && item !== null) detachBytes(item, transfer);
+  }
+  return transfer;
+}
+
+function ownCopy(bytes: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
+  if (bytes.byteLength === 0) return new Uint8Array(0);
+  const copy = new Uint8Array(bytes);
+  transfer.push(copy.buffer);
+  return copy;
+}
+
+/** The error a call gets when its loop or the main thread can no longer answer it. */
+export function loopGone(what: string): ConnectError {
+  return new ConnectError(`${what}; retry the call (the replica replaces a front-end loop that dies)`, Code.Unavailable);
+}
