@@ -1,6 +1,6 @@
 import type { DescMethod, DescService, MessageShape, DescMessage } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Metadata, StatusObject } from "@grpc/grpc-js";
 import {
   type ServerDuplexStream,
@@ -11,11 +11,12 @@ import {
   type UntypedServiceImplementation,
   type sendUnaryData,
 } from "@grpc/grpc-js";
-import { connectErrorToStatus, headersToMetadata, metadataToHeaders, safeStatus, unsendableMetadata } from "./grpc-status.js";
+import { connectErrorToStatus, headersToMetadata, safeStatus, unsendableMetadata } from "./grpc-status.js";
 import { grpcPath, MalformedMessage } from "./grpc-service-definition.js";
 import type { CallObserver } from "./call-observer.js";
 import { context as otelContext, ROOT_CONTEXT, trace } from "@opentelemetry/api";
-import { contextFromHeaders, endRpcSpan, startRpcSpan } from "../telemetry/index.js";
+import { contextFromHeaders, endRpcSpan, startRpcSpan, tracingOn } from "../telemetry/index.js";
+import { GrpcCallContext } from "./call-context.js";
 
 type AnyServerCall =
   | ServerUnaryCall<unknown, unknown>
@@ -42,26 +43,27 @@ export function toGrpcHandlers<S extends DescService>(
   options: GrpcHandlerOptions,
 ): UntypedServiceImplementation {
   const handlers: UntypedServiceImplementation = {};
+  const calls = new LiveCalls(options.shutdownSignal);
   for (const method of service.methods) {
     const methodImpl = (impl as Record<string, AnyImpl | undefined>)[method.localName];
     handlers[method.name] = methodImpl
-      ? handlerFor(service, method, methodImpl.bind(impl), options)
+      ? handlerFor(service, method, methodImpl.bind(impl), options, calls)
       : unimplemented(method);
   }
   return handlers;
 }
 
-function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, options: GrpcHandlerOptions): UntypedHandleCall {
+function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, options: GrpcHandlerOptions, calls: LiveCalls): UntypedHandleCall {
   const observe: Observe = (durationSeconds, code, error) =>
     options.observer.callEnded({ method: `${service.typeName}/${method.name}`, transport: "grpc", code, durationSeconds, error });
   // Two shapes on the wire: one response (unary, client streaming) or a
   // stream of them (server streaming, bidi); the input is one message or a stream.
   const respondOnce =
     (input: (call: AnyServerCall, context: CallContext) => unknown) => (call: AnyServerCall, callback: sendUnaryData<unknown>) => {
-      const context = contextFor(service, method, call, options);
-      answer(call, context, method, observe, async (reply) => {
+      const context = calls.open(service, method, call);
+      answer(call, context, calls, observe, async (reply) => {
         const response = create(method.output, (await impl(input(call, context), context)) as MessageShape<DescMessage>);
-        const trailer = sendableMetadata(context.responseTrailer);
+        const trailer = context.setTrailer && sendableMetadata(context.setTrailer);
         sendHeader(call, context);
         reply(() => callback(null, response, trailer));
       }, (status) => callback(status));
@@ -70,10 +72,10 @@ function handlerFor(service: DescService, method: DescMethod, impl: AnyImpl, opt
   const respondStream =
     (input: (call: AnyServerCall, context: CallContext) => unknown) =>
     (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
-      const context = contextFor(service, method, call, options);
-      answer(call, context, method, observe, async (reply) => {
+      const context = calls.open(service, method, call);
+      answer(call, context, calls, observe, async (reply) => {
         await writeAll(call, method, impl(input(call, context), context) as AsyncIterable<unknown>, context);
-        const trailer = sendableMetadata(context.responseTrailer);
+        const trailer = context.setTrailer && sendableMetadata(context.setTrailer);
         sendHeader(call, context);
         reply(() => call.end(trailer));
       }, (status) => call.emit("error", status));
@@ -108,37 +110,48 @@ function checked(message: unknown): unknown {
   return message;
 }
 
-/** A handler context the adapter ends when the call is over, freeing its deadline timer. */
-type CallContext = HandlerContext & { abort(reason?: unknown): void; headerSent?: boolean };
+type CallContext = GrpcCallContext;
 
-function contextFor(service: DescService, method: DescMethod, call: AnyServerCall, options: GrpcHandlerOptions): CallContext {
-  const deadline = call.getDeadline();
-  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-  const requestAbort = new AbortController();
-  (call as NodeJS.EventEmitter).on("cancelled", () =>
-    requestAbort.abort(new ConnectError("the client cancelled the call", Code.Canceled)),
-  );
-  return createHandlerContext({
-    service,
-    method,
-    protocolName: "grpc",
-    requestMethod: "POST",
-    url: grpcPath(method),
-    timeoutMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined,
-    shutdownSignal: options.shutdownSignal,
-    requestSignal: requestAbort.signal,
-    requestHeader: metadataToHeaders(call.metadata),
-  });
+/**
+ * The calls in progress on one service's handlers, so a server shutdown
+ * aborts them all from one listener instead of one listener per call.
+ */
+class LiveCalls {
+  private readonly live = new Set<GrpcCallContext>();
+
+  constructor(private readonly shutdownSignal: AbortSignal) {
+    shutdownSignal.addEventListener("abort", () => {
+      for (const context of this.live) context.abort(shutdownSignal.reason);
+    }, { once: true });
+  }
+
+  open(service: DescService, method: DescMethod, call: AnyServerCall): GrpcCallContext {
+    const deadline = call.getDeadline();
+    const context = new GrpcCallContext(service, method, grpcPath(method), call.metadata, deadline instanceof Date ? deadline.getTime() : deadline);
+    // grpc-js emits "cancelled" when the stream closes, answered or not: once the call is over this costs nothing.
+    (call as NodeJS.EventEmitter).on("cancelled", () => context.cancelled());
+    if (this.shutdownSignal.aborted) context.abort(this.shutdownSignal.reason);
+    else this.live.add(context);
+    return context;
+  }
+
+  /** The call is answered: frees its timer and ends its signal. */
+  close(context: GrpcCallContext): void {
+    this.live.delete(context);
+    context.end();
+  }
 }
 
 /** Sends the handler's response headers, once, before the first message or the status. */
 function sendHeader(call: { sendMetadata(metadata: Metadata): void }, context: CallContext): void {
   if (context.headerSent) return;
   context.headerSent = true;
+  const headers = context.setHeader;
+  if (!headers) return;
   let any = false;
-  context.responseHeader.forEach(() => (any = true));
+  headers.forEach(() => (any = true));
   if (!any) return;
-  call.sendMetadata(sendableMetadata(context.responseHeader));
+  call.sendMetadata(sendableMetadata(headers));
 }
 
 function sendableMetadata(headers: Headers): Metadata {
@@ -161,7 +174,7 @@ type Observe = (durationSeconds: number, code: Code | 0, error?: unknown) => voi
 function answer(
   call: AnyServerCall,
   context: CallContext,
-  method: DescMethod,
+  calls: LiveCalls,
   observe: Observe,
   run: (reply: (send: () => void) => void) => Promise<void>,
   fail: (status: Partial<StatusObject>) => void,
@@ -170,19 +183,20 @@ function answer(
   let replied = false;
   const seconds = () => (performance.now() - started) / 1000;
   // The server span, a child of the caller's (traceparent in the metadata);
-  // the handler runs inside it, so its own calls, events and logs join the trace.
-  const parent = contextFromHeaders(context.requestHeader, ROOT_CONTEXT);
-  const span = startRpcSpan({ system: "grpc", service: method.parent.typeName, method: method.name, side: "server", parent });
+  // the handler runs inside it, so its own calls, events and logs join the
+  // trace. With no tracer provider registered there is no span to make.
+  const traced = tracingOn();
+  const parent = traced ? contextFromHeaders(context.requestHeader, ROOT_CONTEXT) : ROOT_CONTEXT;
+  const span = traced ? startRpcSpan({ system: "grpc", service: context.service.typeName, method: context.method.name, side: "server", parent }) : undefined;
   const ended = (code: Code | 0, error?: unknown) => {
-    endRpcSpan(span, "server", code, error instanceof ConnectError ? error.rawMessage : undefined);
+    if (span) endRpcSpan(span, "server", code, error instanceof ConnectError ? error.rawMessage : undefined);
     observe(seconds(), code, error);
   };
   const reply = (send: () => void) => {
     replied = true;
     send();
   };
-  otelContext
-    .with(trace.setSpan(parent, span), () => run(reply))
+  (span ? otelContext.with(trace.setSpan(parent, span), () => run(reply)) : run(reply))
     .then(
       // A client that cancelled never saw the answer, even if the handler finished.
       () => (call.cancelled ? ended(Code.Canceled) : ended(0)),
@@ -209,7 +223,7 @@ function answer(
       process.emitWarning(`libs/host: observing a gRPC call failed: ${String(reason)}`);
     })
     // Clears the deadline timer, which would otherwise hold the process open.
-    .finally(() => context.abort());
+    .finally(() => calls.close(context));
 }
 
 async function writeAll(

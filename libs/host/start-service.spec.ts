@@ -217,4 +217,35 @@ describe("ServiceHost.shutdown()", () => {
     expect((error as ConnectError).code).toBe(Code.Unavailable);
     mesh.close();
   });
+
+  it("aborts the signal of every call still running when the grace period ends", async () => {
+    const reasons: unknown[] = [];
+    let started = 0;
+    const host = await startService({
+      name: "echo",
+      services: [
+        serve(EchoService, {
+          async echo(request, context) {
+            // Waits for its signal only: the server's shutdown must be what ends it.
+            started++;
+            await new Promise((resolve) => context.signal.addEventListener("abort", resolve, { once: true }));
+            reasons.push(context.signal.reason);
+            return { text: request.text };
+          },
+        }),
+      ],
+      grpcPort: 0,
+      httpPort: 0,
+      logger: silentLogger,
+      shutdownGraceMs: 200,
+    });
+    const mesh = createMeshClient(EchoService, { address: host.grpcAddress, defaultTimeoutMs: 30_000 });
+    const calls = [mesh.client.echo({ text: "a" }).catch(() => {}), mesh.client.echo({ text: "b" }).catch(() => {})];
+    await expect.poll(() => started, { timeout: 20_000 }).toBe(2);
+    await host.shutdown();
+    await expect.poll(() => reasons.length, { timeout: 20_000 }).toBe(2);
+    expect(reasons.map((r) => String((r as Error).message))).toEqual(["server shutting down", "server shutting down"]);
+    await Promise.all(calls);
+    mesh.close();
+  });
 });

@@ -1,8 +1,8 @@
-import { jetstream } from "@nats-io/jetstream";
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { decodeCloudEvent, schemaMap, type CloudEventEnvelope } from "../events/index.js";
 import { PredictionLogSchema, type PredictionLog } from "../gen/tessera/events/v1/prediction_log_pb.js";
 import { meshNames } from "../mesh-names/index.js";
+import { JetStreamAsyncPublisher } from "./jetstream-async-publish.js";
 
 /** Where encoded prediction logs go: JetStream, or an in-process queue in embedded mode. */
 export interface PredictionLogTransport {
@@ -13,18 +13,13 @@ export interface PredictionLogTransport {
 /**
  * JetStream publishes, acknowledged, deduplicated by the CloudEvent id, on
  * the mesh's subjects: the logical `tessera-predictions.<model>.<version>`
- * becomes `<mesh>-predictions.…` (TESSERA_MESH; default "tessera").
+ * becomes `<mesh>-predictions.…` (TESSERA_MESH; default "tessera"). The acks
+ * of every log come back on one subscription (see JetStreamAsyncPublisher).
  */
-export function natsPredictionLogTransport(nc: NatsConnection, options: { mesh?: string } = {}): PredictionLogTransport {
-  const js = jetstream(nc);
+export function natsPredictionLogTransport(nc: NatsConnection, options: { mesh?: string; ackTimeoutMs?: number } = {}): PredictionLogTransport {
+  const publisher = new JetStreamAsyncPublisher(nc, options.ackTimeoutMs);
   const names = meshNames(options.mesh);
-  return {
-    async publish(subject, envelope) {
-      const h = natsHeaders();
-      for (const [name, value] of Object.entries(envelope.headers)) h.set(name, value);
-      await js.publish(names.subject(subject), envelope.data, { headers: h, msgID: envelope.headers["ce-id"] });
-    },
-  };
+  return { publish: (subject, envelope) => publisher.publish(names.subject(subject), envelope) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { trace } from "@opentelemetry/api";
 import { createLogger } from "../log/index.js";
-import { startTelemetry } from "./index.js";
+import { startTelemetry, tracingOn } from "./index.js";
 
 const recording = () => {
   const span = trace.getTracer("test").startSpan("probe");
@@ -26,6 +26,8 @@ describe("startTelemetry()", () => {
     const telemetry = await startTelemetry({ serviceName: "t", env });
     expect(telemetry.enabled).toBe(false);
     expect(recording()).toBe(false);
+    // What libs/host asks before doing any span or context work for a call.
+    expect(tracingOn()).toBe(false);
     await telemetry.shutdown();
   });
 
@@ -49,6 +51,7 @@ describe("startTelemetry()", () => {
       // Falls back to OTLP over http/protobuf, which a dead endpoint does not stop.
       expect(telemetry.enabled).toBe(true);
       expect(recording()).toBe(true);
+      expect(tracingOn()).toBe(true);
       await telemetry.shutdown();
     } finally {
       for (const key of Object.keys(env)) delete process.env[key];
