@@ -39,9 +39,8 @@ const root = repoRoot();
 const fraud = exampleModel("fraud");
 // Buckets of this run only, so a running `tessera up` on the same NATS never sees the demo's models.
 const tag = `demo_${process.pid}`;
-const buckets = { kv: [`tessera_${tag}_registry`, `tessera_${tag}_features`], objects: [`tessera_${tag}_artifacts`] };
-// The router's and monitoring's, which do not read TESSERA_MESH: named as given.
-const ownBuckets = { kv: [`tessera_${tag}_routes`, `${tag}_rollouts`, `${tag}_rollout-leases`] };
+// Logical names: every service namespaces them by TESSERA_MESH.
+const buckets = { kv: [`tessera_${tag}_registry`, `tessera_${tag}_features`, `tessera_${tag}_routes`, `tessera_${tag}_rollouts`, `tessera_${tag}_rollout_leases`], objects: [`tessera_${tag}_artifacts`] };
 // Short steps, so both rollouts take seconds.
 const STEP_INTERVAL_MS = 2_000;
 
@@ -65,15 +64,15 @@ try {
       },
       inference: [{ id: `demo-${process.pid}`, device: "cpu", grpc_port: 0, http_port: 0 }],
       feature: { grpc_port: 0, http_port: 0, env: { TESSERA_FEATURE_BUCKET: buckets.kv[1], TESSERA_FEATURE_KEY_PREFIX: `${tag}:` } },
-      router: { grpc_port: 0, http_port: 0, env: { TESSERA_ROUTES_BUCKET: ownBuckets.kv[0] } },
+      router: { grpc_port: 0, http_port: 0, env: { TESSERA_ROUTES_BUCKET: buckets.kv[2]! } },
       monitoring: {
         grpc_port: 0,
         http_port: 0,
         env: {
           // Its own consumer and rollout buckets: a `tessera up` on the same NATS keeps its logs and rollouts.
           TESSERA_MONITORING_CONSUMER: tag,
-          TESSERA_ROLLOUTS_BUCKET: ownBuckets.kv[1],
-          TESSERA_ROLLOUT_LEASES_BUCKET: ownBuckets.kv[2],
+          TESSERA_ROLLOUTS_BUCKET: buckets.kv[3]!,
+          TESSERA_ROLLOUT_LEASES_BUCKET: buckets.kv[4]!,
           TESSERA_ROLLOUT_TICK_MS: "250",
         },
       },
@@ -194,7 +193,7 @@ async function cleanUp(): Promise<void> {
     // The registry namespaced the bucket names by the mesh; drop what it made.
     const names = meshNames(readMeshName(process.env));
     await dropBuckets(nats.url, {
-      kv: [...buckets.kv.map(names.bucket), ...ownBuckets.kv],
+      kv: buckets.kv.map(names.bucket),
       objects: buckets.objects.map(names.bucket),
       consumers: [{ stream: PREDICTION_LOG_STREAM, name: tag }],
     });

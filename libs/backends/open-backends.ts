@@ -85,14 +85,17 @@ async function openNatsBackends(options: Extract<BackendsOptions, { mode: "nats"
 /** One in-memory store per bucket name, shared by everything in this process. */
 async function openEmbeddedBackends(options: Extract<BackendsOptions, { mode: "embedded" }>): Promise<Backends> {
   const events = createMemoryEventBus({ logger: options.logger });
+  const names = meshNames(options.mesh);
   const kvs = new Map<string, KvStore>();
   const objectStores = new Map<string, Promise<ObjectStore>>();
   return {
     mode: "embedded",
-    names: meshNames(options.mesh),
+    names,
     events,
     followHealth: () => () => {},
-    async kv(bucket) {
+    // Keyed by wire name, as on NATS: a caller holding a wire name (the router's config) and one holding the logical name meet in one store.
+    async kv(logical) {
+      const bucket = names.bucket(logical);
       let store = kvs.get(bucket);
       if (!store) kvs.set(bucket, (store = createMemoryKvStore()));
       return store;

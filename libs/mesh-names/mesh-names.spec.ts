@@ -42,6 +42,19 @@ describe("meshNames()", () => {
     expect(meshNames("predictions-blue").mesh).toBe("predictions-blue");
   });
 
+  it("prefixes names from before meshes in other meshes only, so the default mesh keeps its data", () => {
+    expect(meshNames().prefixed("feature_push")).toBe("feature_push");
+    expect(meshNames().prefixed("tf:", ":")).toBe("tf:");
+    expect(meshNames("blue").prefixed("feature_push")).toBe("blue_feature_push");
+    expect(meshNames("blue").prefixed("tf:", ":")).toBe("blue:tf:");
+  });
+
+  it("refuses a mesh name whose events would capture a mesh's feature push subjects", () => {
+    expect(() => meshNames("feature_push")).toThrow(/kept for feature push subjects/);
+    expect(() => meshNames("blue_feature_push")).toThrow(/kept for feature push subjects/);
+    expect(meshNames("feature_pushy").mesh).toBe("feature_pushy");
+  });
+
   it.each(["", "Blue", "1mesh", "a.b", "a b", "a>", "x".repeat(33)])("refuses the mesh name %j, naming TESSERA_MESH", (mesh) => {
     expect(() => meshNames(mesh)).toThrow(ConfigError);
     expect(() => readMeshName({ TESSERA_MESH: mesh === "" ? "-" : mesh })).toThrow(/TESSERA_MESH/);

@@ -12,6 +12,10 @@ const MESH_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 // Mesh "blue-predictions" would capture `blue-predictions.>` in its events
 // stream: mesh "blue"'s prediction logs. JetStream refuses overlapping streams.
 const RESERVED_SUFFIX = "-predictions";
+// Feature push subjects predate meshes: `feature_push.<view>` in the default
+// mesh, `<mesh>_feature_push.<view>` in others (prefixed()). A mesh named
+// `feature_push` or `x_feature_push` would capture them in its events stream.
+const PUSH_PREFIX = "feature_push";
 
 /**
  * The NATS names of one mesh. Code names things by their logical name, the
@@ -36,6 +40,13 @@ export interface MeshNames {
   bucket(logical: string): string;
   /** `TESSERA_X` (a JetStream stream) → `<MESH>_X`. */
   stream(logical: string): string;
+  /**
+   * A name from before meshes that does not start with `tessera` (the
+   * feature push prefix `feature_push`, the Redis key prefix `tf:`): kept
+   * as it is in the default mesh, so existing deployments keep their data,
+   * and `<mesh><separator><name>` in any other.
+   */
+  prefixed(name: string, separator?: string): string;
   /** The events stream: TESSERA_EVENTS → `<MESH>_EVENTS`. */
   readonly eventsStream: string;
   /** What the events stream captures: `<mesh>.>`. */
@@ -49,6 +60,9 @@ export function checkMeshName(mesh: string): string {
   }
   if (mesh.endsWith(RESERVED_SUFFIX)) {
     throw new ConfigError(MESH_ENV, `"${mesh}" is not a valid mesh name: names ending in "${RESERVED_SUFFIX}" are kept for prediction-log subjects (mesh "${mesh.slice(0, -RESERVED_SUFFIX.length)}" uses them)`);
+  }
+  if (mesh === PUSH_PREFIX || mesh.endsWith(`_${PUSH_PREFIX}`)) {
+    throw new ConfigError(MESH_ENV, `"${mesh}" is not a valid mesh name: "${PUSH_PREFIX}" and names ending in "_${PUSH_PREFIX}" are kept for feature push subjects`);
   }
   return mesh;
 }
@@ -69,6 +83,7 @@ export function meshNames(mesh: string = DEFAULT_MESH): MeshNames {
     logicalSubject: (wire) => swapSubject(wire, mesh, DEFAULT_MESH),
     bucket: (logical) => swap(logical, DEFAULT_MESH, mesh, "_"),
     stream: (logical) => swap(logical, DEFAULT_MESH.toUpperCase(), mesh.toUpperCase(), "_"),
+    prefixed: (name, separator = "_") => (mesh === DEFAULT_MESH ? name : `${mesh}${separator}${name}`),
     eventsStream: `${mesh.toUpperCase()}_EVENTS`,
     eventsSubjects: `${mesh}.>`,
   };

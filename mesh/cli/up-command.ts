@@ -4,6 +4,7 @@ import { join, relative, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import { createMeshClient } from "../../libs/host/index.js";
+import { checkMeshName } from "../../libs/mesh-names/index.js";
 import { checkNats, DEFAULT_NATS_URL, natsAdvice } from "../launcher/check-nats.js";
 import { withDevAuth } from "../launcher/dev-auth.js";
 import { launchProcesses } from "../launcher/launch-processes.js";
@@ -21,6 +22,7 @@ import { watchUntilReady } from "./watch-until-ready.js";
 
 interface UpOptions {
   embedded?: boolean;
+  mesh?: string;
   topology?: string;
   logs: string;
   readyTimeout: number;
@@ -32,6 +34,7 @@ export function upCommand(io: CliIo): Command {
     .description("start the mesh on this machine from a topology file (the registry and inference replicas) and keep it running until Ctrl-C")
     .option("--embedded", "run the registry and ONE inference replica inside this process over the embedded stores (memory, a local directory, an in-process bus) — no NATS needed; embedded stores cannot be shared across processes, and everything is lost on exit")
     .option("--topology <file>", "topology file (default: mesh/topology.yaml of this installation)")
+    .addOption(new Option("--mesh <name>", "the mesh every service joins: namespaces its NATS subjects, streams and buckets and its Redis keys, so several meshes share one NATS and Redis (env TESSERA_MESH, then the topology's `mesh`; default tessera)").argParser(parseMesh))
     .option("--logs <dir>", "folder for each service's JSON log", ".tessera/logs")
     .addOption(new Option("--ready-timeout <ms>", "how long to wait for replicas to load what they serve").argParser(parseMilliseconds).default(120_000))
     .addHelpText(
@@ -41,10 +44,23 @@ export function upCommand(io: CliIo): Command {
     .action(async (options: UpOptions) => {
       const loaded = await loadTopology(options.topology ? resolve(io.cwd, options.topology) : join(repoRoot(), "mesh", "topology.yaml"), io.cwd);
       const logDir = resolve(io.cwd, options.logs);
-      const { topology, key } = await withDevAuth(loaded, resolve(io.cwd, ".tessera", "router-auth.json"));
+      const { topology, key } = await withDevAuth(withMesh(loaded, options.mesh ?? (io.env.TESSERA_MESH ? parseMesh(io.env.TESSERA_MESH) : undefined)), resolve(io.cwd, ".tessera", "router-auth.json"));
       const mesh = await launch(topology, options.embedded ?? false, logDir, io);
       await runUntilStopped(mesh, options.readyTimeout, logDir, io, key);
     });
+}
+
+function parseMesh(name: string): string {
+  try {
+    return checkMeshName(name);
+  } catch (error) {
+    throw new UsageError(`--mesh / TESSERA_MESH: ${(error as Error).message.replace(/^TESSERA_MESH: /, "")}`);
+  }
+}
+
+/** `--mesh`, else TESSERA_MESH, else the topology's `mesh`: given to every service as TESSERA_MESH. */
+function withMesh(topology: Topology, mesh: string | undefined): Topology {
+  return mesh ? { ...topology, mesh } : topology;
 }
 
 async function loadTopology(path: string, cwd: string): Promise<Topology> {
@@ -73,7 +89,7 @@ async function launch(topology: Topology, embedded: boolean, logDir: string, io:
   const feature = topology.feature ? await pickOnlineStore(topology, io.env) : undefined;
   if (feature?.note) io.err(`${feature.note}\n`);
   const featureNote = feature ? `, the feature service (${feature.onlineStore === "memory" ? "online values in memory" : `${feature.onlineStore} at ${redactUrl(feature.redisUrl)}`})` : "";
-  io.err(`starting the registry${featureNote} and ${count} as processes over NATS at ${redactUrl(natsUrl)}\n`);
+  io.err(`starting the registry${featureNote} and ${count} as processes over NATS at ${redactUrl(natsUrl)}${topology.mesh ? `, in mesh ${topology.mesh}` : ""}\n`);
   return launchProcesses({ topology, natsUrl, logDir, feature });
 }
 

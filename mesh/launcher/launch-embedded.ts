@@ -66,7 +66,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
   const registryConfig = readRegistryConfig(registryEnv(topology, store));
   const registryLog = join(options.logDir, "registry.log");
   const registryLogger = createLogger("registry", { level: registryConfig.logLevel, write: logTo(registryLog) });
-  const backends = await openBackends({ mode: "embedded", dataDir: registryConfig.dataDir, logger: registryLogger });
+  const backends = await openBackends({ mode: "embedded", dataDir: registryConfig.dataDir, logger: registryLogger, mesh: registryConfig.mesh });
 
   let registryHost: ServiceHost | undefined;
   let featureHost: ServiceHost | undefined;

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { readInferenceConfig } from "../../services/inference/config.js";
 import { readMonitoringConfig } from "../../services/monitoring/config.js";
 import { readRegistryConfig } from "../../services/registry/config.js";
-import { dialAddress, monitoringEnv, registryEnv, replicaEnv } from "./service-env.js";
+import { readFeatureConfig } from "../../services/feature/config.js";
+import { readRouterConfig } from "../../services/router/config.js";
+import { dialAddress, featureEnv, monitoringEnv, registryEnv, replicaEnv, routerEnv } from "./service-env.js";
 import { parseTopology } from "./topology.js";
 
 const topology = parseTopology(
@@ -77,5 +79,28 @@ describe("monitoringEnv()", () => {
 
   it("leaves it out without a router", () => {
     expect(readMonitoringConfig(monitoringEnv(topology, { registryAddress: "127.0.0.1:6000", store })).routerAddress).toBeUndefined();
+  });
+});
+
+describe("the mesh (TESSERA_MESH)", () => {
+  const blue = parseTopology("mesh: blue\nrouter: {}\nfeature: {}\n", "t.yaml");
+
+  it("is given to every service, whose config then names its buckets after it", () => {
+    const store = { kind: "nats", natsUrl: "nats://n:4222" } as const;
+    expect(readRegistryConfig(registryEnv(blue, store)).mesh).toBe("blue");
+    expect(readInferenceConfig(replicaEnv(blue, blue.replicas[0]!, { registryAddress: "r:1", store })).mesh).toBe("blue");
+    expect(readMonitoringConfig(monitoringEnv(blue, { registryAddress: "r:1", store })).mesh).toBe("blue");
+    const router = readRouterConfig({ ...routerEnv(blue, blue.router!, { registryAddress: "r:1" }), TESSERA_ROUTER_AUTH: "off" });
+    expect([router.mesh, router.routesBucket, router.replicasBucket]).toEqual(["blue", "blue_routes", "blue_replicas"]);
+    const feature = readFeatureConfig(featureEnv(blue, store, { redisUrl: "redis://x", onlineStore: "redis" }));
+    expect([feature.mesh, feature.keyPrefix, feature.pushSubjectPrefix, feature.pushStream]).toEqual(["blue", "blue:tf:", "blue_feature_push", "BLUE_FEATURE_PUSH"]);
+  });
+
+  it("is left to the environment when the topology names none", () => {
+    expect(registryEnv(topology, { kind: "embedded" })).not.toHaveProperty("TESSERA_MESH");
+  });
+
+  it("must be a valid mesh name", () => {
+    expect(() => parseTopology("mesh: Blue\n", "t.yaml")).toThrow(/^t\.yaml: mesh: "Blue" is not a valid mesh name/);
   });
 });

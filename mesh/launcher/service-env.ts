@@ -1,5 +1,10 @@
 import type { ReplicaTopology, RouterTopology, Topology } from "./topology.js";
 
+/** TESSERA_MESH for every child, when the topology (or `tessera up --mesh`) names a mesh; else each inherits the environment's. */
+function meshEnv(topology: Topology): Record<string, string> {
+  return topology.mesh ? { TESSERA_MESH: topology.mesh } : {};
+}
+
 /** How the services keep state: NATS (one process each) or the embedded stores (one process for all). */
 export type StoreMode = { readonly kind: "nats"; readonly natsUrl: string } | { readonly kind: "embedded" };
 
@@ -10,6 +15,7 @@ export type StoreMode = { readonly kind: "nats"; readonly natsUrl: string } | { 
  */
 export function registryEnv(topology: Topology, store: StoreMode): Record<string, string> {
   return {
+    ...meshEnv(topology),
     TESSERA_BIND_HOST: topology.bindHost,
     TESSERA_REGISTRY_GRPC_PORT: String(topology.registry.grpcPort),
     TESSERA_REGISTRY_HTTP_PORT: String(topology.registry.httpPort),
@@ -29,6 +35,7 @@ export function replicaEnv(
 ): Record<string, string> {
   return {
     ...(options.featureAddress ? { TESSERA_FEATURE_ADDRESS: options.featureAddress } : {}),
+    ...meshEnv(topology),
     TESSERA_BIND_HOST: topology.bindHost,
     TESSERA_INFERENCE_GRPC_PORT: String(replica.grpcPort),
     TESSERA_INFERENCE_HTTP_PORT: String(replica.httpPort),
@@ -52,6 +59,7 @@ export function monitoringEnv(topology: Topology, options: { registryAddress: st
   // Rollouts move the router's weights: the started router's address (the launchers start it first), else the topology's port (0, free, leaves them off).
   const router = options.routerAddress ?? (topology.router && topology.router.grpcPort !== 0 ? `${bound}:${topology.router.grpcPort}` : undefined);
   return {
+    ...meshEnv(topology),
     TESSERA_BIND_HOST: topology.bindHost,
     TESSERA_MONITORING_GRPC_PORT: String(topology.monitoring.grpcPort),
     TESSERA_MONITORING_HTTP_PORT: String(topology.monitoring.httpPort),
@@ -69,6 +77,7 @@ export function monitoringEnv(topology: Topology, options: { registryAddress: st
  */
 export function featureEnv(topology: Topology, store: StoreMode, options: { redisUrl: string; onlineStore: string }): Record<string, string> {
   return {
+    ...meshEnv(topology),
     TESSERA_BIND_HOST: topology.bindHost,
     TESSERA_FEATURE_GRPC_PORT: String(topology.feature?.grpcPort ?? 50052),
     TESSERA_FEATURE_HTTP_PORT: String(topology.feature?.httpPort ?? 8082),
@@ -84,6 +93,7 @@ export function featureEnv(topology: Topology, store: StoreMode, options: { redi
 /** The environment the router reads (services/router/config.ts). */
 export function routerEnv(topology: Topology, router: RouterTopology, options: { registryAddress: string; natsUrl?: string }): Record<string, string> {
   return {
+    ...meshEnv(topology),
     TESSERA_BIND_HOST: topology.bindHost,
     TESSERA_ROUTER_GRPC_PORT: String(router.grpcPort),
     TESSERA_ROUTER_HTTP_PORT: String(router.httpPort),

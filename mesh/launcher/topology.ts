@@ -1,4 +1,5 @@
 import { parseDocument } from "yaml";
+import { checkMeshName } from "../../libs/mesh-names/index.js";
 import { parseDevice } from "../../services/inference/runtime/device.js";
 import { formatServeSpec, parseServeList } from "../../services/inference/serve-list.js";
 
@@ -11,6 +12,8 @@ export interface Topology {
   /** NATS for the registry's stores and the events; NATS_URL overrides it. Undefined: nats://127.0.0.1:4222. */
   readonly natsUrl: string | undefined;
   readonly logLevel: LogLevelName;
+  /** The mesh every service joins (TESSERA_MESH, given to each); undefined: what the environment says, else `tessera`. */
+  readonly mesh?: string | undefined;
   readonly registry: RegistryTopology;
   /** The front door; undefined when the topology has no `router` key (clients then call replicas directly). */
   readonly router: RouterTopology | undefined;
@@ -95,7 +98,7 @@ export const ROUTER_HTTP_PORT = 8000;
 export const ROUTED_INFERENCE_GRPC_PORT = 8101;
 export const ROUTED_INFERENCE_HTTP_PORT = 8100;
 
-const TOP_KEYS = ["bind_host", "nats_url", "log_level", "registry", "router", "inference", "monitoring", "redis_url", "feature"] as const;
+const TOP_KEYS = ["bind_host", "nats_url", "log_level", "mesh", "registry", "router", "inference", "monitoring", "redis_url", "feature"] as const;
 const MONITORING_KEYS = ["enabled", "grpc_port", "http_port", "env"] as const;
 const FEATURE_KEYS = ["grpc_port", "http_port", "online_store", "env"] as const;
 const ROUTER_KEYS = ["grpc_port", "http_port", "env"] as const;
@@ -154,6 +157,7 @@ export function readTopology(root: unknown, source: string): Topology {
     bindHost: reader.string(top.bind_host, "bind_host", "127.0.0.1"),
     natsUrl: top.nats_url === undefined || top.nats_url === null ? undefined : reader.string(top.nats_url, "nats_url", ""),
     logLevel: reader.choice(top.log_level, "log_level", LOG_LEVELS, "info"),
+    mesh: readMesh(reader, top.mesh),
     registry,
     router,
     replicas,
@@ -163,6 +167,16 @@ export function readTopology(root: unknown, source: string): Topology {
   };
   checkUnique(topology);
   return topology;
+}
+
+function readMesh(reader: Reader, node: unknown): string | undefined {
+  if (node === undefined || node === null) return undefined;
+  const mesh = reader.string(node, "mesh", "");
+  try {
+    return checkMeshName(mesh);
+  } catch (error) {
+    reader.fail("mesh", (error as Error).message.replace(/^TESSERA_MESH: /, ""));
+  }
 }
 
 function readMonitoring(reader: Reader, node: unknown): MonitoringTopology {

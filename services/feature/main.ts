@@ -15,8 +15,8 @@ try {
   const telemetry = await startTelemetry({ serviceName: "tessera-feature", logger });
   const backends = await openBackends(
     config.store === "nats"
-      ? { mode: "nats", natsUrl: config.natsUrl, clientName: "tessera-feature", logger }
-      : { mode: "embedded", dataDir: ".tessera/data", logger },
+      ? { mode: "nats", natsUrl: config.natsUrl, mesh: config.mesh, clientName: "tessera-feature", logger }
+      : { mode: "embedded", dataDir: ".tessera/data", mesh: config.mesh, logger },
   );
   const onlineStore = await openOnlineStore(config, logger);
   // Push ingestion reads JetStream on a connection of its own.

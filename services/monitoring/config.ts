@@ -1,8 +1,9 @@
 import { ConfigError, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
-import { readMeshName } from "../../libs/mesh-names/index.js";
+import { DEFAULT_MESH, readMeshName } from "../../libs/mesh-names/index.js";
 import { REPLICAS_BUCKET } from "../../libs/membership/index.js";
 import { resolveDriftOptions, type DriftOptions } from "./drift/index.js";
+import { LEGACY_ROLLOUTS_BUCKET, ROLLOUT_LEASES_BUCKET, ROLLOUTS_BUCKET } from "./rollouts/rollout-buckets.js";
 
 /** Everything the monitoring service reads from its environment, validated. */
 export interface MonitoringConfig {
@@ -38,10 +39,12 @@ export interface MonitoringConfig {
   rolloutTickMs: number;
   /** A rollout's lease lasts this long without renewal; a crashed controller's rollouts resume after it. Default 15 s. */
   rolloutLeaseMs: number;
-  /** KV buckets of rollout states and leases; default start-monitoring's ROLLOUTS_BUCKET and ROLLOUT_LEASES_BUCKET. The demo keeps its own. */
+  /** KV buckets of rollout states and leases, logical names the mesh namespaces; default `tessera_rollouts` / `tessera_rollout_leases`. The demo keeps its own. */
   rolloutsBucket: string;
   rolloutLeasesBucket: string;
-  /** The replicas' membership bucket (TESSERA_REPLICAS_BUCKET), for queue_depth. */
+  /** The pre-mesh bucket whose rollouts to adopt at start (legacy-rollouts.ts): `rollouts` in the default mesh on the default bucket, else none. */
+  legacyRolloutsBucket: string | undefined;
+  /** The replicas' membership bucket (TESSERA_REPLICAS_BUCKET; logical, namespaced by the mesh), for queue_depth. */
   replicasBucket: string;
   /**
    * TESSERA_MESH_TOKEN: when set, writes (every RPC but Get*, List*, Watch*,
@@ -52,12 +55,14 @@ export interface MonitoringConfig {
 }
 
 export function readMonitoringConfig(env: Env): MonitoringConfig {
+  const mesh = readMeshName(env);
+  const rolloutsBucket = readString(env, "TESSERA_ROLLOUTS_BUCKET", ROLLOUTS_BUCKET);
   return {
     host: readString(env, "TESSERA_BIND_HOST", "127.0.0.1"),
     grpcPort: readPort(env, "TESSERA_MONITORING_GRPC_PORT", 50053),
     httpPort: readPort(env, "TESSERA_MONITORING_HTTP_PORT", 8083),
     natsUrl: readString(env, "NATS_URL", "nats://127.0.0.1:4222"),
-    mesh: readMeshName(env),
+    mesh,
     registryAddress: readString(env, "TESSERA_REGISTRY_ADDRESS", "127.0.0.1:50051"),
     windowSize: readInt(env, "TESSERA_MONITORING_WINDOW", 10_000, { min: 10, max: 1_000_000 }),
     reportIntervalMs: readInt(env, "TESSERA_MONITORING_REPORT_INTERVAL_MS", 30_000, { min: 100 }),
@@ -70,8 +75,10 @@ export function readMonitoringConfig(env: Env): MonitoringConfig {
     routerApiKey: readOptionalString(env, "TESSERA_ROUTER_API_KEY"),
     rolloutTickMs: readInt(env, "TESSERA_ROLLOUT_TICK_MS", 5_000, { min: 100 }),
     rolloutLeaseMs: readInt(env, "TESSERA_ROLLOUT_LEASE_MS", 15_000, { min: 1_000 }),
-    rolloutsBucket: readString(env, "TESSERA_ROLLOUTS_BUCKET", "rollouts"),
-    rolloutLeasesBucket: readString(env, "TESSERA_ROLLOUT_LEASES_BUCKET", "rollout-leases"),
+    rolloutsBucket,
+    rolloutLeasesBucket: readString(env, "TESSERA_ROLLOUT_LEASES_BUCKET", ROLLOUT_LEASES_BUCKET),
+    // Only the default mesh ever used `rollouts` by default; another mesh's state there cannot be told apart.
+    legacyRolloutsBucket: mesh === DEFAULT_MESH && rolloutsBucket === ROLLOUTS_BUCKET ? LEGACY_ROLLOUTS_BUCKET : undefined,
     replicasBucket: readString(env, "TESSERA_REPLICAS_BUCKET", REPLICAS_BUCKET),
     meshToken: readOptionalString(env, "TESSERA_MESH_TOKEN"),
     logLevel: readEnum(env, "TESSERA_LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info"),

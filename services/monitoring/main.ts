@@ -3,6 +3,7 @@ import { ConfigError } from "../../libs/config/index.js";
 import { ConnectError } from "../../libs/errors/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import { RouterService } from "../../libs/gen/tessera/router/v1/router_pb.js";
+import { adoptLegacyRollouts } from "./rollouts/legacy-rollouts.js";
 import { RouterRouteControl } from "./rollouts/router-route-control.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
@@ -27,8 +28,10 @@ try {
   const nc = await connectNats({ servers: config.natsUrl, name: "tessera-monitoring-logs", logger });
   const registry = createMeshClient(RegistryService, { address: config.registryAddress, meshToken: config.meshToken });
   const router = config.routerAddress ? createMeshClient(RouterService, { address: config.routerAddress }) : undefined;
-  const rollouts = router && {
-    states: await backends.kv(config.rolloutsBucket),
+  const states = router && (await backends.kv(config.rolloutsBucket));
+  if (states && config.legacyRolloutsBucket) await adoptLegacyRollouts(nc, states, logger, config.legacyRolloutsBucket);
+  const rollouts = router && states && {
+    states,
     leases: await backends.kv(config.rolloutLeasesBucket, { ttlMs: config.rolloutLeaseMs }),
     routes: new RouterRouteControl(router.client, registry.client, { apiKey: config.routerApiKey }),
     registry: registry.client,

@@ -31,10 +31,7 @@ import { RouterStatsSchema } from "../../libs/gen/tessera/events/v1/router_event
 import { decodeReplicaRecord, MEMBERSHIP_TTL_MS, type ReplicaRecord } from "../../libs/membership/index.js";
 import { DegradedAnswerRates, errorRateSamples, queueDepthSamples } from "./alerts/mesh-samples.js";
 
-/** Rollout states, one key per model. */
-export const ROLLOUTS_BUCKET = "rollouts";
-/** Who drives each model's rollout (a TTL bucket). */
-export const ROLLOUT_LEASES_BUCKET = "rollout-leases";
+export { ROLLOUTS_BUCKET, ROLLOUT_LEASES_BUCKET } from "./rollouts/rollout-buckets.js";
 
 /** Subject of the routers' RouterStats (degraded answers). */
 export const ROUTER_STATS_SUBJECT = "tessera.router.stats";

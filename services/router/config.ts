@@ -1,6 +1,7 @@
 import { ConfigError, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
 import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../libs/membership/index.js";
+import { meshNames, readMeshName } from "../../libs/mesh-names/index.js";
 
 /** The bucket routes are stored in, one key per model. */
 export const ROUTES_BUCKET = "tessera_routes";
@@ -15,6 +16,9 @@ export interface RouterConfig {
   /** The registry's gRPC host:port: asked whether a route's versions exist. */
   registryAddress: string;
   natsUrl: string;
+  /** The mesh (TESSERA_MESH): the buckets below are its own. */
+  mesh: string;
+  /** Wire names: TESSERA_ROUTES_BUCKET / TESSERA_REPLICAS_BUCKET are logical names the mesh namespaces, as the replicas' and registry's. */
   routesBucket: string;
   replicasBucket: string;
   /** A replica not heard from for this long gets no traffic. Default: the bucket's TTL. */
@@ -50,14 +54,17 @@ export interface RouterConfig {
 }
 
 export function readRouterConfig(env: Env = process.env): RouterConfig {
+  const mesh = readMeshName(env);
+  const names = meshNames(mesh);
   const config: RouterConfig = {
     grpcPort: readPort(env, "TESSERA_ROUTER_GRPC_PORT", 8001),
     httpPort: readPort(env, "TESSERA_ROUTER_HTTP_PORT", 8000),
     bindHost: readString(env, "TESSERA_BIND_HOST", "127.0.0.1"),
     registryAddress: readString(env, "TESSERA_REGISTRY_ADDRESS", "127.0.0.1:50051"),
     natsUrl: readString(env, "NATS_URL", "nats://127.0.0.1:4222"),
-    routesBucket: readString(env, "TESSERA_ROUTES_BUCKET", ROUTES_BUCKET),
-    replicasBucket: readString(env, "TESSERA_REPLICAS_BUCKET", REPLICAS_BUCKET),
+    mesh,
+    routesBucket: names.bucket(readString(env, "TESSERA_ROUTES_BUCKET", ROUTES_BUCKET)),
+    replicasBucket: names.bucket(readString(env, "TESSERA_REPLICAS_BUCKET", REPLICAS_BUCKET)),
     staleAfterMs: readInt(env, "TESSERA_ROUTER_STALE_AFTER_MS", MEMBERSHIP_TTL_MS, { min: 100 }),
     defaultTimeoutMs: readInt(env, "TESSERA_ROUTER_TIMEOUT_MS", 30_000, { min: 1 }),
     maxAttempts: readInt(env, "TESSERA_ROUTER_MAX_ATTEMPTS", 3, { min: 1, max: 10 }),

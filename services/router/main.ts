@@ -1,5 +1,6 @@
 import { ConfigError, readInt } from "../../libs/config/index.js";
 import { openNatsEventBus } from "../../libs/events/index.js";
+import { meshNames } from "../../libs/mesh-names/index.js";
 import { ConnectError } from "../../libs/errors/index.js";
 import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
 import { createMeshClient, shutdownOnSignals } from "../../libs/host/index.js";
@@ -27,9 +28,9 @@ try {
   const membershipKv = await openNatsKv(nc, { bucket: config.replicasBucket, ttlMs: MEMBERSHIP_TTL_MS, logger });
   const registry = createMeshClient(RegistryService, { address: config.registryAddress, meshToken: config.meshToken });
   // Stats are published without waiting for a JetStream ack: monitoring wants the latest, and the next one carries the same totals.
-  const events = await openNatsEventBus(nc, { logger, durable: false });
-  // Shadow comparisons go to the prediction-log stream, next to the replicas' logs.
-  await ensurePredictionLogStreams(nc);
+  const events = await openNatsEventBus(nc, { logger, durable: false, names: meshNames(config.mesh) });
+  // Shadow comparisons go to the mesh's prediction-log stream, next to the replicas' logs.
+  await ensurePredictionLogStreams(nc, { mesh: config.mesh });
   const router = await startRouter({
     config,
     routesKv,
@@ -38,7 +39,7 @@ try {
     logger,
     authorizer,
     natsConnected: () => connected,
-    predictionLogs: natsPredictionLogTransport(nc),
+    predictionLogs: natsPredictionLogTransport(nc, { mesh: config.mesh }),
     onClose: async () => {
       stats.stop();
       registry.close();

@@ -28,7 +28,7 @@ import { RouteStore } from "./routes/route-store.js";
 export const ROUTER_VERSION = "0.1.0";
 
 export interface StartRouterOptions {
-  config: Omit<RouterConfig, "natsUrl" | "registryAddress" | "routesBucket" | "replicasBucket" | "authFile" | "logLevel" | "auth">;
+  config: Omit<RouterConfig, "natsUrl" | "mesh" | "registryAddress" | "routesBucket" | "replicasBucket" | "authFile" | "logLevel" | "auth">;
   /** The routes bucket. */
   routesKv: KvStore;
   /** The replicas bucket (TTL), as inference replicas write it. */
