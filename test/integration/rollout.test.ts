@@ -1,26 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { openNatsEventBus, type EventBus } from "../../libs/events/index.js";
+import type { EventBus } from "../../libs/events/index.js";
 import { RolloutPromotedSchema, RolloutRolledBackSchema, RolloutSteppedSchema, type RolloutPromoted, type RolloutRolledBack, type RolloutStepped } from "../../libs/gen/tessera/events/v1/rollout_events_pb.js";
-import { MonitoringService } from "../../libs/gen/tessera/monitoring/v1/monitoring_pb.js";
+import type { MonitoringService } from "../../libs/gen/tessera/monitoring/v1/monitoring_pb.js";
 import { RolloutPhase } from "../../libs/gen/tessera/monitoring/v1/rollouts_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { createMeshClient, type MeshClient } from "../../libs/host/index.js";
-import { silentLogger } from "../../libs/log/index.js";
-import { natsPredictionLogTransport } from "../../libs/prediction-log/index.js";
+import type { MeshClient } from "../../libs/host/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
-import { openNatsKv, type KvStore } from "../../libs/store/index.js";
-import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
+import type { KvStore } from "../../libs/store/index.js";
+import { uniqueName } from "../../libs/testing/index.js";
 import { runCli } from "../../mesh/cli/run-cli.js";
 import { exampleModel } from "../../mesh/models/index.js";
-import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
 import { ROLLOUT_PROMOTED_SUBJECT, ROLLOUT_ROLLED_BACK_SUBJECT, ROLLOUT_STEPPED_SUBJECT } from "../../services/monitoring/rollouts/rollout-driver.js";
-import { RouterRouteControl } from "../../services/monitoring/rollouts/router-route-control.js";
-import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
-import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
-import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
-import { startTestRouter, type TestRouter } from "../support/router-harness.js";
+import type { MonitoringServer } from "../../services/monitoring/start-monitoring.js";
+import type { TestRegistry } from "../support/registry-harness.js";
+import { startRolloutMesh, steadyTraffic, type RolloutMesh } from "../support/rollout-mesh.js";
+import type { TestRouter } from "../support/router-harness.js";
 
 const fraud = exampleModel("fraud");
 const fraudBytes = fraud.build();
@@ -42,35 +37,19 @@ async function failure(promise: Promise<unknown>): Promise<ConnectError> {
 }
 
 describe("progressive rollouts", () => {
-  let nc: NatsConnection;
+  let mesh: RolloutMesh;
   let events: EventBus;
   let registry: TestRegistry;
-  let replica: TestReplica;
   let router: TestRouter;
-  let states: KvStore;
   let leases: KvStore;
   let monitoring: MonitoringServer;
   let client: MeshClient<typeof MonitoringService>;
-  let model: string;
-  let lonely: string;
-  let traffic = true;
-  let sending: Promise<void>;
+  let stopTraffic: (() => Promise<void>) | undefined;
+  const model = uniqueName("fraud").replace(/_/g, "-");
+  const lonely = uniqueName("lonely").replace(/_/g, "-");
   const stepped: RolloutStepped[] = [];
   const promoted: RolloutPromoted[] = [];
   const rolledBack: RolloutRolledBack[] = [];
-  const membershipBucket = uniqueName("replicas");
-
-  async function startMonitor(): Promise<void> {
-    monitoring = await startMonitoring({
-      config: { host: "127.0.0.1", grpcPort: 0, httpPort: 0, windowSize: 1000, reportIntervalMs: 3_600_000, consumerName: uniqueName("monitoring"), maxAckPending: 100, driftOptions: {} },
-      events,
-      nc,
-      profiles: registryProfiles(registry.client),
-      logger: silentLogger,
-      rollouts: { states, leases, routes: new RouterRouteControl(router.routes, registry.client), registry: registry.client, tickMs: 200 },
-    });
-    client = createMeshClient(MonitoringService, { address: monitoring.host.grpcAddress });
-  }
 
   const route = async () => Object.fromEntries((await router.routes.getRoute({ model })).route!.splits.map((s) => [s.version, s.weight]));
   const alias = async () => (await registry.client.getModelVersion({ version: { model, selector: { case: "alias", value: "production" } } })).modelVersion!.version;
@@ -84,48 +63,27 @@ describe("progressive rollouts", () => {
   const phase = async () => (await client.client.getRollout({ model })).rollout!.phase;
 
   beforeAll(async () => {
-    nc = await connect({ servers: testNatsUrl(), name: "test-rollout" });
-    events = await openNatsEventBus(nc, { logger: silentLogger });
-    registry = await startTestRegistry({ mode: "nats" });
-    model = uniqueName("fraud").replace(/_/g, "-");
-    lonely = uniqueName("lonely").replace(/_/g, "-");
-    for (let v = 1; v <= 3; v++) await uploadModelVersion(registry.client, { model, createModel: v === 1, aliases: v === 1 ? ["production"] : [] }, fraudBytes);
-    await uploadModelVersion(registry.client, { model: lonely, createModel: true }, fraudBytes);
-    replica = await startTestReplica(registry, {
+    mesh = await startRolloutMesh({
+      name: "test-rollout",
+      upload: async (registry) => {
+        for (let v = 1; v <= 3; v++) await uploadModelVersion(registry.client, { model, createModel: v === 1, aliases: v === 1 ? ["production"] : [] }, fraudBytes);
+        await uploadModelVersion(registry.client, { model: lonely, createModel: true }, fraudBytes);
+      },
       serve: [1, 2, 3].map((version) => ({ model, version })),
-      membershipBucket,
-      predictionLogs: { transport: natsPredictionLogTransport(nc), policy: { sampleRate: 1, inputRows: 0 } },
     });
-    router = await startTestRouter(registry, { routesBucket: uniqueName("routes"), membershipBucket });
-    await eventually(() => [1, 2, 3].every((version) => router.router.table.serving(model, { version }).length === 1));
+    ({ events, registry, router, monitoring, client } = mesh);
+    leases = mesh.leases!;
     await router.routes.setRoute({ route: { model, splits: [{ version: 1, weight: 100 }] }, expectedRevision: 0n });
-    states = await openNatsKv(nc, { bucket: uniqueName("rollouts") });
-    leases = await openNatsKv(nc, { bucket: uniqueName("rollout-leases"), ttlMs: 5_000 });
     await events.subscribe(ROLLOUT_STEPPED_SUBJECT, RolloutSteppedSchema, (e) => void (e.message.model === model && stepped.push(e.message)));
     await events.subscribe(ROLLOUT_PROMOTED_SUBJECT, RolloutPromotedSchema, (e) => void (e.message.model === model && promoted.push(e.message)));
     await events.subscribe(ROLLOUT_ROLLED_BACK_SUBJECT, RolloutRolledBackSchema, (e) => void (e.message.model === model && rolledBack.push(e.message)));
-    await startMonitor();
     // Steady traffic through the router, so every step has candidate requests to judge.
-    sending = (async () => {
-      while (traffic) {
-        await router.client.predict({ model, inputs: [input] }).catch(() => undefined);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    })();
+    stopTraffic = steadyTraffic(router, { model, inputs: [input] });
   });
 
   afterAll(async () => {
-    traffic = false;
-    await sending;
-    client?.close();
-    await monitoring?.stop();
-    await router?.stop();
-    await replica?.stop();
-    await registry?.stop();
-    await states?.close();
-    await leases?.close();
-    await events?.close();
-    await nc?.drain();
+    await stopTraffic?.();
+    await mesh?.stop();
   });
 
   it("refuses a candidate the registry does not have and a model with no route, saying what to do", async () => {
@@ -202,9 +160,8 @@ describe("progressive rollouts", () => {
   it("carries on from its KV state in a new monitoring process", async () => {
     await client.client.startRollout({ model, candidate: 3, steps: [50, 100], stepIntervalMs: 1000n, analysis: { minRequests: 5, maxP99Ms: 60_000, minSuccessRate: 0.9 } });
     expect(await route()).toEqual({ 2: 50, 3: 50 });
-    client.close();
-    await monitoring.stop();
-    await startMonitor();
+    await mesh.restartMonitoring();
+    ({ monitoring, client } = mesh);
     expect((await client.client.listRollouts({})).rollouts.map((r) => r.model)).toContain(model);
     await eventually(async () => (await phase()) === RolloutPhase.PROMOTED);
     expect(await route()).toEqual({ 2: 0, 3: 100 });

@@ -1,19 +1,15 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeCloudEvent, openNatsEventBus, schemaMap, type EventBus } from "../../libs/events/index.js";
+import { decodeCloudEvent, schemaMap } from "../../libs/events/index.js";
 import { ShadowComparisonSchema, type ShadowComparison } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { silentLogger } from "../../libs/log/index.js";
 import { buildMlp } from "../../libs/onnx/index.js";
 import { shadowComparisonSubject } from "../../libs/prediction-log/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
-import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
+import { uniqueName } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
-import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
-import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
-import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
-import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
-import { startTestRouter, type TestRouter } from "../support/router-harness.js";
+import type { MonitoringServer } from "../../services/monitoring/start-monitoring.js";
+import { startRolloutMesh, type RolloutMesh } from "../support/rollout-mesh.js";
+import type { TestRouter } from "../support/router-harness.js";
 
 // Shadow traffic end to end over real NATS: a real router mirrors to a real
 // replica, publishes each comparison to the prediction-log stream, and a
@@ -31,50 +27,39 @@ async function until(check: () => boolean | Promise<boolean>, limitMs = 30_000):
 }
 
 describe("shadow comparisons", () => {
-  let nc: NatsConnection;
-  let events: EventBus;
-  let registry: TestRegistry;
-  let replica: TestReplica;
+  let mesh: RolloutMesh;
   let router: TestRouter;
   let monitoring: MonitoringServer;
   const model = uniqueName("shadowlog").replace(/_/g, "-");
   const seen: ShadowComparison[] = [];
 
   beforeAll(async () => {
-    nc = await connect({ servers: testNatsUrl(), name: "test-router-shadow" });
-    events = await openNatsEventBus(nc, { logger: silentLogger });
-    registry = await startTestRegistry({ mode: "nats" });
-    // Version 2: the same network with other weights, so its answers differ.
-    await uploadModelVersion(registry.client, { model, createModel: true }, fraud.build());
-    await uploadModelVersion(registry.client, { model }, buildMlp({ ...fraud.mlp!, seed: 4242 }));
-    const membershipBucket = uniqueName("replicas");
-    replica = await startTestReplica(registry, { serve: [{ model, version: 1 }, { model, version: 2 }], membershipBucket });
-    monitoring = await startMonitoring({
-      config: { host: "127.0.0.1", grpcPort: 0, httpPort: 0, windowSize: 1000, reportIntervalMs: 3_600_000, consumerName: uniqueName("monitoring"), maxAckPending: 100, driftOptions: {} },
-      events,
-      nc,
-      profiles: registryProfiles(registry.client),
-      logger: silentLogger,
+    mesh = await startRolloutMesh({
+      name: "test-router-shadow",
+      upload: async (registry) => {
+        // Version 2: the same network with other weights, so its answers differ.
+        await uploadModelVersion(registry.client, { model, createModel: true }, fraud.build());
+        await uploadModelVersion(registry.client, { model }, buildMlp({ ...fraud.mlp!, seed: 4242 }));
+      },
+      serve: [{ model, version: 1 }, { model, version: 2 }],
+      replicaPredictionLogs: false,
+      routerPredictionLogs: true,
+      rollouts: false,
     });
-    router = await startTestRouter(registry, { routesBucket: uniqueName("routes"), membershipBucket, predictionLogs: true });
+    ({ router, monitoring } = mesh);
     const schemas = schemaMap(ShadowComparisonSchema);
-    nc.subscribe(shadowComparisonSubject(model, 2), {
+    mesh.nc.subscribe(shadowComparisonSubject(model, 2), {
       callback: (_error, m) => {
         const decoded = decodeCloudEvent(m.subject, (name) => m.headers?.get(name) || undefined, m.data, schemas);
         if ("event" in decoded) seen.push(decoded.event.message);
       },
     });
-    await until(() => router.router.table.serving(model, { version: 2 }).length === 1);
     await router.routes.setRoute({ route: { model, splits: [{ version: 1, weight: 100 }], shadow: { version: 2, percent: 100 } } });
     await until(() => router.router.routes.get(model) !== undefined);
   });
 
   afterAll(async () => {
-    await router?.stop();
-    await monitoring?.stop();
-    await replica?.stop();
-    await registry?.stop();
-    await nc?.close();
+    await mesh?.stop();
   });
 
   it("publishes each shadow's comparison to the prediction-log stream, and monitoring reads and sums them", async () => {
