@@ -10,36 +10,20 @@ import { buildMlp, mlpReference, withExternalData } from "../../libs/onnx/index.
 import { downloadArtifact } from "../../libs/registry-client/index.js";
 import { testNatsUrl, testRedisUrl, uniqueName } from "../../libs/testing/index.js";
 import { dropBuckets } from "../../mesh/launcher/drop-buckets.js";
-import { repoRoot } from "../../mesh/launcher/repo-root.js";
 import { ensureExampleModels, exampleModel } from "../../mesh/models/index.js";
 import { readInferenceConfig } from "../../services/inference/config.js";
 import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { runNode, tesseraCli, type NodeRun as Run } from "../support/run-node.js";
 
 // Each test spawns `tessera` processes (a Node start-up each, seconds on a loaded 2-core machine).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
 // The built CLI (`npm test` builds first), run as a person would, against a
 // registry and an inference replica this file starts on ephemeral ports.
-const cli = join(repoRoot(), "dist", "mesh", "cli", "main.js");
+const cli = tesseraCli;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function tessera(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (data: Buffer) => (stdout += data.toString("utf8")));
-    child.stderr.on("data", (data: Buffer) => (stderr += data.toString("utf8")));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const tessera = (args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> => runNode(cli, args, { env, cwd });
 
 const fraud = exampleModel("fraud");
 const row = [...(fraud.sampleRow(3).get("features")!.data as Float32Array)];

@@ -1,26 +1,16 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { testNatsUrl, testRedisUrl } from "../../libs/testing/index.js";
 import { repoRoot } from "../../mesh/launcher/repo-root.js";
+import { runNode } from "../support/run-node.js";
 
 // `npm start` as a person runs it (built first, as `npm test` does), over the
 // suite's NATS and Redis: the mesh up, predictions through the router, then
 // two rollouts that must end one promoted and one rolled back.
 const demo = join(repoRoot(), "dist", "mesh", "demo.js");
 
-function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [demo], { env: { ...process.env, NATS_URL: testNatsUrl(), REDIS_URL: testRedisUrl() }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (data: Buffer) => (stdout += data.toString("utf8")));
-    child.stderr.on("data", (data: Buffer) => (stderr += data.toString("utf8")));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runDemo = () => runNode(demo, [], { env: { NATS_URL: testNatsUrl(), REDIS_URL: testRedisUrl() } });
 
 describe("npm start (the demo)", () => {
   it("serves fraud through the router, promotes a healthy version, rolls a broken one back by itself, and exits 0", { timeout: 300_000 }, async () => {

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,29 +11,18 @@ import { silentLogger } from "../../libs/log/index.js";
 import { mulberry32 } from "../../libs/onnx/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
-import { repoRoot } from "../../mesh/launcher/repo-root.js";
 import { exampleModel } from "../../mesh/models/index.js";
 import { registryProfiles } from "../../services/monitoring/registry-profiles.js";
 import { startMonitoring, type MonitoringServer } from "../../services/monitoring/start-monitoring.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { runNode, tesseraCli } from "../support/run-node.js";
 
 // Each test spawns `tessera` processes (a Node start-up each, seconds on a loaded 2-core machine).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 180_000 });
 
 // The built CLI against a registry and a monitoring service on ephemeral ports.
-const cli = join(repoRoot(), "dist", "mesh", "cli", "main.js");
 
-function tessera(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const tessera = (args: string[], cwd: string) => runNode(tesseraCli, args, { cwd });
 
 const random = mulberry32(5);
 const normal = (mean: number) => mean + Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -46,7 +35,7 @@ describe("tessera profile, drift report and alerts export", () => {
   let model: string;
 
   beforeAll(async () => {
-    if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (\`npm test\` does)`);
+    if (!existsSync(tesseraCli)) throw new Error(`${tesseraCli} is missing: run \`npm run build\` first (\`npm test\` does)`);
     dir = await mkdtemp(join(tmpdir(), "tessera-monitoring-cli-"));
     registry = await startTestRegistry({ mode: "nats" });
     model = uniqueName("cli-drift").replace(/_/g, "-");

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,13 +10,13 @@ import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { createMeshClient } from "../../libs/host/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
-import { repoRoot } from "../../mesh/launcher/repo-root.js";
 import { ensureExampleModels, exampleModel } from "../../mesh/models/index.js";
 import { failure } from "../support/call-outcome.js";
 import { startTestFeature, type TestFeature } from "../support/feature-harness.js";
 import { startTestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
 import { startTestRouter } from "../support/router-harness.js";
+import { runNode, tesseraCli } from "../support/run-node.js";
 import { cardDefinitions } from "./feature-fixtures.js";
 
 // Services started with TESSERA_MESH_TOKEN refuse writes from outside the mesh;
@@ -26,7 +25,6 @@ const TOKEN = "mesh-secret-0123456789";
 const fraud = exampleModel("fraud");
 const fraudBytes = fraud.build();
 const input = { name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: Array.from(fraud.sampleRow(1).get("features")!.data as Float32Array) };
-const cli = join(repoRoot(), "dist", "mesh", "cli", "main.js");
 
 async function until(check: () => boolean, limitMs = 20_000): Promise<void> {
   for (let waited = 0; waited < limitMs; waited += 50) {
@@ -36,17 +34,7 @@ async function until(check: () => boolean, limitMs = 20_000): Promise<void> {
   throw new Error(`condition not met in ${limitMs} ms`);
 }
 
-function tessera(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TESSERA_MESH_TOKEN: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (data: Buffer) => (stdout += data.toString("utf8")));
-    child.stderr.on("data", (data: Buffer) => (stderr += data.toString("utf8")));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const tessera = (args: string[], env: Record<string, string>) => runNode(tesseraCli, args, { env: { TESSERA_MESH_TOKEN: "", ...env } });
 
 describe("mesh token on the registry", () => {
   let registry: TestRegistry;
@@ -106,7 +94,7 @@ describe("mesh token on the registry", () => {
   });
 
   it("the CLI sends TESSERA_MESH_TOKEN, and says what to set when it is missing", async () => {
-    if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
+    if (!existsSync(tesseraCli)) throw new Error(`${tesseraCli} is missing: run \`npm run build\` first`);
     const dir = await mkdtemp(join(tmpdir(), "tessera-token-"));
     try {
       await ensureExampleModels(dir, [fraud]);
