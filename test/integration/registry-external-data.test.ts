@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { Objm } from "@nats-io/obj";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { UploadModelVersionRequest_HeaderSchema } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
@@ -11,6 +11,7 @@ import { buildMlp, withExternalData } from "../../libs/onnx/index.js";
 import { DEFAULT_REGISTRY_LIMITS } from "../../services/registry/registry-limits.js";
 import { downloadArtifact, uploadModelVersion } from "../../libs/registry-client/index.js";
 import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
+import { failure } from "../support/call-outcome.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
 
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -20,15 +21,6 @@ const modelName = (prefix: string) => uniqueName(prefix).replace(/_/g, "-");
 const inline = buildMlp({ name: "ext", layers: [16, 32, 1], seed: 7 });
 const split = withExternalData(inline, (_tensor, index) => (index % 2 === 0 ? "weights.bin" : "data/odd.bin"));
 const files = [...split.files].map(([path, bytes]) => ({ path, bytes }));
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** Bounded poll: the registry removes a cancelled upload's temporary objects once it notices the cancel. */
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { EventBus } from "../../libs/events/index.js";
 import { RolloutPromotedSchema, RolloutRolledBackSchema, RolloutSteppedSchema, type RolloutPromoted, type RolloutRolledBack, type RolloutStepped } from "../../libs/gen/tessera/events/v1/rollout_events_pb.js";
 import type { MonitoringService } from "../../libs/gen/tessera/monitoring/v1/monitoring_pb.js";
@@ -13,6 +13,7 @@ import { runCli } from "../../mesh/cli/run-cli.js";
 import { exampleModel } from "../../mesh/models/index.js";
 import { ROLLOUT_PROMOTED_SUBJECT, ROLLOUT_ROLLED_BACK_SUBJECT, ROLLOUT_STEPPED_SUBJECT } from "../../services/monitoring/rollouts/rollout-driver.js";
 import type { MonitoringServer } from "../../services/monitoring/start-monitoring.js";
+import { failure } from "../support/call-outcome.js";
 import type { TestRegistry } from "../support/registry-harness.js";
 import { startRolloutMesh, steadyTraffic, type RolloutMesh } from "../support/rollout-mesh.js";
 import type { TestRouter } from "../support/router-harness.js";
@@ -25,15 +26,6 @@ const input = { name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], flo
 /** Waits for `check` to hold; the test's own timeout bounds it. */
 async function eventually(check: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("progressive rollouts", () => {
