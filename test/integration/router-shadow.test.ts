@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeCloudEvent, schemaMap } from "../../libs/events/index.js";
-import { ShadowComparisonSchema, type ShadowComparison } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
+import { PredictionLogSchema, ShadowComparisonSchema, type PredictionLog, type ShadowComparison } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { buildMlp } from "../../libs/onnx/index.js";
-import { shadowComparisonSubject } from "../../libs/prediction-log/index.js";
+import { predictionLogSubject, shadowComparisonSubject } from "../../libs/prediction-log/index.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
@@ -32,6 +32,8 @@ describe("shadow comparisons", () => {
   let monitoring: MonitoringServer;
   const model = uniqueName("shadowlog").replace(/_/g, "-");
   const seen: ShadowComparison[] = [];
+  // The replica's own logs of what it answered, primary (v1) and shadow copy (v2) alike.
+  const replicaLogs: PredictionLog[] = [];
 
   beforeAll(async () => {
     mesh = await startRolloutMesh({
@@ -42,7 +44,6 @@ describe("shadow comparisons", () => {
         await uploadModelVersion(registry.client, { model }, buildMlp({ ...fraud.mlp!, seed: 4242 }));
       },
       serve: [{ model, version: 1 }, { model, version: 2 }],
-      replicaPredictionLogs: false,
       routerPredictionLogs: true,
       rollouts: false,
     });
@@ -54,6 +55,15 @@ describe("shadow comparisons", () => {
         if ("event" in decoded) seen.push(decoded.event.message);
       },
     });
+    const logSchemas = schemaMap(PredictionLogSchema);
+    for (const version of [1, 2]) {
+      mesh.nc.subscribe(predictionLogSubject(model, version), {
+        callback: (_error, m) => {
+          const decoded = decodeCloudEvent(m.subject, (name) => m.headers?.get(name) || undefined, m.data, logSchemas);
+          if ("event" in decoded) replicaLogs.push(decoded.event.message);
+        },
+      });
+    }
     await router.routes.setRoute({ route: { model, splits: [{ version: 1, weight: 100 }], shadow: { version: 2, percent: 100 } } });
     await until(() => router.router.routes.get(model) !== undefined);
   });
@@ -94,5 +104,23 @@ describe("shadow comparisons", () => {
     );
     // Counted on the router's side too: published through the prediction-log publisher.
     expect(await router.router.host.metrics.getSingleMetricAsString("tessera_prediction_log_published_total")).toContain(`model="${model}"`);
+  });
+
+  it("tells the replica why each call reached its version, so its logs carry the route decision, the trace and the shadow mark", async () => {
+    const revision = router.router.routes.get(model)!.revision;
+    await router.client.predict({ model, inputs: [input] }, { headers: { traceparent: `00-${TRACE_ID}-00f067aa0ba902c0-01`, "x-tessera-key": "user-9" } });
+    await until(() => replicaLogs.some((l) => l.version === 1 && l.entityKey === "user-9") && replicaLogs.some((l) => l.version === 2 && l.entityKey === "user-9"));
+    const primary = replicaLogs.find((l) => l.version === 1 && l.entityKey === "user-9")!;
+    const shadow = replicaLogs.find((l) => l.version === 2 && l.entityKey === "user-9")!;
+    // A sticky key on a split route: the router hashed it to choose the version.
+    expect(primary.route).toMatchObject({ reason: "sticky", routeRevision: revision, shadow: false });
+    expect(revision).toBeGreaterThan(0n);
+    expect(shadow.route).toMatchObject({ reason: "shadow", shadow: true });
+    expect(primary.traceId).toBe(TRACE_ID);
+    expect(shadow.traceId).toBe(TRACE_ID);
+    // A caller cannot pass itself off as the router's shadow: the router replaces what it sent.
+    await router.client.predict({ model, inputs: [input] }, { headers: { "x-tessera-route-reason": "shadow", "x-tessera-key": "user-10" } });
+    await until(() => replicaLogs.some((l) => l.version === 1 && l.entityKey === "user-10"));
+    expect(replicaLogs.find((l) => l.version === 1 && l.entityKey === "user-10")!.route).toMatchObject({ reason: "sticky", shadow: false });
   });
 });

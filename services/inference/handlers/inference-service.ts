@@ -7,6 +7,7 @@ import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import { DEFAULT_ALIAS } from "../serve-list.js";
 import { fromTensorMessage, toTensorMessage, type HostTensor } from "../tensor/index.js";
+import { requestOrigin } from "../logging/request-origin.js";
 import { runInference } from "./run-inference.js";
 import { predictByEntity } from "../features/entity-predict.js";
 import type { FeatureLookup } from "../features/feature-lookup.js";
@@ -18,7 +19,11 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
       if (request.model === "") throw invalidArgument(`model is empty; name the model to run (${manager.describeServed()})`);
       if (request.entityKeys.length > 0) {
         // Entity-keyed: the replica reads the features itself (services/inference/features).
-        const { answer, defaulted } = await predictByEntity(manager, metrics, features, request, { timeoutMs: context.timeoutMs(), signal: context.signal });
+        const { answer, defaulted } = await predictByEntity(manager, metrics, features, request, {
+          timeoutMs: context.timeoutMs(),
+          signal: context.signal,
+          origin: () => requestOrigin(context.requestHeader, request.entityKeys),
+        });
         return {
           model: answer.version.model,
           version: answer.version.version,
@@ -36,6 +41,7 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
         queueTimeoutUs: Number(request.queueTimeoutUs),
         timeoutMs: context.timeoutMs(),
         signal: context.signal,
+        origin: () => requestOrigin(context.requestHeader),
       });
       // Answer in the form asked in: raw bytes for raw requests (cheap for big tensors), typed fields otherwise.
       const raw = request.inputs.length > 0 && request.inputs.every((t) => t.rawData.byteLength > 0);

@@ -12,6 +12,7 @@ import { modelMetadata, modelStatistics, SERVER_EXTENSIONS, SERVER_NAME } from "
 import { oipTarget } from "./oip-parameters.js";
 import { matchOipRoute, OIP_ROUTES_HELP, type OipRoute } from "./oip-rest-path.js";
 import { restStatusFor } from "./rest-status.js";
+import { requestOrigin } from "../logging/request-origin.js";
 import { runInference } from "./run-inference.js";
 
 export interface OipRestOptions {
@@ -120,6 +121,7 @@ export function oipRestRoutes(manager: ModelManager, metrics: InferenceMetrics, 
       priority: countParameter(parsed.parameters, "priority"),
       queueTimeoutUs: countParameter(parsed.parameters, "timeout"),
       signal: abort.signal,
+      origin: () => requestOrigin(headersOf(request)),
     });
     const binaryNames = new Set(parsed.outputs?.filter((o) => o.binary).map((o) => o.name) ?? []);
     const tails: Uint8Array[] = [];
@@ -198,3 +200,12 @@ function countParameter(parameters: Readonly<Record<string, RestParameterValue>>
   return value;
 }
 
+/** A Node request's headers as a fetch Headers (a repeated header joined, as fetch does). */
+function headersOf(request: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  return headers;
+}

@@ -1,6 +1,7 @@
 import { trace } from "@opentelemetry/api";
 import { Code, ConnectError, deadlineExceeded } from "../../../libs/errors/index.js";
 import { UNKNOWN_MODEL, type InferenceMetrics } from "../inference-metrics.js";
+import type { RequestOrigin } from "../logging/request-origin.js";
 import type { InferResult } from "../runtime/model-runner.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import type { Target } from "../serving/served-table.js";
@@ -22,6 +23,8 @@ export interface InferenceCall {
   /** Time the caller gives the call, ms; undefined: no deadline. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Where the request came from, for its prediction log (read only when one is built). */
+  readonly origin?: () => RequestOrigin;
 }
 
 export interface InferenceAnswer {
@@ -74,7 +77,7 @@ export async function runInference(manager: ModelManager, metrics: InferenceMetr
       });
     }
     metrics.record(model, versionNumber, 0, { rows, queueUs: result.queueUs, computeUs: result.computeUs, batchSize: result.batchSize });
-    metrics.observeAnswer?.({ target: call.target, version, inputs, outputs, rows, latencyUs: (performance.now() - started) * 1000 });
+    metrics.observeAnswer?.({ target: call.target, version, inputs, outputs, rows, latencyUs: (performance.now() - started) * 1000, origin: call.origin });
     return { version, outputs, result, rows };
   } catch (reason) {
     let error = ConnectError.from(reason, Code.Internal);
@@ -93,6 +96,7 @@ export async function runInference(manager: ModelManager, metrics: InferenceMetr
         rows: sent?.rows ?? 0,
         latencyUs: (performance.now() - started) * 1000,
         errorCode: Code[error.code],
+        origin: call.origin,
       });
     }
     throw error;

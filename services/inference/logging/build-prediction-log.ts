@@ -17,11 +17,21 @@ export function buildPredictionLog(
   context: { replicaId: string; inputRows: "all" | number; sampleRate: number; timeMs: number },
 ): PredictionLog {
   const alias = answer.target.alias ?? "";
+  const origin = answer.origin?.();
+  const route = origin?.route;
   return create(PredictionLogSchema, {
+    // Ours, not the caller's: it is also the CloudEvent id, which the stream deduplicates on (a retry or a shadow copy is another log).
     requestId: randomUUID(),
     model: answer.version.model,
     version: answer.version.version,
-    route: create(RouteDecisionSchema, { alias, reason: alias !== "" ? "alias" : "direct" }),
+    route: create(
+      RouteDecisionSchema,
+      route
+        ? { alias, reason: route.reason, routeRevision: route.revision, shadow: route.reason === "shadow" }
+        : { alias, reason: alias !== "" ? "alias" : "direct" },
+    ),
+    traceId: origin?.traceId ?? "",
+    entityKey: origin?.entityKey ?? "",
     inputs: [...answer.inputs].map(([name, t]) => loggedTensor(name, t, context.inputRows)),
     outputs: [...answer.outputs].map(([name, t]) => loggedTensor(name, t, "all")),
     latencyUs: BigInt(Math.max(0, Math.round(answer.latencyUs))),

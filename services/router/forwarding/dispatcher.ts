@@ -37,11 +37,17 @@ export interface DispatchRequest {
   signal?: AbortSignal;
 }
 
+/** Why the request is going to this version, and the route revision that said so (0n without a route): the replica logs it. */
+export interface AttemptRoute {
+  readonly reason: RouteKind;
+  readonly revision: bigint;
+}
+
 /**
  * One try on one replica. `version` is set when the router chose the
  * version (the request must be redirected to it); undefined: send as is.
  */
-export type Attempt<T> = (replica: ReplicaEndpoint, version: number | undefined, deadlineMs: number) => Promise<T>;
+export type Attempt<T> = (replica: ReplicaEndpoint, version: number | undefined, deadlineMs: number, route: AttemptRoute) => Promise<T>;
 
 export interface Dispatched<T> {
   value: T;
@@ -163,7 +169,8 @@ export class Dispatcher {
         this.pending.set(replica.replicaId, this.outstanding(replica.replicaId) + 1);
         const attemptStart = this.now();
         try {
-          const value = await attempt(replica, pool.version, hopDeadline(request.deadlineMs, attemptStart));
+          const reason = pool.fallback ? "fallback" : plan.decision;
+          const value = await attempt(replica, pool.version, hopDeadline(request.deadlineMs, attemptStart), { reason, revision: plan.route?.revision ?? 0n });
           this.outliers.succeeded(replica.replicaId);
           trace.getActiveSpan()?.setAttributes({
             "tessera.model": request.model,

@@ -9,7 +9,7 @@ import { OutputDifferenceSchema, ShadowComparisonSchema } from "../../../libs/ge
 import { PredictResponseSchema } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
 import type { Route } from "../../../libs/gen/tessera/router/v1/router_pb.js";
 import type { Logger } from "../../../libs/log/index.js";
-import type { PredictionLogPublisher } from "../../../libs/prediction-log/index.js";
+import { ROUTE_REASON_HEADER, ROUTE_REVISION_HEADER, type PredictionLogPublisher } from "../../../libs/prediction-log/index.js";
 import { endRpcSpan, startRpcSpan, traceHeaders } from "../../../libs/telemetry/index.js";
 import type { Authorizer } from "../auth/authorizer.js";
 import type { RouterMetrics } from "../router-metrics.js";
@@ -17,7 +17,7 @@ import { attemptSignal } from "./attempt-signal.js";
 import { callH2 } from "./call-h2.js";
 import { callRaw, type RawResponse } from "./call-raw.js";
 import type { H2Sessions } from "./h2-sessions.js";
-import type { Attempt, Dispatched, Dispatcher } from "./dispatcher.js";
+import type { Attempt, AttemptRoute, Dispatched, Dispatcher } from "./dispatcher.js";
 import type { ForwardedMethod } from "./method-specs.js";
 import { compareOutputs, differenceOf } from "./output-difference.js";
 import { peekFields, versionSuffix } from "./peek-fields.js";
@@ -98,12 +98,12 @@ export class Forwarder {
     const deadlineMs = Math.min(input.deadlineMs ?? Infinity, Date.now() + (this.options.defaultTimeoutMs ?? 30_000));
     const outgoing = this.outgoingMetadata(input.metadata);
     const callerHasDeadline = input.deadlineMs !== undefined;
-    const attempt = (body: Buffer, caller: AbortSignal): Attempt<RawResponse> => (replica, redirect, deadline) => {
+    const attempt = (body: Buffer, caller: AbortSignal): Attempt<RawResponse> => (replica, redirect, deadline, route) => {
       // A late cancel lets the hop run to its own deadline: the replica's answer, not the caller's cancel, says whether it timed out.
       const upstream = attemptSignal(caller, { startMs: Date.now(), deadlineMs: deadline, callerHasDeadline });
       const bytes = redirect === undefined ? body : Buffer.concat([body, versionSuffix(redirect, method.versionKind)]);
       const { h2 } = this.options;
-      return tracedAttempt(method.path, replica.grpcAddress, outgoing, (metadata) =>
+      return tracedAttempt(method.path, replica.grpcAddress, withRoute(outgoing, route), (metadata) =>
         h2
           ? callH2(h2.get(replica.grpcAddress), method.path, bytes, metadata, deadline, upstream.signal, UPSTREAM_MAX_RESPONSE_BYTES)
           : callRaw(this.options.channels.get(replica.grpcAddress), method.path, bytes, metadata, deadline, upstream.signal),
@@ -272,6 +272,14 @@ export class Forwarder {
 }
 
 export const MESH_TOKEN_HEADER = "x-tessera-mesh-token";
+
+/** The attempt's own copy of the outgoing metadata, saying why it goes to that version (the replica logs it; a caller's copy is replaced). */
+function withRoute(outgoing: Metadata, route: AttemptRoute): Metadata {
+  const metadata = outgoing.clone();
+  metadata.set(ROUTE_REASON_HEADER, route.reason);
+  metadata.set(ROUTE_REVISION_HEADER, String(route.revision));
+  return metadata;
+}
 
 /**
  * One try on a replica inside a client span, a child of the router's

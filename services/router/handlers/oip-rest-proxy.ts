@@ -3,7 +3,8 @@ import { Metadata, status } from "@grpc/grpc-js";
 import { sendJson, type HttpRoute } from "../../../libs/host/index.js";
 import { endHttpSpan, startHttpClientSpan, traceHttpRequest } from "../../../libs/telemetry/index.js";
 import type { Authorizer } from "../auth/authorizer.js";
-import type { Dispatcher } from "../forwarding/dispatcher.js";
+import type { AttemptRoute, Dispatcher } from "../forwarding/dispatcher.js";
+import { ROUTE_REASON_HEADER, ROUTE_REVISION_HEADER } from "../../../libs/prediction-log/index.js";
 import { DEFAULT_STICKY_HEADER, HEADER_DECISION, HEADER_PIN, HEADER_REPLICA, HEADER_VERSION, MESH_TOKEN_HEADER } from "../forwarding/forward-unary.js";
 import { UpstreamError } from "../forwarding/upstream-error.js";
 import type { RouterMetrics } from "../router-metrics.js";
@@ -89,9 +90,9 @@ export function oipRestProxy(options: OipRestProxyOptions): HttpRoute {
             deadlineMs: Date.now() + options.defaultTimeoutMs,
             signal: gone.signal,
           },
-          (replica, redirect, deadlineMs) => {
+          (replica, redirect, deadlineMs, route) => {
             const target = redirect === undefined ? path : `/v2/models/${encodeURIComponent(model)}/versions/${redirect}${suffix}`;
-            return proxy(agent, replica.httpAddress, request, target, body, deadlineMs, options.meshToken, gone.signal);
+            return proxy(agent, replica.httpAddress, request, target, body, deadlineMs, { meshToken: options.meshToken, route }, gone.signal);
           },
         );
         if (dispatched.version !== undefined) label = { model, version: String(dispatched.version) };
@@ -126,7 +127,7 @@ function proxy(
   path: string,
   body: Buffer,
   deadlineMs: number,
-  meshToken: string | undefined,
+  set: { meshToken: string | undefined; route: AttemptRoute },
   signal: AbortSignal,
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
@@ -136,7 +137,9 @@ function proxy(
     // The replica's span hangs under this hop's client span (tracing off: the caller's traceparent passes through).
     const traced = startHttpClientSpan(incoming.method ?? "POST", address);
     Object.assign(headers, traced.headers);
-    if (meshToken) headers[MESH_TOKEN_HEADER] = meshToken;
+    if (set.meshToken) headers[MESH_TOKEN_HEADER] = set.meshToken;
+    headers[ROUTE_REASON_HEADER] = set.route.reason;
+    headers[ROUTE_REVISION_HEADER] = String(set.route.revision);
     const outgoing = http.request({ agent, host, port, method: incoming.method, path, headers }, (answer) => {
       const chunks: Buffer[] = [];
       answer.on("data", (chunk: Buffer) => chunks.push(chunk));
