@@ -64,6 +64,7 @@ export class PredictionLogPublisher {
   private flushing: Promise<void> | undefined;
   private closed = false;
   private readonly counts = { published: 0, dropped: 0, failed: 0, sampledOut: 0 };
+  private readonly droppedByModel = new Map<string, number>();
   private readonly counters?: Record<"published" | "dropped" | "failed", Counter<"model">>;
 
   constructor(options: PredictionLogPublisherOptions) {
@@ -84,6 +85,11 @@ export class PredictionLogPublisher {
         failed: counter("failed", "Prediction logs whose publish failed."),
       };
     }
+  }
+
+  /** Logs dropped so far (buffer full), by model: what a replica's heartbeat reports. */
+  droppedByModelTotals(): ReadonlyMap<string, number> {
+    return this.droppedByModel;
   }
 
   /**
@@ -120,6 +126,7 @@ export class PredictionLogPublisher {
   private enqueue(model: string, encode: (trace: LogTraceContext | undefined) => { subject: string; envelope: CloudEventEnvelope }): void {
     if (this.buffer.length >= this.maxBuffered) {
       this.counts.dropped++;
+      this.droppedByModel.set(model, (this.droppedByModel.get(model) ?? 0) + 1);
       this.counters?.dropped.inc({ model });
       return;
     }

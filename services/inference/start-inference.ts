@@ -150,6 +150,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
       device: formatDevice(device),
       models: manager.list(),
       startTime: started,
+      predictionLogsDropped: Object.fromEntries([...(logs?.droppedByModelTotals() ?? [])].map(([model, count]) => [model, BigInt(count)])),
     }),
   );
 

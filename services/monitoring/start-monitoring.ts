@@ -29,7 +29,7 @@ import type { RegistryService } from "../../libs/gen/tessera/registry/v1/registr
 import type { MeshClient } from "../../libs/host/index.js";
 import { RouterStatsSchema } from "../../libs/gen/tessera/events/v1/router_events_pb.js";
 import { decodeReplicaRecord, MEMBERSHIP_TTL_MS, type ReplicaRecord } from "../../libs/membership/index.js";
-import { DegradedAnswerRates, errorRateSamples, queueDepthSamples } from "./alerts/mesh-samples.js";
+import { DegradedAnswerRates, DroppedLogRates, errorRateSamples, queueDepthSamples } from "./alerts/mesh-samples.js";
 
 export { ROLLOUTS_BUCKET, ROLLOUT_LEASES_BUCKET } from "./rollouts/rollout-buckets.js";
 
@@ -158,6 +158,7 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
   // Rates are taken over each rule's own window, as its Prometheus export does.
   const windowsOf = (metric: string) => [...new Set((deps.rules ?? []).filter((r) => r.metric === metric).map((r) => r.window))];
   const degraded = new DegradedAnswerRates();
+  const droppedLogs = new DroppedLogRates();
   const unsubscribeStats = await events.subscribe(ROUTER_STATS_SUBJECT, RouterStatsSchema, (e) => degraded.observe(e.message, Date.now()));
   const replicaRecords = async (kv: KvStore): Promise<ReplicaRecord[]> => {
     const out: ReplicaRecord[] = [];
@@ -177,12 +178,16 @@ export async function startMonitoring(deps: MonitoringDependencies): Promise<Mon
   const samples = async (): Promise<Sample[]> => {
     const now = Date.now();
     const out: Sample[] = [...errorRateSamples(versionOutcomes, windowsOf("error_rate"), now), ...degraded.samples(windowsOf("degraded_answers"), now)];
-    if (deps.membership && windowsOf("queue_depth").length > 0) {
+    const droppedWindows = windowsOf("dropped_logs");
+    if (deps.membership && (windowsOf("queue_depth").length > 0 || droppedWindows.length > 0)) {
       try {
-        out.push(...queueDepthSamples(await replicaRecords(deps.membership), now, MEMBERSHIP_TTL_MS));
+        const records = await replicaRecords(deps.membership);
+        out.push(...queueDepthSamples(records, now, MEMBERSHIP_TTL_MS));
+        droppedLogs.observe(records, now, MEMBERSHIP_TTL_MS);
       } catch {
-        // NATS away: no queue depths this round.
+        // NATS away: no queue depths or new drop counts this round.
       }
+      out.push(...droppedLogs.samples(droppedWindows, now));
     }
     for (const r of monitor.lastReports.values()) out.push({ metric: "drift_share", labels: { model: r.model, version: String(r.version) }, value: r.driftedShare });
     for (const { model, version, ring } of latencies.values()) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { openNatsEventBus, type EventBus } from "../../libs/events/index.js";
 import { ReplicaRecordSchema } from "../../libs/gen/tessera/events/v1/inference_events_pb.js";
@@ -78,6 +78,7 @@ describe("alert rules monitoring evaluates from the mesh", () => {
   - {name: errors, metric: error_rate, threshold: 0.3, window: 1m, labels: {model: ${model}}}
   - {name: queued, metric: queue_depth, threshold: 5, labels: {model: ${model}}}
   - {name: degraded, metric: degraded_answers, threshold: 0, window: 1m, labels: {model: ${model}}}
+  - {name: dropping, metric: dropped_logs, threshold: 1, window: 5m, labels: {model: ${model}}}
 `,
       "rules.yaml",
     );
@@ -129,6 +130,24 @@ describe("alert rules monitoring evaluates from the mesh", () => {
     expect(resolved.find((a) => a.rule === "queued")).toMatchObject({ state: AlertState.RESOLVED });
     await until("both on NATS", () => seen("queued").length === 2);
     expect(seen("queued")).toEqual(["FIRING", "RESOLVED"]);
+  });
+
+  it("fires dropped_logs from the drop counts in replica heartbeats, as logs per second", async () => {
+    const replicaId = uniqueName("dropping");
+    const startTime = timestampNow();
+    const beat = async (atMs: number, dropped: number) => {
+      const record = create(ReplicaRecordSchema, { replicaId, startTime, heartbeatTime: timestampFromMs(atMs), predictionLogsDropped: { [model]: BigInt(dropped) } });
+      await membership.put(replicaId, encodeReplicaRecord(record));
+    };
+    const now = Date.now();
+    await beat(now - 10_000, 100);
+    expect((await monitoring.evaluateAlerts()).find((a) => a.rule === "dropping")?.state ?? AlertState.RESOLVED).not.toBe(AlertState.FIRING);
+    // 200 more in 10 s: 20 logs/s, over the threshold of 1.
+    await beat(now, 300);
+    const fired = await monitoring.evaluateAlerts();
+    expect(fired.find((a) => a.rule === "dropping")).toMatchObject({ state: AlertState.FIRING, value: 20, labels: { model } });
+    await until("the firing alert on NATS", () => seen("dropping").includes("FIRING"));
+    await membership.delete(replicaId);
   });
 
   it("fires degraded_answers from the router's RouterStats when it answers from a route's default response", async () => {

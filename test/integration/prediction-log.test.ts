@@ -111,6 +111,8 @@ describe("prediction logs", () => {
       publisher.offer(subjectModel, 1, 1, () => create(PredictionLogSchema, { requestId: `r-${subjectModel}-${i}`, model: subjectModel, version: 1 }));
     }
     expect(publisher.stats()).toMatchObject({ dropped: 40, buffered: 10 });
+    // What the replica's heartbeat reports for monitoring's dropped_logs rules.
+    expect([...publisher.droppedByModelTotals()]).toEqual([[subjectModel, 40]]);
     await publisher.close();
     expect(publisher.stats()).toMatchObject({ published: 10, dropped: 40, failed: 0, buffered: 0 });
     expect(await storedLogs(nc, subjectModel, 10)).toHaveLength(10);

@@ -6,7 +6,7 @@ import { RouterStatsSchema } from "../../../libs/gen/tessera/events/v1/router_ev
 import { VersionOutcomes } from "../rollouts/version-outcomes.js";
 import { AlertEvaluator } from "./alert-evaluator.js";
 import { parseAlertRules } from "./alert-rules.js";
-import { DegradedAnswerRates, errorRateSamples, queueDepthSamples } from "./mesh-samples.js";
+import { DegradedAnswerRates, DroppedLogRates, errorRateSamples, queueDepthSamples } from "./mesh-samples.js";
 
 const MINUTE = 60_000;
 
@@ -86,6 +86,38 @@ describe("DegradedAnswerRates", () => {
     rates.observe(stats("new", { "fraud:cached": 0 }), 10_000);
     rates.observe(stats("new", { "fraud:cached": 20 }), 20_000);
     expect(rates.samples(["5m"], 20_000)).toEqual([{ metric: "degraded_answers", labels: { model: "fraud" }, value: 2, window: "5m" }]);
+  });
+});
+
+describe("DroppedLogRates", () => {
+  const heartbeat = (id: string, startMs: number, heartbeatMs: number, dropped: Record<string, number>) =>
+    create(ReplicaRecordSchema, {
+      replicaId: id,
+      startTime: timestampFromMs(startMs),
+      heartbeatTime: timestampFromMs(heartbeatMs),
+      predictionLogsDropped: Object.fromEntries(Object.entries(dropped).map(([model, n]) => [model, BigInt(n)])),
+    });
+
+  it("turns each replica's cumulative drops into logs per second per model, summed over replicas", () => {
+    const rates = new DroppedLogRates();
+    rates.observe([heartbeat("a", 0, 10_000, { fraud: 100 }), heartbeat("b", 0, 10_000, { fraud: 0, wide: 5 })], 10_500, 15_000);
+    // The same heartbeats read again before they are rewritten add nothing.
+    rates.observe([heartbeat("a", 0, 10_000, { fraud: 100 }), heartbeat("b", 0, 10_000, { fraud: 0, wide: 5 })], 12_000, 15_000);
+    expect(rates.samples(["5m"], 12_000)).toEqual([]);
+    rates.observe([heartbeat("a", 0, 20_000, { fraud: 150 }), heartbeat("b", 0, 20_000, { fraud: 20, wide: 5 })], 20_500, 15_000);
+    // a: 50 in 10 s, b: 20 in 10 s.
+    expect(rates.samples(["5m"], 20_500)).toEqual([
+      { metric: "dropped_logs", labels: { model: "fraud" }, value: 7, window: "5m" },
+      { metric: "dropped_logs", labels: { model: "wide" }, value: 0, window: "5m" },
+    ]);
+  });
+
+  it("starts a restarted replica over and skips one that stopped heartbeating", () => {
+    const rates = new DroppedLogRates();
+    rates.observe([heartbeat("a", 0, 10_000, { fraud: 900 }), heartbeat("dead", 0, 1_000, { fraud: 0 })], 20_000, 15_000);
+    rates.observe([heartbeat("a", 15_000, 30_000, { fraud: 10 }), heartbeat("dead", 0, 1_000, { fraud: 5_000 })], 31_000, 15_000);
+    rates.observe([heartbeat("a", 15_000, 40_000, { fraud: 30 })], 41_000, 15_000);
+    expect(rates.samples(["5m"], 41_000)).toEqual([{ metric: "dropped_logs", labels: { model: "fraud" }, value: 2, window: "5m" }]);
   });
 });
 

@@ -2,6 +2,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ReplicaRecord } from "../../../libs/gen/tessera/events/v1/inference_events_pb.js";
 import type { RouterStats } from "../../../libs/gen/tessera/events/v1/router_events_pb.js";
 import type { Sample } from "./alert-evaluator.js";
+import type { AlertMetric } from "./alert-metrics.js";
 import { parseDuration } from "./parse-duration.js";
 
 /** What error_rate needs of the logged outcomes (VersionOutcomes). */
@@ -52,25 +53,26 @@ interface Snapshot {
 }
 
 /**
- * degraded_answers per model: answers per second the routers gave from a
- * fallback, over a rule's window, from the cumulative counts each router
- * sends in RouterStats (summed over kinds and routers). A router's rate is
- * (last − first count in the window) / (their time apart), so it needs two
- * stats in the window; a router that restarts has a new id and starts over.
- * Fixed memory: snapshots older than `keepMs` are dropped, and so are
- * routers that have been silent that long.
+ * A per-second rate per model over a rule's window, from cumulative counts
+ * that several sources (routers, replicas) each report now and then. A
+ * source's rate is (last − first count in the window) / (their time apart),
+ * so it needs two reports in the window; a source that restarts has a new
+ * id and starts over. Fixed memory: reports older than `keepMs` are
+ * dropped, and so are sources silent that long.
  */
-export class DegradedAnswerRates {
-  private readonly routers = new Map<string, Snapshot[]>();
+export class CounterRates {
+  private readonly sources = new Map<string, Snapshot[]>();
 
-  constructor(private readonly keepMs = 3_600_000) {}
+  constructor(
+    private readonly metric: AlertMetric,
+    private readonly keepMs = 3_600_000,
+  ) {}
 
-  observe(stats: RouterStats, nowMs: number): void {
-    const totals = new Map<string, number>();
-    for (const d of stats.degraded) totals.set(d.model, (totals.get(d.model) ?? 0) + Number(d.total));
-    let snapshots = this.routers.get(stats.routerId);
-    if (!snapshots) this.routers.set(stats.routerId, (snapshots = []));
-    snapshots.push({ atMs: nowMs, totals });
+  observe(sourceId: string, totals: ReadonlyMap<string, number>, nowMs: number): void {
+    let snapshots = this.sources.get(sourceId);
+    if (!snapshots) this.sources.set(sourceId, (snapshots = []));
+    // The same report read twice (a heartbeat not yet rewritten) adds nothing.
+    if (snapshots.at(-1)?.atMs !== nowMs) snapshots.push({ atMs: nowMs, totals: new Map(totals) });
     this.prune(nowMs);
   }
 
@@ -80,7 +82,7 @@ export class DegradedAnswerRates {
     for (const window of windows) {
       const ms = parseDuration(window) ?? 0;
       const rates = new Map<string, number>();
-      for (const snapshots of this.routers.values()) {
+      for (const snapshots of this.sources.values()) {
         const inWindow = snapshots.filter((s) => s.atMs >= nowMs - ms);
         if (inWindow.length < 2) continue;
         const first = inWindow[0]!;
@@ -89,15 +91,62 @@ export class DegradedAnswerRates {
         if (seconds <= 0) continue;
         for (const [model, total] of last.totals) rates.set(model, (rates.get(model) ?? 0) + Math.max(0, total - (first.totals.get(model) ?? 0)) / seconds);
       }
-      for (const [model, value] of rates) out.push({ metric: "degraded_answers", labels: { model }, value, window });
+      for (const [model, value] of rates) out.push({ metric: this.metric, labels: { model }, value, window });
     }
     return out;
   }
 
   private prune(nowMs: number): void {
-    for (const [id, snapshots] of this.routers) {
+    for (const [id, snapshots] of this.sources) {
       while (snapshots.length > 0 && snapshots[0]!.atMs < nowMs - this.keepMs) snapshots.shift();
-      if (snapshots.length === 0) this.routers.delete(id);
+      if (snapshots.length === 0) this.sources.delete(id);
     }
+  }
+}
+
+/** degraded_answers per model: answers per second the routers gave from a fallback, from each router's RouterStats (summed over kinds and routers). */
+export class DegradedAnswerRates {
+  private readonly rates: CounterRates;
+
+  constructor(keepMs?: number) {
+    this.rates = new CounterRates("degraded_answers", keepMs);
+  }
+
+  observe(stats: RouterStats, nowMs: number): void {
+    const totals = new Map<string, number>();
+    for (const d of stats.degraded) totals.set(d.model, (totals.get(d.model) ?? 0) + Number(d.total));
+    this.rates.observe(stats.routerId, totals, nowMs);
+  }
+
+  samples(windows: readonly string[], nowMs: number): Sample[] {
+    return this.rates.samples(windows, nowMs);
+  }
+}
+
+/**
+ * dropped_logs per model: prediction logs per second the replicas dropped
+ * (publish buffer full), from the cumulative counts in their membership
+ * heartbeats (ReplicaRecord.prediction_logs_dropped), keyed by replica and
+ * start time so a restarted replica starts over. Stale records are skipped.
+ */
+export class DroppedLogRates {
+  private readonly rates: CounterRates;
+
+  constructor(keepMs?: number) {
+    this.rates = new CounterRates("dropped_logs", keepMs);
+  }
+
+  observe(records: readonly ReplicaRecord[], nowMs: number, staleAfterMs: number): void {
+    for (const record of records) {
+      if (!record.heartbeatTime || nowMs - timestampMs(record.heartbeatTime) > staleAfterMs) continue;
+      const totals = new Map(Object.entries(record.predictionLogsDropped).map(([model, count]) => [model, Number(count)]));
+      const started = record.startTime ? timestampMs(record.startTime) : 0;
+      // At the heartbeat's own time: reading one heartbeat twice is one report.
+      this.rates.observe(`${record.replicaId}@${started}`, totals, timestampMs(record.heartbeatTime));
+    }
+  }
+
+  samples(windows: readonly string[], nowMs: number): Sample[] {
+    return this.rates.samples(windows, nowMs);
   }
 }
