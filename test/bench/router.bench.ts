@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startBenchMesh, type BenchReplica } from "./support/bench-mesh.js";
 import { readBenchOptions } from "./support/bench-options.js";
@@ -7,6 +7,7 @@ import { formatRow } from "./support/format.js";
 import { freePort } from "./support/free-port.js";
 import { oneRowRequest } from "./support/predict-request.js";
 import { spawnLoad } from "./support/spawn-load.js";
+import { spawnService } from "./support/spawn-service.js";
 import { targetLine, targetLineAtMost } from "./support/target-line.js";
 
 const ROUTER_MAIN = fileURLToPath(new URL("../../services/router/main.js", import.meta.url));
@@ -19,37 +20,10 @@ interface Proc {
   stop(): Promise<void>;
 }
 
-async function spawnReady(args: string[], env: Record<string, string>, ready: (line: string) => boolean): Promise<ChildProcess> {
-  // --cpu-prof on the bench is passed on, so each process leaves its own profile.
-  const child = spawn(process.execPath, [...process.execArgv.filter((a) => a.startsWith("--cpu-prof")), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  await new Promise<void>((resolve, reject) => {
-    let seen = "";
-    const look = (chunk: Buffer) => {
-      seen += chunk.toString("utf8");
-      if (seen.split("\n").some(ready)) resolve();
-    };
-    child.stdout!.on("data", look);
-    child.stderr!.on("data", look);
-    child.once("exit", (code) => reject(new Error(`${args[0]} exited with ${code} before it was ready:\n${seen}`)));
-  });
-  return child;
-}
-
-function stopper(child: ChildProcess): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exit = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGTERM");
-    const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exit;
-    clearTimeout(killer);
-  };
-}
-
 async function startRouterProcess(natsUrl: string, registryAddress: string, replicasBucket: string, env: Record<string, string> = {}): Promise<Proc> {
   const grpcPort = await freePort();
   const httpPort = await freePort();
-  const child = await spawnReady(
+  const { child, stop } = await spawnService(
     [ROUTER_MAIN],
     {
       NATS_URL: natsUrl,
@@ -63,7 +37,7 @@ async function startRouterProcess(natsUrl: string, registryAddress: string, repl
     },
     (line) => line.includes('"listening"'),
   );
-  return { address: `127.0.0.1:${grpcPort}`, httpUrl: `http://127.0.0.1:${httpPort}`, child, stop: stopper(child) };
+  return { address: `127.0.0.1:${grpcPort}`, httpUrl: `http://127.0.0.1:${httpPort}`, child, stop };
 }
 
 /** The router process's CPU time so far, seconds (its /metrics). */
@@ -110,8 +84,8 @@ async function main(): Promise<void> {
     await waitFor(async () => (await routerReplicas(router.httpUrl!)).includes(first.grpcAddress), 30_000);
     await waitFor(async () => (await routerReplicas(routerGrpcJs.httpUrl!)).includes(first.grpcAddress), 30_000);
     const proxyPort = await freePort();
-    const proxyChild = await spawnReady([BARE_PROXY, String(proxyPort), first.grpcAddress], {}, (line) => line === "ready");
-    const proxy: Proc = { address: `127.0.0.1:${proxyPort}`, child: proxyChild, stop: stopper(proxyChild) };
+    const proxyProcess = await spawnService([BARE_PROXY, String(proxyPort), first.grpcAddress], {}, (line) => line === "ready");
+    const proxy: Proc = { address: `127.0.0.1:${proxyPort}`, ...proxyProcess };
     procs.push(proxy);
 
     const request = oneRowRequest("fraud", "fraud");

@@ -8,20 +8,38 @@ export interface SpawnedService {
 }
 
 /**
- * Starts `node <script>` with `env` added to this process's, and resolves
- * once a line of its output passes `ready` (its "listening" log line).
+ * Starts `node <script> [...args]` with `env` added to this process's, and
+ * resolves once a line of its output passes `ready` (its "listening" log
+ * line); a process not ready within `readyWithinMs` is killed and the bench fails.
  */
-export async function spawnService(script: string, env: Record<string, string>, ready: (line: string) => boolean): Promise<SpawnedService> {
-  const child = spawn(process.execPath, [...process.execArgv.filter((a) => a.startsWith("--cpu-prof")), script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export async function spawnService(
+  script: string | readonly [string, ...string[]],
+  env: Record<string, string>,
+  ready: (line: string) => boolean,
+  readyWithinMs = 60_000,
+): Promise<SpawnedService> {
+  const [file, ...args] = typeof script === "string" ? [script] : script;
+  // --cpu-prof on the bench is passed on, so each process leaves its own profile.
+  const child = spawn(process.execPath, [...process.execArgv.filter((a) => a.startsWith("--cpu-prof")), file, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   await new Promise<void>((resolve, reject) => {
     let seen = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${file} was not ready within ${readyWithinMs} ms:\n${seen}`));
+    }, readyWithinMs);
     const look = (chunk: Buffer) => {
       seen += chunk.toString("utf8");
-      if (seen.split("\n").some(ready)) resolve();
+      if (seen.split("\n").some(ready)) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
     child.stdout!.on("data", look);
     child.stderr!.on("data", look);
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code} before it was ready:\n${seen}`)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${file} exited with ${code} before it was ready:\n${seen}`));
+    });
   });
   return {
     child,
