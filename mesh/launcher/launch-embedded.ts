@@ -118,7 +118,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
         bus: "embedded",
         authorizer: config.auth === "off" ? undefined : await loadAuthorizer(config.authFile!, logger),
       });
-      routerStats = startRouterStats({ metrics: router.host.metrics, events: backends.events, intervalMs: 15_000, logger });
+      routerStats = startRouterStats({ metrics: router.host.metrics, events: backends.events, intervalMs: config.statsIntervalMs, logger });
       routerEndpoint = { name: "router", kind: "router", grpcAddress: dialAddress(router.host.grpcAddress), httpAddress: dialAddress(router.host.httpAddress), logFile, serve: [] };
     }
 

@@ -23,6 +23,8 @@ export interface RouterConfig {
   replicasBucket: string;
   /** A replica not heard from for this long gets no traffic. Default: the bucket's TTL. */
   staleAfterMs: number;
+  /** How often RouterStats (degraded-answer counts, for monitoring's rules) goes out (TESSERA_ROUTER_STATS_INTERVAL_MS). Default 15 s. */
+  statsIntervalMs: number;
   /** Deadline for a call that brings none. Default 30 s. */
   defaultTimeoutMs: number;
   /** Attempts per request, the first included. Default 3. */
@@ -66,6 +68,7 @@ export function readRouterConfig(env: Env = process.env): RouterConfig {
     routesBucket: names.bucket(readString(env, "TESSERA_ROUTES_BUCKET", ROUTES_BUCKET)),
     replicasBucket: names.bucket(readString(env, "TESSERA_REPLICAS_BUCKET", REPLICAS_BUCKET)),
     staleAfterMs: readInt(env, "TESSERA_ROUTER_STALE_AFTER_MS", MEMBERSHIP_TTL_MS, { min: 100 }),
+    statsIntervalMs: readInt(env, "TESSERA_ROUTER_STATS_INTERVAL_MS", 15_000, { min: 100 }),
     defaultTimeoutMs: readInt(env, "TESSERA_ROUTER_TIMEOUT_MS", 30_000, { min: 1 }),
     maxAttempts: readInt(env, "TESSERA_ROUTER_MAX_ATTEMPTS", 3, { min: 1, max: 10 }),
     retryBudgetPercent: readInt(env, "TESSERA_ROUTER_RETRY_BUDGET_PERCENT", 20, { min: 0, max: 100 }),

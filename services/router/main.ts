@@ -1,4 +1,4 @@
-import { ConfigError, readInt } from "../../libs/config/index.js";
+import { ConfigError } from "../../libs/config/index.js";
 import { openNatsEventBus } from "../../libs/events/index.js";
 import { meshNames } from "../../libs/mesh-names/index.js";
 import { ConnectError } from "../../libs/errors/index.js";
@@ -49,7 +49,7 @@ try {
       await telemetry.shutdown();
     },
   });
-  const stats = startRouterStats({ metrics: router.host.metrics, events, intervalMs: readInt(process.env, "TESSERA_ROUTER_STATS_INTERVAL_MS", 15_000, { min: 100 }), logger });
+  const stats = startRouterStats({ metrics: router.host.metrics, events, intervalMs: config.statsIntervalMs, logger });
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "disconnect") {
