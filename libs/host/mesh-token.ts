@@ -21,6 +21,11 @@ export interface MeshTokenPolicy {
   expectedFrom?: string;
 }
 
+/** The policy a bare token stands for: every call guarded, the token held by whatever calls through the router (a replica). */
+export function everyCallPolicy(token: string): MeshTokenPolicy {
+  return { token, expectedFrom: "through the router" };
+}
+
 // Reads by name: a method whose name starts with one of these changes nothing.
 const READ_METHOD = /\/(Get|List|Watch|Describe|Download)[A-Za-z0-9]*$/;
 

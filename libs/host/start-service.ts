@@ -10,7 +10,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 import { toGrpcServiceDefinition } from "./grpc-service-definition.js";
 import { addReflection } from "./reflection.js";
 import { applyRawGrpcMethods } from "./raw-grpc-methods.js";
-import { meshTokenInterceptor, type MeshTokenPolicy } from "./mesh-token.js";
+import { everyCallPolicy, meshTokenInterceptor, type MeshTokenPolicy } from "./mesh-token.js";
 import { createHttpServer, type HttpRoute, type ServiceRegistration } from "./http-server.js";
 
 export interface ServiceHostOptions {
@@ -101,7 +101,7 @@ export async function startService(options: ServiceHostOptions): Promise<Service
   const effectiveReady = () => ready && problems.size === 0;
 
   const meshToken: MeshTokenPolicy | undefined =
-    typeof options.meshToken === "string" ? { token: options.meshToken, expectedFrom: "through the router" } : options.meshToken;
+    typeof options.meshToken === "string" ? everyCallPolicy(options.meshToken) : options.meshToken;
   const grpc = options.grpcFrontEnd ?? (await startGrpcServer(options, { host, health, shutdownSignal: shutdownController.signal, observer, maxMessageBytes, meshToken }));
 
   const httpServer = createHttpServer({

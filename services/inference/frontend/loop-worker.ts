@@ -9,7 +9,7 @@ import { Registry } from "prom-client";
 import { toGrpcHandlers } from "../../../libs/host/grpc-handlers.js";
 import { toGrpcServiceDefinition } from "../../../libs/host/grpc-service-definition.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../../libs/host/message-limits.js";
-import { meshTokenInterceptor } from "../../../libs/host/mesh-token.js";
+import { everyCallPolicy, meshTokenInterceptor } from "../../../libs/host/mesh-token.js";
 import { addReflection } from "../../../libs/host/reflection.js";
 import { rpcMetricsObserver } from "../../../libs/host/rpc-metrics.js";
 import { createLogger } from "../../../libs/log/index.js";
@@ -81,7 +81,7 @@ setMaxListeners(0, shutdownController.signal);
 const grpcServer = new Server({
   "grpc.max_receive_message_length": init.maxMessageBytes,
   "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
-  ...(init.meshToken ? { interceptors: [meshTokenInterceptor({ token: init.meshToken, expectedFrom: "through the router" })] } : {}),
+  ...(init.meshToken ? { interceptors: [meshTokenInterceptor(everyCallPolicy(init.meshToken))] } : {}),
 });
 const health = new HealthImplementation({ "": "NOT_SERVING" });
 const setServing = (serving: boolean) => {
