@@ -140,10 +140,13 @@ describe("tracing end to end, over OTLP/HTTP from real processes", () => {
     // Parent links hold across the processes: consumer under producer, producer under the SetAlias span.
     const spans = inTrace(traceId);
     const setAlias = spans.find((s) => s.kind === SERVER && /SetAlias$/.test(s.name))!;
-    const producer = spans.find((s) => s.kind === PRODUCER)!;
-    const consumer = spans.find((s) => s.kind === CONSUMER)!;
-    expect(producer.parentSpanId).toBe(setAlias.spanId);
-    expect(consumer.parentSpanId).toBe(producer.spanId);
+    // The registry's publishes sit under SetAlias, and the replica's consumer under one of them. The replica may
+    // publish events of its own later in the trace (it loads the version), so spans are picked by service.
+    const producers = spans.filter((s) => s.kind === PRODUCER && s.service === "tessera-registry");
+    const consumers = spans.filter((s) => s.kind === CONSUMER && s.service === "tessera-inference");
+    expect(producers.length).toBeGreaterThan(0);
+    for (const producer of producers) expect(producer.parentSpanId).toBe(setAlias.spanId);
+    expect(consumers.some((consumer) => producers.some((p) => p.spanId === consumer.parentSpanId))).toBe(true);
   });
 
   it("traces a Predict the caller started, on the replica", async () => {
