@@ -18,6 +18,8 @@ interface Waiter {
   /** Where its rows start in the sent call; set at flush. */
   start: number;
   readonly deadlineAt: number;
+  /** Its own deadline's answer, when the caller's deadline is shorter than the lookup's. */
+  readonly deadlineError?: () => ConnectError;
   readonly span: Span;
   settle(outcome: { columns: FeatureColumn[] } | { error: unknown }): void;
 }
@@ -42,6 +44,8 @@ export interface FeatureLookupOptions {
 }
 
 const tracer = () => trace.getTracer("tessera");
+// How much longer than its latest caller's own deadline a shared call may run (see flush).
+const OWN_DEADLINE_FIRST_MS = 50;
 // Errors this lookup made for a caller whose own deadline or cancel fired, as opposed to the feature service failing.
 const callerEnded = new WeakSet<object>();
 
@@ -99,6 +103,8 @@ export class FeatureLookup {
     const joined = batch;
     const span = tracer().startSpan("feature lookup", { attributes: { "tessera.feature.keys": keys.length } }, context.active());
     const budget = Math.min(this.timeoutMs, call.timeoutMs ?? Infinity);
+    // A caller-side deadline shorter than the lookup's own: answered in its own words when it passes, whatever the shared call does.
+    const ownDeadline = call.timeoutMs !== undefined && call.timeoutMs < this.timeoutMs;
     return new Promise<FeatureColumn[]>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => this.leave(joined, waiter, endedError(call.signal!));
@@ -106,6 +112,7 @@ export class FeatureLookup {
         keys,
         start: 0,
         deadlineAt: Date.now() + budget,
+        ...(ownDeadline ? { deadlineError: () => ended(deadlineExceeded(`the call's deadline (${call.timeoutMs} ms) passed while its features were being read`)) } : {}),
         span,
         settle: (outcome) => {
           clearTimeout(timer);
@@ -123,10 +130,7 @@ export class FeatureLookup {
       };
       joined.waiters.add(waiter);
       joined.keyCount += keys.length;
-      // A caller-side deadline shorter than the lookup's own: answer it when it passes, whatever the shared call does.
-      if (call.timeoutMs !== undefined && call.timeoutMs < this.timeoutMs) {
-        timer = setTimeout(() => this.leave(joined, waiter, ended(deadlineExceeded(`the call's deadline (${call.timeoutMs} ms) passed while its features were being read`))), budget);
-      }
+      if (waiter.deadlineError) timer = setTimeout(() => this.leave(joined, waiter, waiter.deadlineError!()), budget);
       call.signal?.addEventListener("abort", onAbort, { once: true });
       if (!joined.sent && joined.keyCount >= this.maxKeys) this.flush(joined);
     });
@@ -174,8 +178,11 @@ export class FeatureLookup {
       waiter.start = keys.length;
       keys.push(...waiter.keys);
     }
-    // Long enough for the latest caller still waiting; each earlier one leaves at its own deadline.
-    const timeoutMs = Math.max(1, Math.max(...waiters.map((w) => w.deadlineAt)) - Date.now());
+    // Long enough for the latest caller still waiting; each earlier one leaves at its own deadline. When the
+    // latest has a deadline of its own, its timer must fire before the call's (it leaves, the call is dropped,
+    // and it is answered in its own words), so the call gets a little longer.
+    const latest = waiters.reduce<Waiter | undefined>((a, b) => (a && a.deadlineAt >= b.deadlineAt ? a : b), undefined);
+    const timeoutMs = Math.max(1, (latest?.deadlineAt ?? 0) - Date.now()) + (latest?.deadlineError ? OWN_DEADLINE_FIRST_MS : 0);
     batch.span = fetchSpan(waiters, { "tessera.feature.refs": batch.refs.length, "tessera.feature.keys": keys.length, "tessera.feature.callers": waiters.length });
     this.calls++;
     const span = batch.span;
