@@ -112,10 +112,10 @@ describe("LoopPool (H2Sessions)", () => {
     const { logger, lines } = capturingLogger();
     const sessions = new H2Sessions(logger);
     try {
-      for (let i = 0; i < 30; i++) await h2Call(sessions, server.address, 2);
+      for (let i = 0; i < 80; i++) await h2Call(sessions, server.address, 2);
       expect(server.connections.length).toBe(2 + DUPLICATES_PER_LOOP * 2);
       expect(sessions.loopsOf(server.address)).toEqual([0, 0]);
-      expect(server.calls.get(0)).toBe(30);
+      expect(server.calls.get(0)).toBe(80);
       const warnings = lines.filter((l) => l.level === "warn");
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatchObject({ msg: "connections to a replica reached only some of its front-end loops; keeping them", address: server.address, loops: 2, reached: 1 });
