@@ -1,6 +1,6 @@
 import http2 from "node:http2";
 import type { Logger } from "../../../libs/log/index.js";
-import { LoopPool, type PoolTransport } from "./loop-pool.js";
+import { LoopPool, type LoopPoolOptions, type PoolTransport } from "./loop-pool.js";
 
 // Sessions that errored or were told GOAWAY: the pool opens another in their place.
 const gone = new WeakSet<http2.ClientHttp2Session>();
@@ -28,7 +28,7 @@ const sessions: PoolTransport<http2.ClientHttp2Session> = {
  * rotation.
  */
 export class H2Sessions extends LoopPool<http2.ClientHttp2Session> {
-  constructor(logger: Logger) {
-    super(sessions, logger);
+  constructor(logger: Logger, options?: LoopPoolOptions) {
+    super(sessions, logger, options);
   }
 }

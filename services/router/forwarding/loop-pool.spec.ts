@@ -124,6 +124,30 @@ describe("LoopPool (H2Sessions)", () => {
     }
   });
 
+  it("searches again a while after it gave up, and finds a loop that was down during the search", async () => {
+    let back = false;
+    const server = await loopServer(() => (back ? 1 : 0));
+    const { logger, lines } = capturingLogger();
+    let nowMs = 0;
+    const sessions = new H2Sessions(logger, { searchAgainAfterMs: 30_000, now: () => nowMs });
+    try {
+      for (let i = 0; i < 80; i++) await h2Call(sessions, server.address, 2);
+      expect(server.connections.length).toBe(2 + DUPLICATES_PER_LOOP * 2);
+      back = true;
+      // Within the wait, the pool keeps what it has.
+      nowMs = 29_999;
+      await h2Call(sessions, server.address, 2);
+      expect(server.connections.length).toBe(2 + DUPLICATES_PER_LOOP * 2);
+      nowMs = 30_000;
+      for (let i = 0; i < 4; i++) await h2Call(sessions, server.address, 2);
+      expect(sorted(sessions.loopsOf(server.address))).toEqual([0, 1]);
+      expect(server.connections.length).toBe(3 + DUPLICATES_PER_LOOP * 2);
+      expect(lines.filter((l) => l.level === "warn")).toHaveLength(1);
+    } finally {
+      sessions.closeAll();
+    }
+  });
+
   it("keeps one connection to a replica that names no loop (one loop, or older than the header)", async () => {
     const server = await loopServer(() => 0);
     const sessions = new H2Sessions(capturingLogger().logger);

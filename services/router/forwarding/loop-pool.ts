@@ -22,6 +22,11 @@ export interface PoolTransport<C> {
 export const DUPLICATES_PER_LOOP = 8;
 /** Most connections kept to one replica, whatever its record says. */
 export const MAX_LOOPS_FOLLOWED = 32;
+/**
+ * After giving up, the pool searches again this much later: a loop that was
+ * down while the search ran (it died and is being replaced) may be back.
+ */
+export const SEARCH_AGAIN_AFTER_MS = 30_000;
 
 interface Member<C> {
   readonly connection: C;
@@ -33,14 +38,23 @@ interface Member<C> {
 interface AddressPool<C> {
   loops: number;
   members: Member<C>[];
-  /** Duplicates closed since the pool last had every loop or its loop count changed. */
+  /** Duplicates closed since the pool last had every loop, its loop count changed or it searched again. */
   duplicates: number;
-  /** The duplicate budget ran out: duplicates are kept (and that was logged). */
-  gaveUp: boolean;
+  /** When the duplicate budget ran out: until SEARCH_AGAIN_AFTER_MS later, duplicates are kept. */
+  gaveUpAtMs: number | undefined;
+  /** Whether a give-up was logged as a warning (later ones are debug lines). */
+  warned: boolean;
   /** Connections opened, in all (logs). */
   opened: number;
   /** Where the next tie-break starts: round-robin among the least busy. */
   cursor: number;
+}
+
+export interface LoopPoolOptions {
+  /** Default SEARCH_AGAIN_AFTER_MS. */
+  searchAgainAfterMs?: number;
+  /** The clock, ms. Default Date.now (tests move their own). */
+  now?: () => number;
 }
 
 /**
@@ -49,19 +63,26 @@ interface AddressPool<C> {
  * answer, which loop answered; the kernel picks the loop a connection lands
  * on (SO_REUSEPORT), so a connection that lands on a loop already held is
  * closed and another opened, up to DUPLICATES_PER_LOOP per loop, after
- * which the pool keeps what it has and logs it once. Calls go to the
- * connection with the fewest calls in flight, ties in turn: a loop slowed by
- * a large message gets fewer, and light traffic still alternates.
- * Connections are opened on first use and when one closes (lazily, like
- * one per address was), and closed when the replica leaves membership.
+ * which the pool keeps what it has (logged) and searches again
+ * SEARCH_AGAIN_AFTER_MS later. Calls go to the connection with the fewest
+ * calls in flight, ties in turn: a loop slowed by a large message gets
+ * fewer, and light traffic still alternates. Connections are opened on
+ * first use and when one closes (lazily, like one per address was), and
+ * closed when the replica leaves membership.
  */
 export class LoopPool<C> {
   private readonly pools = new Map<string, AddressPool<C>>();
+  private readonly searchAgainAfterMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly transport: PoolTransport<C>,
     private readonly logger: Logger,
-  ) {}
+    options: LoopPoolOptions = {},
+  ) {
+    this.searchAgainAfterMs = options.searchAgainAfterMs ?? SEARCH_AGAIN_AFTER_MS;
+    this.now = options.now ?? Date.now;
+  }
 
   /** Runs `call` on one of the address's connections; learns the answering loop from its headers (or an error's metadata). */
   async call(address: string, loops: number, call: (connection: C) => Promise<RawResponse>): Promise<RawResponse> {
@@ -102,15 +123,23 @@ export class LoopPool<C> {
     const loops = Math.min(Math.max(1, Math.floor(asked) || 1), MAX_LOOPS_FOLLOWED);
     let pool = this.pools.get(address);
     if (!pool) {
-      pool = { loops, members: [], duplicates: 0, gaveUp: false, opened: 0, cursor: 0 };
+      pool = { loops, members: [], duplicates: 0, gaveUpAtMs: undefined, warned: false, opened: 0, cursor: 0 };
       this.pools.set(address, pool);
     }
     if (pool.loops !== loops) {
       // Restarted with another count: a fresh budget, and no more connections than loops.
       pool.loops = loops;
-      pool.duplicates = 0;
-      pool.gaveUp = false;
+      this.searchAfresh(pool);
       pool.members.splice(loops).forEach((m) => this.transport.close(m.connection));
+    } else if (pool.gaveUpAtMs !== undefined && this.now() - pool.gaveUpAtMs >= this.searchAgainAfterMs) {
+      // Let go of each connection on a loop another holds: their places are searched for again.
+      this.searchAfresh(pool);
+      const held = new Set<number>();
+      for (const member of [...pool.members]) {
+        if (member.loop === undefined) continue;
+        if (held.has(member.loop)) this.retire(pool, member);
+        else held.add(member.loop);
+      }
     }
     pool.members = pool.members.filter((m) => this.transport.isOpen(m.connection));
     while (pool.members.length < loops) {
@@ -133,23 +162,35 @@ export class LoopPool<C> {
     if (!pool || loop === undefined || member.loop === loop || !pool.members.includes(member)) return;
     member.loop = loop;
     if (pool.members.some((m) => m !== member && m.loop === loop)) {
-      if (pool.gaveUp) return;
+      if (pool.gaveUpAtMs !== undefined) return;
       if (pool.duplicates < DUPLICATES_PER_LOOP * pool.loops) {
         // Another in its place on the next call; this one's calls in flight finish first.
         pool.duplicates++;
-        pool.members.splice(pool.members.indexOf(member), 1);
-        this.transport.close(member.connection);
+        this.retire(pool, member);
         return;
       }
-      pool.gaveUp = true;
-      const reached = new Set(pool.members.map((m) => m.loop).filter((l) => l !== undefined)).size;
-      this.logger.warn("connections to a replica reached only some of its front-end loops; keeping them", { address, loops: pool.loops, reached, opened: pool.opened });
+      pool.gaveUpAtMs = this.now();
+      const fields = { address, loops: pool.loops, reached: reachedLoops(pool), opened: pool.opened, searchAgainInMs: this.searchAgainAfterMs };
+      if (pool.warned) this.logger.debug("connections to a replica reached only some of its front-end loops again; keeping them", fields);
+      else this.logger.warn("connections to a replica reached only some of its front-end loops; keeping them", fields);
+      pool.warned = true;
       return;
     }
-    if (new Set(pool.members.map((m) => m.loop).filter((l) => l !== undefined)).size >= pool.loops) {
-      // Every loop held: a loop lost later (it died and was replaced) gets a fresh budget.
-      pool.duplicates = 0;
-      pool.gaveUp = false;
-    }
+    // Every loop held: a loop lost later (it died and was replaced) gets a fresh budget.
+    if (reachedLoops(pool) >= pool.loops) this.searchAfresh(pool);
   }
+
+  private searchAfresh(pool: AddressPool<C>): void {
+    pool.duplicates = 0;
+    pool.gaveUpAtMs = undefined;
+  }
+
+  private retire(pool: AddressPool<C>, member: Member<C>): void {
+    pool.members.splice(pool.members.indexOf(member), 1);
+    this.transport.close(member.connection);
+  }
+}
+
+function reachedLoops(pool: AddressPool<unknown>): number {
+  return new Set(pool.members.map((m) => m.loop).filter((l) => l !== undefined)).size;
 }
