@@ -148,6 +148,8 @@ export async function startInference(options: StartInferenceOptions): Promise<In
       grpcAddress: serving.grpcAddress,
       httpAddress: serving.httpAddress,
       device: formatDevice(device),
+      // The router keeps a connection on each loop (docs/router.md).
+      frontendLoops: loops?.count ?? 1,
       models: manager.list(),
       startTime: started,
       predictionLogsDropped: Object.fromEntries([...(logs?.droppedByModelTotals() ?? [])].map(([model, count]) => [model, BigInt(count)])),

@@ -76,8 +76,8 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   const registry = new Registry();
   const metrics = new RouterMetrics(registry);
   const table = new ReplicaTable(config.staleAfterMs);
-  const channels = new UpstreamChannels(UPSTREAM_MAX_RESPONSE_BYTES);
-  const h2 = config.upstream === "h2" ? new H2Sessions() : undefined;
+  const channels = new UpstreamChannels(UPSTREAM_MAX_RESPONSE_BYTES, logger);
+  const h2 = config.upstream === "h2" ? new H2Sessions(logger) : undefined;
   const routes = await RouteStore.open(options.routesKv, logger);
   const dispatcher = new Dispatcher({
     replicas: table,
@@ -112,7 +112,14 @@ export async function startRouter(options: StartRouterOptions): Promise<RunningR
   const status = () => ({
     bus: embedded ? "embedded" : "nats",
     nats: embedded ? "not used: embedded mesh (routes and membership in this process)" : connected() ? "connected" : "disconnected: serving the last known routes and membership",
-    replicas: table.all().map((r) => ({ id: r.replicaId, grpc: r.grpcAddress, models: r.models.map((m) => `${m.model}@${m.version}`) })),
+    replicas: table.all().map((r) => ({
+      id: r.replicaId,
+      grpc: r.grpcAddress,
+      models: r.models.map((m) => `${m.model}@${m.version}`),
+      // Its front-end loops, and the loops the router's connections reached so far (null: no answer yet).
+      loops: r.frontendLoops,
+      loopsReached: (h2 ?? channels).loopsOf(r.grpcAddress).map((loop) => loop ?? null),
+    })),
     routes: routes.list().map((r) => r.model),
   });
 

@@ -281,6 +281,8 @@ describe("inference replica", () => {
     const record = fromBinary(ReplicaRecordSchema, entry!.value);
     expect(record.grpcAddress).toBe(replica.replica.host.grpcAddress);
     expect(record.device).toBe("cpu");
+    // One loop on a CPU device (TESSERA_FRONTEND_LOOPS auto): the router keeps one connection.
+    expect(record.frontendLoops).toBe(1);
     expect(record.models.map((m) => m.model).sort()).toEqual([model, gatherModel].sort());
     expect(record.heartbeatTime).toBeDefined();
   });

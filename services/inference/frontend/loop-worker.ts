@@ -13,6 +13,7 @@ import { everyCallPolicy, meshTokenInterceptor } from "../../../libs/host/mesh-t
 import { addReflection } from "../../../libs/host/reflection.js";
 import { rpcMetricsObserver } from "../../../libs/host/rpc-metrics.js";
 import { createLogger } from "../../../libs/log/index.js";
+import { FRONTEND_LOOP_HEADER } from "../../../libs/membership/index.js";
 import { LOOP_SERVICES } from "./loop-services.js";
 import { detachBytes, errorFromWire, headerPairs, loopGone, type LoopInit, type LoopToMain, type MainToLoop } from "./loop-wire.js";
 
@@ -36,6 +37,8 @@ let nextId = 1;
 const ANSWER_AFTER_ABORT_MS = 5_000;
 
 async function callMain(service: DescService, localName: string, request: unknown, context: HandlerContext): Promise<unknown> {
+  // Which loop answered: the router keeps opening connections until it has one on each (docs/router.md).
+  context.responseHeader.set(FRONTEND_LOOP_HEADER, String(init.index));
   const id = nextId++;
   const settled = await new Promise<Settled | Error>((resolve) => {
     let giveUp: NodeJS.Timeout | undefined;

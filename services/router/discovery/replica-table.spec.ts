@@ -51,4 +51,14 @@ describe("ReplicaTable", () => {
     expect(table.expire(44_000)).toEqual([]);
     expect(table.all().map((r) => r.replicaId)).toEqual(["b"]);
   });
+
+  it("takes the front-end loops a record advertises, and 1 from a record without them (an older replica)", () => {
+    const table = new ReplicaTable(15_000);
+    table.apply("a", create(ReplicaRecordSchema, { ...record("a", []), frontendLoops: 4 }), 1, 0);
+    table.apply("b", record("b", []), 2, 0);
+    expect(table.all().map((r) => [r.replicaId, r.frontendLoops])).toEqual([
+      ["a", 4],
+      ["b", 1],
+    ]);
+  });
 });

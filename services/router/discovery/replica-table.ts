@@ -6,6 +6,8 @@ export interface ReplicaEndpoint {
   readonly replicaId: string;
   readonly grpcAddress: string;
   readonly httpAddress: string;
+  /** Event loops its gRPC port runs on, 1 or more (a record without the field: 1); the router keeps a session on each. */
+  readonly frontendLoops: number;
   readonly models: readonly ServedModel[];
 }
 
@@ -38,7 +40,7 @@ export class ReplicaTable {
     if (held && held.revision >= revision) return false;
     if (!record) return this.entries.delete(key);
     this.entries.set(key, {
-      endpoint: { replicaId: record.replicaId || key, grpcAddress: record.grpcAddress, httpAddress: record.httpAddress, models: record.models },
+      endpoint: { replicaId: record.replicaId || key, grpcAddress: record.grpcAddress, httpAddress: record.httpAddress, frontendLoops: Math.max(1, record.frontendLoops), models: record.models },
       seenAtMs: nowMs,
       revision,
     });

@@ -1,6 +1,7 @@
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../../libs/log/index.js";
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import { callH2 } from "./call-h2.js";
 import { H2Sessions } from "./h2-sessions.js";
@@ -12,7 +13,7 @@ const method = (path: string) => ({ path, requestStream: false, responseStream: 
 
 describe("callH2()", () => {
   const server = new Server();
-  const sessions = new H2Sessions();
+  const sessions = new H2Sessions(silentLogger);
   let address = "";
   let cancelled = 0;
 
@@ -47,7 +48,7 @@ describe("callH2()", () => {
   });
 
   const call = (path: string, options: { deadlineMs?: number; signal?: AbortSignal; metadata?: Metadata } = {}) =>
-    callH2(sessions.get(address), path, Buffer.from("hi"), options.metadata ?? new Metadata(), options.deadlineMs ?? Date.now() + 10_000, options.signal ?? new AbortController().signal, 1 << 20);
+    sessions.call(address, 1, (session) => callH2(session, path, Buffer.from("hi"), options.metadata ?? new Metadata(), options.deadlineMs ?? Date.now() + 10_000, options.signal ?? new AbortController().signal, 1 << 20));
 
   it("sends the bytes and metadata, and returns the answer's bytes, headers and trailers", async () => {
     const metadata = new Metadata();
@@ -85,9 +86,9 @@ describe("callH2()", () => {
     const doomed = http2.createServer();
     doomed.on("stream", (stream) => setTimeout(() => stream.session?.destroy(), 50));
     await new Promise<void>((resolve) => doomed.listen(0, "127.0.0.1", resolve));
-    const own = new H2Sessions();
+    const own = new H2Sessions(silentLogger);
     try {
-      const error = (await callH2(own.get(`127.0.0.1:${(doomed.address() as AddressInfo).port}`), "/t.S/Hang", Buffer.alloc(0), new Metadata(), Date.now() + 10_000, new AbortController().signal, 1024).catch(
+      const error = (await own.call(`127.0.0.1:${(doomed.address() as AddressInfo).port}`, 1, (session) => callH2(session, "/t.S/Hang", Buffer.alloc(0), new Metadata(), Date.now() + 10_000, new AbortController().signal, 1024)).catch(
         (e: unknown) => e,
       )) as UpstreamError;
       expect(error.code).toBe(status.UNAVAILABLE);
@@ -98,9 +99,9 @@ describe("callH2()", () => {
   });
 
   it("answers UNAVAILABLE when nothing listens", async () => {
-    const refused = new H2Sessions();
+    const refused = new H2Sessions(silentLogger);
     try {
-      const error = (await callH2(refused.get("127.0.0.1:1"), "/t.S/Echo", Buffer.alloc(0), new Metadata(), Date.now() + 5_000, new AbortController().signal, 1024).catch((e: unknown) => e)) as UpstreamError;
+      const error = (await refused.call("127.0.0.1:1", 1, (session) => callH2(session, "/t.S/Echo", Buffer.alloc(0), new Metadata(), Date.now() + 5_000, new AbortController().signal, 1024)).catch((e: unknown) => e)) as UpstreamError;
       expect(error.code).toBe(status.UNAVAILABLE);
     } finally {
       refused.closeAll();

@@ -43,7 +43,7 @@ export interface ForwarderOptions {
   authorizer: Authorizer;
   dispatcher: Dispatcher;
   channels: UpstreamChannels;
-  /** When set, calls go out on these node:http2 sessions (callH2) instead of the grpc-js channels. */
+  /** When set, calls go out on these node:http2 sessions (callH2) instead of the grpc-js channels; either keeps one per front-end loop of a replica. */
   h2?: H2Sessions;
   metrics: RouterMetrics;
   logger: Logger;
@@ -105,8 +105,8 @@ export class Forwarder {
       const { h2 } = this.options;
       return tracedAttempt(method.path, replica.grpcAddress, withRoute(outgoing, route), (metadata) =>
         h2
-          ? callH2(h2.get(replica.grpcAddress), method.path, bytes, metadata, deadline, upstream.signal, UPSTREAM_MAX_RESPONSE_BYTES)
-          : callRaw(this.options.channels.get(replica.grpcAddress), method.path, bytes, metadata, deadline, upstream.signal),
+          ? h2.call(replica.grpcAddress, replica.frontendLoops, (session) => callH2(session, method.path, bytes, metadata, deadline, upstream.signal, UPSTREAM_MAX_RESPONSE_BYTES))
+          : this.options.channels.call(replica.grpcAddress, replica.frontendLoops, (channel) => callRaw(channel, method.path, bytes, metadata, deadline, upstream.signal)),
       ).finally(upstream.release);
     };
     const stickyKey = (route: Route) => header(input.metadata, route.stickyHeader || DEFAULT_STICKY_HEADER);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/events/v1/inference_events.proto.
  */
 export const file_tessera_events_v1_inference_events: GenFile = /*@__PURE__*/
-  fileDesc("Cih0ZXNzZXJhL2V2ZW50cy92MS9pbmZlcmVuY2VfZXZlbnRzLnByb3RvEhF0ZXNzZXJhLmV2ZW50cy52MSKSAwoNUmVwbGljYVJlY29yZBISCgpyZXBsaWNhX2lkGAEgASgJEhQKDGdycGNfYWRkcmVzcxgCIAEoCRIUCgxodHRwX2FkZHJlc3MYAyABKAkSDgoGZGV2aWNlGAQgASgJEjEKBm1vZGVscxgFIAMoCzIhLnRlc3NlcmEuaW5mZXJlbmNlLnYxLlNlcnZlZE1vZGVsEjIKDmhlYXJ0YmVhdF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJcChdwcmVkaWN0aW9uX2xvZ3NfZHJvcHBlZBgIIAMoCzI7LnRlc3NlcmEuZXZlbnRzLnYxLlJlcGxpY2FSZWNvcmQuUHJlZGljdGlvbkxvZ3NEcm9wcGVkRW50cnkaPAoaUHJlZGljdGlvbkxvZ3NEcm9wcGVkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASJTCgtNb2RlbExvYWRlZBISCgpyZXBsaWNhX2lkGAEgASgJEjAKBW1vZGVsGAIgASgLMiEudGVzc2VyYS5pbmZlcmVuY2UudjEuU2VydmVkTW9kZWwiQwoNTW9kZWxVbmxvYWRlZBISCgpyZXBsaWNhX2lkGAEgASgJEg0KBW1vZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKA1iBnByb3RvMw", [file_google_protobuf_timestamp, file_tessera_inference_v1_inference]);
+  fileDesc("Cih0ZXNzZXJhL2V2ZW50cy92MS9pbmZlcmVuY2VfZXZlbnRzLnByb3RvEhF0ZXNzZXJhLmV2ZW50cy52MSKqAwoNUmVwbGljYVJlY29yZBISCgpyZXBsaWNhX2lkGAEgASgJEhQKDGdycGNfYWRkcmVzcxgCIAEoCRIUCgxodHRwX2FkZHJlc3MYAyABKAkSDgoGZGV2aWNlGAQgASgJEjEKBm1vZGVscxgFIAMoCzIhLnRlc3NlcmEuaW5mZXJlbmNlLnYxLlNlcnZlZE1vZGVsEjIKDmhlYXJ0YmVhdF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJcChdwcmVkaWN0aW9uX2xvZ3NfZHJvcHBlZBgIIAMoCzI7LnRlc3NlcmEuZXZlbnRzLnYxLlJlcGxpY2FSZWNvcmQuUHJlZGljdGlvbkxvZ3NEcm9wcGVkRW50cnkSFgoOZnJvbnRlbmRfbG9vcHMYCSABKA0aPAoaUHJlZGljdGlvbkxvZ3NEcm9wcGVkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASJTCgtNb2RlbExvYWRlZBISCgpyZXBsaWNhX2lkGAEgASgJEjAKBW1vZGVsGAIgASgLMiEudGVzc2VyYS5pbmZlcmVuY2UudjEuU2VydmVkTW9kZWwiQwoNTW9kZWxVbmxvYWRlZBISCgpyZXBsaWNhX2lkGAEgASgJEg0KBW1vZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKA1iBnByb3RvMw", [file_google_protobuf_timestamp, file_tessera_inference_v1_inference]);
 
 /**
  * One inference replica as the router sees it. Stored (not published) in the
@@ -72,6 +72,15 @@ export type ReplicaRecord = Message<"tessera.events.v1.ReplicaRecord"> & {
    * @generated from field: map<string, uint64> prediction_logs_dropped = 8;
    */
   predictionLogsDropped: { [key: string]: bigint };
+
+  /**
+   * Event loops the gRPC port runs on (TESSERA_FRONTEND_LOOPS): the router
+   * keeps a connection on each, since the kernel spreads connections, not
+   * calls, over them. 0 (a replica from before this field) means 1.
+   *
+   * @generated from field: uint32 frontend_loops = 9;
+   */
+  frontendLoops: number;
 };
 
 /**
