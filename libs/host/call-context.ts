@@ -63,6 +63,14 @@ export class GrpcCallContext implements HandlerContext {
     return (this.requestHeaders ??= metadataToHeaders(this.metadata));
   }
 
+  /** One request header as `requestHeader.get(name)` gives it, read from the metadata without building the Headers. */
+  header(name: string): string | undefined {
+    if (this.requestHeaders) return this.requestHeaders.get(name) ?? undefined;
+    const values = this.metadata.get(name.toLowerCase());
+    if (values.length === 0) return undefined;
+    return values.map((v) => (typeof v === "string" ? v : Buffer.from(v).toString("base64"))).join(", ");
+  }
+
   get responseHeader(): Headers {
     return (this.responseHeaders ??= new Headers());
   }

@@ -5,7 +5,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import * as grpc from "@grpc/grpc-js";
 import { EchoResponseSchema, EchoService } from "../gen/tessera/testing/v1/echo_pb.js";
 import { createLogger } from "../log/index.js";
-import { createMeshClient, DEFAULT_MAX_MESSAGE_BYTES, serve, startService, type ServiceHost } from "./index.js";
+import { createMeshClient, DEFAULT_MAX_MESSAGE_BYTES, requestHeaderReader, serve, startService, type ServiceHost } from "./index.js";
 
 // EchoService handlers that misbehave in the ways a real handler can: set
 // headers and trailers, fail with details, set metadata gRPC cannot carry,
@@ -25,6 +25,12 @@ const edgeImpl: ServiceImpl<typeof EchoService> = {
         return { text: "ok" };
       case "non-ascii error metadata":
         throw new ConnectError("failing", Code.NotFound, { "x-bad": "café" });
+      case "read headers": {
+        // What requestHeaderReader gives, beside what requestHeader.get gives, for the same names.
+        const header = requestHeaderReader(context);
+        const names = ["x-one", "X-Multi", "x-absent", "x-data-bin"];
+        return { text: JSON.stringify([names.map((n) => header(n) ?? null), names.map((n) => context.requestHeader.get(n))]) };
+      }
       case "non-ascii header":
         context.responseHeader.set("x-bad", "café");
         return { text: "ok" };
@@ -112,6 +118,18 @@ describe("libs/host edge paths", () => {
       expect(logLines.filter((l) => l.includes("rpc failed") && l.includes(method))).toEqual([]);
     },
   );
+
+  it.each(["grpc", "connect"] as const)("reads single request headers as requestHeader.get does (%s), from the metadata on the gRPC port", async (port) => {
+    const client =
+      port === "grpc"
+        ? createClient(EchoService, createGrpcTransport({ baseUrl: `http://${host.grpcAddress}` }))
+        : createClient(EchoService, createConnectTransport({ baseUrl: `http://${host.httpAddress}`, httpVersion: "1.1" }));
+    const headers = new Headers([["x-one", "1"], ["x-multi", "a"], ["x-multi", "b"], ["x-data-bin", Buffer.from([0, 1, 2, 250]).toString("base64")]]);
+    const answer = await client.echo({ text: "read headers" }, { headers });
+    const [read, got] = JSON.parse(answer.text) as [(string | null)[], (string | null)[]];
+    expect(read).toEqual(got);
+    expect(read).toEqual(["1", "a, b", null, "AAEC+g=="]);
+  });
 
   describe("the same error, answered the same way on both ports", () => {
     const clients = () => ({

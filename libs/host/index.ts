@@ -6,4 +6,5 @@ export type { CallObserver } from "./call-observer.js";
 export { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 export type { RawUnaryHandler } from "./raw-grpc-methods.js";
 export { headersToMetadata, metadataToHeaders } from "./grpc-status.js";
+export { requestHeaderReader, type HeaderReader } from "./request-header.js";
 export { checkMeshToken, MESH_TOKEN_HEADER, writesOnly, type MeshTokenPolicy } from "./mesh-token.js";

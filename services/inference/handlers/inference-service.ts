@@ -8,6 +8,7 @@ import type { ModelManager } from "../serving/model-manager.js";
 import { DEFAULT_ALIAS } from "../serve-list.js";
 import { fromTensorMessage, toTensorMessage, type HostTensor } from "../tensor/index.js";
 import { requestOrigin } from "../logging/request-origin.js";
+import { requestHeaderReader } from "../../../libs/host/index.js";
 import { runInference } from "./run-inference.js";
 import { predictByEntity } from "../features/entity-predict.js";
 import type { FeatureLookup } from "../features/feature-lookup.js";
@@ -22,7 +23,7 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
         const { answer, defaulted } = await predictByEntity(manager, metrics, features, request, {
           timeoutMs: context.timeoutMs(),
           signal: context.signal,
-          origin: () => requestOrigin(context.requestHeader, request.entityKeys),
+          origin: () => requestOrigin(requestHeaderReader(context), request.entityKeys),
         });
         return {
           model: answer.version.model,
@@ -41,7 +42,7 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
         queueTimeoutUs: Number(request.queueTimeoutUs),
         timeoutMs: context.timeoutMs(),
         signal: context.signal,
-        origin: () => requestOrigin(context.requestHeader),
+        origin: () => requestOrigin(requestHeaderReader(context)),
       });
       // Answer in the form asked in: raw bytes for raw requests (cheap for big tensors), typed fields otherwise.
       const raw = request.inputs.length > 0 && request.inputs.every((t) => t.rawData.byteLength > 0);

@@ -1,3 +1,4 @@
+import type { HeaderReader } from "../../../libs/host/index.js";
 import { routeFromHeaders, type RouteHeaders } from "../../../libs/prediction-log/index.js";
 
 /** What a request's metadata says about where it came from, for its prediction log. */
@@ -19,10 +20,11 @@ const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
  * built (logging off costs nothing); several entity keys name no single
  * entity, so the log then carries none.
  */
-export function requestOrigin(headers: Headers, entityKeys: readonly string[] = []): RequestOrigin {
-  const traceId = TRACEPARENT.exec(headers.get("traceparent")?.trim().toLowerCase() ?? "")?.[1];
-  const entityKey = entityKeys.length === 1 ? entityKeys[0] : (headers.get(STICKY_KEY_HEADER) ?? undefined);
-  const route = routeFromHeaders((name) => headers.get(name));
+export function requestOrigin(headers: Headers | HeaderReader, entityKeys: readonly string[] = []): RequestOrigin {
+  const header: HeaderReader = typeof headers === "function" ? headers : (name) => headers.get(name) ?? undefined;
+  const traceId = TRACEPARENT.exec(header("traceparent")?.trim().toLowerCase() ?? "")?.[1];
+  const entityKey = entityKeys.length === 1 ? entityKeys[0] : header(STICKY_KEY_HEADER);
+  const route = routeFromHeaders(header);
   return {
     ...(traceId && traceId !== "0".repeat(32) ? { traceId } : {}),
     ...(entityKey ? { entityKey } : {}),
