@@ -23,11 +23,20 @@ export function rpcMetricsObserver(service: string, registry: Registry, logger: 
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  // Series bound once per (method, transport, code): prom-client hashes the labels on every unbound inc/observe.
+  const counted = new Map<string, Counter.Internal>();
+  const timed = new Map<string, Histogram.Internal<string>>();
   return {
     callEnded({ method, transport, code, durationSeconds, error }) {
       const codeName = code === 0 ? "OK" : (Code[code] ?? String(code));
-      requests.inc({ method, transport, code: codeName });
-      duration.observe({ method, transport }, durationSeconds);
+      const series = `${method}\n${transport}`;
+      const countKey = `${series}\n${codeName}`;
+      let counter = counted.get(countKey);
+      if (!counter) counted.set(countKey, (counter = requests.labels({ method, transport, code: codeName })));
+      counter.inc();
+      let timer = timed.get(series);
+      if (!timer) timed.set(series, (timer = duration.labels({ method, transport })));
+      timer.observe(durationSeconds);
       if (code === Code.Internal || code === Code.Unknown) logger.error("rpc failed", { method, transport, code: codeName, error });
     },
   };
