@@ -12,6 +12,11 @@ describe("envWithFlags()", () => {
     expect(readInferenceConfig(envWithFlags(["--frontend-loops", "2"], { TESSERA_FRONTEND_LOOPS: "4" })).frontendLoops).toBe(2);
   });
 
+  it("takes --session-placement as TESSERA_SESSION_PLACEMENT, and refuses a value that is not one", () => {
+    expect(readInferenceConfig(envWithFlags(["--session-placement", "event-loop"], { TESSERA_SESSION_PLACEMENT: "thread" })).sessionPlacement).toBe("event-loop");
+    expect(() => readInferenceConfig(envWithFlags(["--session-placement", "loop"], {}))).toThrow(/TESSERA_SESSION_PLACEMENT: expected one of auto, thread, event-loop, got "loop"/);
+  });
+
   it("refuses an unknown flag", () => {
     expect(() => envWithFlags(["--gpu", "0"], {})).toThrow(/--gpu/);
   });

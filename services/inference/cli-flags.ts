@@ -15,6 +15,7 @@ export function envWithFlags(argv: readonly string[], env: Env): Env {
       serve: { type: "string" },
       "instance-count": { type: "string" },
       "frontend-loops": { type: "string" },
+      "session-placement": { type: "string" },
       "grpc-port": { type: "string" },
       "http-port": { type: "string" },
       registry: { type: "string" },
@@ -27,6 +28,7 @@ export function envWithFlags(argv: readonly string[], env: Env): Env {
   if (values.serve !== undefined) merged.TESSERA_SERVE = values.serve;
   if (values["instance-count"] !== undefined) merged.TESSERA_INSTANCE_COUNT = values["instance-count"];
   if (values["frontend-loops"] !== undefined) merged.TESSERA_FRONTEND_LOOPS = values["frontend-loops"];
+  if (values["session-placement"] !== undefined) merged.TESSERA_SESSION_PLACEMENT = values["session-placement"];
   if (values["grpc-port"] !== undefined) merged.TESSERA_INFERENCE_GRPC_PORT = values["grpc-port"];
   if (values["http-port"] !== undefined) merged.TESSERA_INFERENCE_HTTP_PORT = values["http-port"];
   if (values.registry !== undefined) merged.TESSERA_REGISTRY_ADDRESS = values.registry;

@@ -16,6 +16,7 @@ describe("readInferenceConfig()", () => {
       serve: [],
       instanceCount: 1,
       frontendLoops: undefined,
+      sessionPlacement: "auto",
       session: { intraOpThreads: 0, interOpThreads: 0, graphOptimization: "all", memoryArena: true },
       logLevel: "info",
     });
@@ -34,6 +35,7 @@ describe("readInferenceConfig()", () => {
       TESSERA_SERVE: "fraud@production,wide@3",
       TESSERA_INSTANCE_COUNT: "2",
       TESSERA_FRONTEND_LOOPS: "3",
+      TESSERA_SESSION_PLACEMENT: "thread",
       TESSERA_BATCHING: '{"maxBatchSize": 32, "maxQueueDelayUs": 1000}',
       TESSERA_INTRA_OP_THREADS: "4",
       TESSERA_INTER_OP_THREADS: "1",
@@ -56,6 +58,7 @@ describe("readInferenceConfig()", () => {
       ],
       instanceCount: 2,
       frontendLoops: 3,
+      sessionPlacement: "thread",
       batchingOverrides: { maxBatchSize: 32, maxQueueDelayUs: 1000 },
       session: { intraOpThreads: 4, interOpThreads: 1, graphOptimization: "extended", memoryArena: false },
       replicaId: "replica-a",
@@ -67,6 +70,14 @@ describe("readInferenceConfig()", () => {
     expect(readInferenceConfig({ TESSERA_FRONTEND_LOOPS: "auto" }).frontendLoops).toBeUndefined();
   });
 
+  it("reads TESSERA_SESSION_PLACEMENT event-loop, and refuses it with more than one instance", () => {
+    expect(readInferenceConfig({ TESSERA_SESSION_PLACEMENT: "event-loop" }).sessionPlacement).toBe("event-loop");
+    expect(() => readInferenceConfig({ TESSERA_SESSION_PLACEMENT: "event-loop", TESSERA_INSTANCE_COUNT: "2" })).toThrow(
+      /^TESSERA_SESSION_PLACEMENT: "event-loop" runs one session at a time, but TESSERA_INSTANCE_COUNT is 2/,
+    );
+    expect(readInferenceConfig({ TESSERA_SESSION_PLACEMENT: "auto", TESSERA_INSTANCE_COUNT: "2" }).instanceCount).toBe(2);
+  });
+
   it.each([
     ["TESSERA_INFERENCE_GRPC_PORT", "70000"],
     ["TESSERA_DEVICE", "gpu0"],
@@ -75,6 +86,7 @@ describe("readInferenceConfig()", () => {
     ["TESSERA_FRONTEND_LOOPS", "0"],
     ["TESSERA_FRONTEND_LOOPS", "two"],
     ["TESSERA_GRAPH_OPTIMIZATION", "max"],
+    ["TESSERA_SESSION_PLACEMENT", "main"],
     ["TESSERA_REGISTRY_ADDRESS", "localhost"],
     ["TESSERA_REPLICA_ID", "a b"],
     ["TESSERA_ALLOW_CPU_FALLBACK", "maybe"],

@@ -8,6 +8,7 @@ import { parseDevice, type Device } from "./runtime/device.js";
 import { DEFAULT_MODEL_CACHE_DIR } from "./runtime/model-cache.js";
 import { DEFAULT_DRAIN_GRACE_MS } from "./runtime/drain-grace.js";
 import { GRAPH_OPTIMIZATIONS, type GraphOptimization, type SessionTuning } from "./runtime/session-options.js";
+import { PLACEMENT_SETTINGS, type PlacementSetting } from "./runtime/session-placement.js";
 import { parseServeList, type ServeSpec } from "./serve-list.js";
 
 /** Everything an inference replica reads from its environment, validated. */
@@ -46,6 +47,12 @@ export interface InferenceConfig {
   instanceCount: number;
   session: SessionTuning;
   /**
+   * Where each version's sessions run (TESSERA_SESSION_PLACEMENT): "thread",
+   * "event-loop", or "auto" (default): the event loop for a small, fast
+   * model on the CPU with one session, threads otherwise (session-placement.ts).
+   */
+  sessionPlacement: PlacementSetting;
+  /**
    * How long unloading a version (an unload, an alias switch, shutdown)
    * waits for its queued and running requests before answering them
    * UNAVAILABLE and ending its session threads, ms. Default 10 s.
@@ -67,7 +74,7 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
  * ConfigError naming the key, so start-up stops with one clear line.
  */
 export function readInferenceConfig(env: Env = process.env): InferenceConfig {
-  return {
+  const config: InferenceConfig = {
     grpcPort: readPort(env, "TESSERA_INFERENCE_GRPC_PORT", 8001),
     httpPort: readPort(env, "TESSERA_INFERENCE_HTTP_PORT", 8000),
     bindHost: readString(env, "TESSERA_BIND_HOST", "127.0.0.1"),
@@ -89,6 +96,7 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
       graphOptimization: readEnum<GraphOptimization>(env, "TESSERA_GRAPH_OPTIMIZATION", GRAPH_OPTIMIZATIONS, "all"),
       memoryArena: readBool(env, "TESSERA_MEMORY_ARENA", true),
     },
+    sessionPlacement: readEnum<PlacementSetting>(env, "TESSERA_SESSION_PLACEMENT", PLACEMENT_SETTINGS, "auto"),
     drainGraceMs: readInt(env, "TESSERA_DRAIN_GRACE_MS", DEFAULT_DRAIN_GRACE_MS, { min: 0, max: 3_600_000 }),
     modelCacheDir: readString(env, "TESSERA_MODEL_CACHE_DIR", DEFAULT_MODEL_CACHE_DIR),
     // hostname-pid: a pod name in Kubernetes, and still unique for several replicas on one laptop.
@@ -96,6 +104,14 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
     logLevel: readEnum<LogLevel>(env, "TESSERA_LOG_LEVEL", LOG_LEVELS, "info"),
     meshToken: readOptionalString(env, "TESSERA_MESH_TOKEN"),
   };
+  // Sessions on one event loop take turns: more would hold more copies of the weights and run nothing at once.
+  if (config.sessionPlacement === "event-loop" && config.instanceCount > 1) {
+    throw new ConfigError(
+      "TESSERA_SESSION_PLACEMENT",
+      `"event-loop" runs one session at a time, but TESSERA_INSTANCE_COUNT is ${config.instanceCount}; set TESSERA_INSTANCE_COUNT=1, or use "thread" (or "auto") for sessions that run at once`,
+    );
+  }
+  return config;
 }
 
 function readParsed<T>(env: Env, key: string, fallback: string, parse: (text: string) => T): T {

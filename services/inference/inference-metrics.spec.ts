@@ -22,4 +22,17 @@ describe("InferenceMetrics", () => {
     expect(text).toContain('tessera_inference_queue_seconds_sum{model="fraud",version="3"} 0.0045');
     expect(text).toContain('tessera_inference_queue_depth{model="fraud",version="3"} 2');
   });
+
+  it("shows where each loaded version's sessions run", async () => {
+    const registry = new Registry();
+    new InferenceMetrics(registry, () => [
+      { model: "fraud", version: 3, runner: { queueDepth: 0, placement: { placement: "event-loop" } } },
+      { model: "wide", version: 1, runner: { queueDepth: 0, placement: { placement: "thread" } } },
+      { model: "loading", version: 2 },
+    ]);
+    const text = await registry.metrics();
+    expect(text).toContain('tessera_inference_session_placement{model="fraud",version="3",placement="event-loop"} 1');
+    expect(text).toContain('tessera_inference_session_placement{model="wide",version="1",placement="thread"} 1');
+    expect(text).not.toContain('model="loading"');
+  });
 });

@@ -11,11 +11,11 @@ interface VersionSeries {
   readonly batchSize: { observe(value: number): void };
 }
 
-/** What the queue-depth gauge reads at scrape time. */
+/** What the queue-depth and session-placement gauges read at scrape time. */
 export interface QueueSource {
   readonly model: string;
   readonly version: number;
-  readonly runner?: { readonly queueDepth: number };
+  readonly runner?: { readonly queueDepth: number; readonly placement?: { readonly placement: string } };
 }
 
 export interface InferenceOutcome {
@@ -30,7 +30,7 @@ export const UNKNOWN_MODEL = "(unknown)";
 
 /**
  * The inference metrics, per model and version, in the host's registry:
- * tessera_inference_{requests_total,rows_total,queue_seconds,compute_seconds,batch_size,queue_depth}.
+ * tessera_inference_{requests_total,rows_total,queue_seconds,compute_seconds,batch_size,queue_depth,session_placement}.
  */
 export class InferenceMetrics {
   private readonly requests: Counter<"model" | "version" | "status">;
@@ -72,6 +72,16 @@ export class InferenceMetrics {
       collect() {
         this.reset();
         for (const s of sources()) if (s.runner) this.set({ model: s.model, version: String(s.version) }, s.runner.queueDepth);
+      },
+    });
+    new Gauge({
+      name: "tessera_inference_session_placement",
+      help: "1 for where a loaded version's sessions run: placement=\"thread\" (worker threads) or \"event-loop\" (the main thread).",
+      labelNames: ["model", "version", "placement"],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources()) if (s.runner?.placement) this.set({ model: s.model, version: String(s.version), placement: s.runner.placement.placement }, 1);
       },
     });
   }

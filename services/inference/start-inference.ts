@@ -87,6 +87,7 @@ export async function startInference(options: StartInferenceOptions): Promise<In
     device,
     tuning: config.session,
     instanceCount: config.instanceCount,
+    placement: config.sessionPlacement,
     batchingOverrides: options.batchingOverrides ?? options.config.batchingOverrides,
     replicaId: config.replicaId,
     logger,

@@ -1,13 +1,22 @@
-import { failedPrecondition, type ConnectError } from "../../../libs/errors/index.js";
+import { ConnectError, failedPrecondition } from "../../../libs/errors/index.js";
 import type { Signature } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 import type { Logger } from "../../../libs/log/index.js";
 import { DynamicBatcher, type BatcherStats, type BatchingOptions } from "../batching/index.js";
 import type { TensorMap } from "../tensor/index.js";
 import type { Device } from "./device.js";
+import { modelBytes } from "./model-size.js";
 import { OrtExecutor } from "./ort-executor.js";
+import type { ModelSource, SessionPlacement } from "./session.js";
 import type { SessionTuning } from "./session-options.js";
+import {
+  choosePlacement,
+  EVENT_LOOP_MAX_MODEL_BYTES,
+  PLACEMENT_TIMING_RUNS,
+  placementBeforeTiming,
+  type PlacementChoice,
+  type PlacementSetting,
+} from "./session-placement.js";
 import { DEFAULT_DRAIN_GRACE_MS } from "./drain-grace.js";
-import type { ModelSource } from "./worker-session.js";
 import { warmUpBatchSizes, warmUpInputs } from "./warm-up.js";
 
 export interface InferRequest {
@@ -44,6 +53,8 @@ export interface ModelRunner {
   readonly queueDepth: number;
   readonly instanceCount: number;
   readonly batching: BatchingOptions;
+  /** Where the version's sessions run, and why (logged at load, in metrics and ListServedModels). */
+  readonly placement: PlacementChoice;
   stats(): BatcherStats;
   /**
    * Stops taking requests and runs what is queued, for at most the drain
@@ -51,7 +62,7 @@ export interface ModelRunner {
    * UNAVAILABLE and ends the session threads. Frees the sessions.
    */
   release(): Promise<void>;
-  /** @internal Test faults on the version's session threads (see OrtExecutor). */
+  /** @internal Test faults on the version's sessions (see OrtExecutor; hang needs thread placement). */
   readonly faults: {
     crashSession(which?: "running" | "any"): Promise<void>;
     hangSessions(): void;
@@ -82,40 +93,51 @@ export interface ModelRunnerOptions {
    * them to the session's thread instead of moving them. Default false.
    */
   readonly keepRequestInputs?: boolean;
+  /** Where the sessions run; "auto" picks per version (session-placement.ts). Default "auto". */
+  readonly placement?: PlacementSetting;
 }
 
 /**
- * Creates the sessions, warms each one up at the usual batch sizes (zero
- * inputs shaped from the signature), and puts the batcher in front. Resolves
- * only when the version can answer its first request at full speed.
+ * Creates the sessions where they are to run, warms each one up at the
+ * usual batch sizes (zero inputs shaped from the signature), and puts the
+ * batcher in front. Resolves only when the version can answer its first
+ * request at full speed.
+ *
+ * Placement "auto", when a small model on the CPU with one session might
+ * run on the event loop: its sessions start on threads (a model is never
+ * run on the loop before it is known to be fast), the warmed session times
+ * a few runs at the largest warm-up batch on its thread, and if the median
+ * is under the bound a session is loaded and warmed on the event loop and
+ * the threaded one released.
  */
 export async function createModelRunner(options: ModelRunnerOptions): Promise<ModelRunner> {
-  const executor = await OrtExecutor.create({
-    model: options.model,
+  const setting = options.placement ?? "auto";
+  const sizes = warmUpBatchSizes(options.signature, options.batching);
+  const inputs = {
+    setting,
     device: options.device,
-    tuning: options.tuning,
     instanceCount: options.instanceCount,
-    label: options.label,
-    logger: options.logger,
-    onBroken: options.onBroken,
-  });
-  try {
-    for (const rows of warmUpBatchSizes(options.signature, options.batching)) {
-      const inputs = warmUpInputs(options.signature, rows);
-      // As many runs at once as sessions: each session gets one.
-      await Promise.all(Array.from({ length: executor.instanceCount }, () => executor.run(inputs))).catch((error: unknown) => {
-        throw failedPrecondition(
-          `${options.label} failed its warm-up run (${rows} rows of zeros): ${error instanceof Error ? error.message : String(error)}; check the model runs on such inputs`,
-          error,
-        );
-      });
-      options.logger.debug("warmed up", { model: options.label, rows });
+    modelBytes: setting === "auto" ? await modelBytes(options.model, EVENT_LOOP_MAX_MODEL_BYTES) : undefined,
+  };
+  let choice = placementBeforeTiming(inputs);
+  let executor = await warmedExecutor(options, choice?.placement ?? "thread", sizes);
+  if (!choice) {
+    const rows = sizes[sizes.length - 1] ?? 1;
+    try {
+      const runsUs = await executor.timeRuns(warmUpInputs(options.signature, rows), PLACEMENT_TIMING_RUNS);
+      choice = choosePlacement({ ...inputs, runsUs, rows });
+      if (choice.placement === "event-loop") {
+        const onLoop = await warmedExecutor(options, "event-loop", sizes);
+        await executor.release(options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
+        executor = onLoop;
+      }
+    } catch (error) {
+      await executor.release(options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
+      throw error instanceof ConnectError ? error : warmUpFailed(options.label, rows, error);
     }
-  } catch (error) {
-    // Warm-up runs of the other sessions may still be going: bounded like any release.
-    await executor.release(options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
-    throw error;
   }
+  const placement = choice;
+  options.logger.info("session placement", { model: options.label, placement: placement.placement, reason: placement.reason, ...(placement.runUs !== undefined && { runUs: Math.round(placement.runUs) }) });
   const batcher = new DynamicBatcher({
     options: options.batching,
     // Unless a request's inputs are read after its answer (keepRequestInputs),
@@ -132,6 +154,7 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
     },
     instanceCount: executor.instanceCount,
     batching: options.batching,
+    placement,
     stats: () => batcher.stats(),
     release: () =>
       (releasing ??= (async () => {
@@ -158,4 +181,37 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
       },
     },
   };
+}
+
+/** An executor of this placement whose sessions have all run at every warm-up size; FAILED_PRECONDITION if one cannot. */
+async function warmedExecutor(options: ModelRunnerOptions, placement: SessionPlacement, sizes: readonly number[]): Promise<OrtExecutor> {
+  const executor = await OrtExecutor.create({
+    model: options.model,
+    device: options.device,
+    tuning: options.tuning,
+    instanceCount: options.instanceCount,
+    placement,
+    label: options.label,
+    logger: options.logger,
+    onBroken: options.onBroken,
+  });
+  try {
+    for (const rows of sizes) {
+      const inputs = warmUpInputs(options.signature, rows);
+      // As many runs at once as sessions: each session gets one.
+      await Promise.all(Array.from({ length: executor.instanceCount }, () => executor.run(inputs))).catch((error: unknown) => {
+        throw warmUpFailed(options.label, rows, error);
+      });
+      options.logger.debug("warmed up", { model: options.label, rows, placement });
+    }
+  } catch (error) {
+    // Warm-up runs of the other sessions may still be going: bounded like any release.
+    await executor.release(options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
+    throw error;
+  }
+  return executor;
+}
+
+function warmUpFailed(label: string, rows: number, error: unknown): ConnectError {
+  return failedPrecondition(`${label} failed its warm-up run (${rows} rows of zeros): ${error instanceof Error ? error.message : String(error)}; check the model runs on such inputs`, error);
 }

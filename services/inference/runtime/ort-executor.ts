@@ -5,15 +5,19 @@ import { fromOrtTensor, toOrtTensor, type HostTensor, type TensorMap } from "../
 import type { Device } from "./device.js";
 import { withReason } from "../error-reason.js";
 import { sessionOptionsFor, type SessionTuning } from "./session-options.js";
-import { WorkerSession, type ModelSource } from "./worker-session.js";
+import { EventLoopSession } from "./event-loop-session.js";
+import type { ModelSource, Session, SessionFactory, SessionPlacement } from "./session.js";
+import { WorkerSession } from "./worker-session.js";
 
 export interface OrtExecutorOptions {
   /** The ONNX model: its file's path (see ModelCache), or its bytes. */
   readonly model: ModelSource;
   readonly device: Device;
   readonly tuning: SessionTuning;
-  /** Sessions to create: runs that may go on at once. */
+  /** Sessions to create: runs that may go on at once (on the event loop, they take turns). */
   readonly instanceCount: number;
+  /** Where the sessions run (session.ts). Default "thread". */
+  readonly placement?: SessionPlacement;
   /** "fraud@3", for messages. */
   readonly label: string;
   readonly logger?: Logger;
@@ -30,8 +34,13 @@ export interface OrtExecutorOptions {
 /** Waits between tries at replacing a dead session: 100 ms, then 4x each time. */
 const firstRetryMs = 100;
 
+const factories: Record<SessionPlacement, SessionFactory> = {
+  thread: (model, options) => WorkerSession.create(model, options),
+  "event-loop": (model, options) => EventLoopSession.create(model, options),
+};
+
 interface Waiter {
-  resolve(session: WorkerSession): void;
+  resolve(session: Session): void;
   reject(error: ConnectError): void;
 }
 
@@ -41,20 +50,23 @@ interface Waiter {
  * above never starts more runs than there are sessions, and a run asked for
  * beyond that waits for one to come free rather than fail.
  *
- * Each session runs on a worker thread (see worker-session.ts), so
+ * Each session runs on a worker thread (worker-session.ts), so
  * instance_count sessions run batches at once and the event loop stays free
- * to answer RPCs while a batch runs. A session whose thread dies is dropped
- * from the pool at once (its run answered UNAVAILABLE) and a new one is
- * loaded from the model file in its place; runs wait for it meanwhile.
+ * to answer RPCs while a batch runs; or, for a model whose run costs less
+ * than that hop, on the event loop (event-loop-session.ts). A session that
+ * dies is dropped from the pool at once (its run answered UNAVAILABLE) and
+ * a new one is loaded from the model file in its place; runs wait for it
+ * meanwhile.
  */
 export class OrtExecutor {
   /** Live sessions, free or running. */
-  private readonly sessions = new Set<WorkerSession>();
-  private readonly free: WorkerSession[] = [];
+  private readonly sessions = new Set<Session>();
+  private readonly free: Session[] = [];
   private readonly waiters: Waiter[] = [];
   private readonly sessionOptions: ort.InferenceSession.SessionOptions;
   private readonly logger: Logger;
   private readonly label: string;
+  private readonly createSession: SessionFactory;
   private replacing = 0;
   private released = false;
   private broken: ConnectError | undefined;
@@ -66,14 +78,15 @@ export class OrtExecutor {
     this.sessionOptions = sessionOptionsFor(options.device, options.tuning);
     this.logger = options.logger ?? silentLogger;
     this.label = options.label;
+    this.createSession = factories[options.placement ?? "thread"];
   }
 
   static async create(options: OrtExecutorOptions): Promise<OrtExecutor> {
     const executor = new OrtExecutor(options);
-    const sessions: WorkerSession[] = [];
+    const sessions: Session[] = [];
     try {
       // One after another: creating sessions at once only competes for the same cores and memory.
-      for (let i = 0; i < options.instanceCount; i++) sessions.push(await WorkerSession.create(options.model, executor.sessionOptions));
+      for (let i = 0; i < options.instanceCount; i++) sessions.push(await executor.createSession(options.model, executor.sessionOptions));
     } catch (error) {
       await Promise.allSettled(sessions.map((s) => s.release()));
       throw invalidArgument(`ONNX Runtime cannot load ${options.label}: ${messageOf(error)}`, error);
@@ -86,6 +99,11 @@ export class OrtExecutor {
   /** Sessions asked for: runs that may go on at once (while one is being replaced, one fewer is live). */
   get instanceCount(): number {
     return this.options.instanceCount;
+  }
+
+  /** Where the sessions run. */
+  get placement(): SessionPlacement {
+    return this.options.placement ?? "thread";
   }
 
   /** Sessions alive now. */
@@ -101,9 +119,23 @@ export class OrtExecutor {
   /**
    * Runs the model once on these inputs; outputs in the model's output order.
    * `owned`: the caller never reads `inputs` again, so their buffers move to
-   * the session's thread without a copy (see WorkerSession.run).
+   * the session's thread without a copy (see Session.run).
    */
   async run(inputs: TensorMap, owned = false): Promise<Map<string, HostTensor>> {
+    return (await this.runTimed(inputs, owned)).outputs;
+  }
+
+  /**
+   * Runs the inputs `count` times, one after another; the session's own time
+   * of each run, µs (Session.lastRunUs: on a thread, without the hop).
+   */
+  async timeRuns(inputs: TensorMap, count: number): Promise<number[]> {
+    const times: number[] = [];
+    for (let i = 0; i < count; i++) times.push((await this.runTimed(inputs, false)).runUs);
+    return times;
+  }
+
+  private async runTimed(inputs: TensorMap, owned: boolean): Promise<{ outputs: Map<string, HostTensor>; runUs: number }> {
     const session = await this.acquire();
     try {
       const feeds: Record<string, ort.Tensor> = {};
@@ -120,7 +152,7 @@ export class OrtExecutor {
         if (!value) throw internal(`${this.label}: the run returned no output '${name}'`);
         outputs.set(name, fromOrtTensor(value as ort.Tensor, name));
       }
-      return outputs;
+      return { outputs, runUs: session.lastRunUs };
     } finally {
       this.give(session);
     }
@@ -153,32 +185,32 @@ export class OrtExecutor {
     await Promise.allSettled([...this.sessions].map((s) => this.drop(s).terminate()));
   }
 
-  /** @internal Test fault: the thread of a session dies as a crash would; `running` picks one that is running a batch. */
+  /** @internal Test fault: a session dies as a crash of its thread would; `running` picks one that is running a batch. */
   async crashSession(which: "running" | "any" = "any"): Promise<void> {
     const session = this.pick(which);
     await session.crash();
   }
 
-  /** @internal Test fault: every session's thread blocks for good, so runs given to them never answer. */
+  /** @internal Test fault: every session's thread blocks for good, so runs given to them never answer. Thread placement only (EventLoopSession.hang). */
   hangSessions(): void {
     for (const session of this.sessions) session.hang();
   }
 
-  private pick(which: "running" | "any"): WorkerSession {
+  private pick(which: "running" | "any"): Session {
     const running = [...this.sessions].filter((s) => !this.free.includes(s));
     const session = (which === "running" ? running : [...this.sessions])[0];
     if (!session) throw new Error(`${this.label} has no ${which === "running" ? "running" : "live"} session`);
     return session;
   }
 
-  /** Puts a live session in the pool and watches its thread. */
-  private adopt(session: WorkerSession): void {
+  /** Puts a live session in the pool and watches it. */
+  private adopt(session: Session): void {
     this.sessions.add(session);
     session.onDeath = (error) => this.onDeath(session, error);
     this.give(session);
   }
 
-  private drop(session: WorkerSession): WorkerSession {
+  private drop(session: Session): Session {
     this.sessions.delete(session);
     const i = this.free.indexOf(session);
     if (i >= 0) this.free.splice(i, 1);
@@ -186,13 +218,13 @@ export class OrtExecutor {
     return session;
   }
 
-  private onDeath(session: WorkerSession, error: Error): void {
+  private onDeath(session: Session, error: Error): void {
     this.drop(session);
     if (this.released) {
       this.checkIdle();
       return;
     }
-    this.logger.error("a session thread died; loading a new session in its place", { model: this.label, error: error.message, live: this.sessions.size });
+    this.logger.error("a session died; loading a new session in its place", { model: this.label, placement: this.placement, error: error.message, live: this.sessions.size });
     void this.replace();
   }
 
@@ -206,7 +238,7 @@ export class OrtExecutor {
         if (attempt > 0) await sleep(firstRetryMs * 4 ** (attempt - 1));
         if (this.released) return;
         try {
-          const session = await WorkerSession.create(this.options.model, this.sessionOptions);
+          const session = await this.createSession(this.options.model, this.sessionOptions);
           if (this.released) {
             await session.release();
             return;
@@ -228,7 +260,7 @@ export class OrtExecutor {
     this.options.onBroken?.(this.broken);
   }
 
-  private acquire(): Promise<WorkerSession> {
+  private acquire(): Promise<Session> {
     if (this.released) return Promise.reject(unavailable(`${this.label} was unloaded; its sessions are gone; retry the request`));
     if (this.broken) return Promise.reject(this.broken);
     const session = this.free.pop();
@@ -236,7 +268,7 @@ export class OrtExecutor {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  private give(session: WorkerSession): void {
+  private give(session: Session): void {
     if (!this.sessions.has(session)) return; // died while it ran: already dropped
     if (this.released) {
       this.releaseSession(session);
@@ -248,7 +280,7 @@ export class OrtExecutor {
   }
 
   /** Frees a session no run uses; it stays in `sessions` until its thread has ended. */
-  private releaseSession(session: WorkerSession): void {
+  private releaseSession(session: Session): void {
     session.onDeath = undefined;
     void session
       .release()

@@ -2,9 +2,12 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import { unavailable } from "../../../libs/errors/index.js";
+import type { ModelSource, Session } from "./session.js";
 import { packTensors, type WireTensor } from "./wire-tensors.js";
 
-type Reply = { id: number; ok: true; outputNames?: string[]; outputs?: WireTensor[] } | { id: number; ok: false; message: string };
+export type { ModelSource } from "./session.js";
+
+type Reply = { id: number; ok: true; outputNames?: string[]; outputs?: WireTensor[]; runUs?: number } | { id: number; ok: false; message: string };
 
 // The worker is CommonJS source run with `eval`, so it loads the same way
 // from TypeScript under test and from dist/, and requires onnxruntime-node
@@ -21,7 +24,10 @@ parentPort.on("message", async (message) => {
     } else if (message.type === "run") {
       const feeds = {};
       for (const t of message.inputs) feeds[t.name] = new ort.Tensor(t.type, t.data, t.dims);
+      // Timed here, on the session's thread: what the run costs, without the hop (session placement reads it).
+      const started = performance.now();
       const results = await session.run(feeds);
+      const runUs = (performance.now() - started) * 1000;
       const outputs = [];
       const transfer = [];
       for (const name of session.outputNames) {
@@ -34,7 +40,7 @@ parentPort.on("message", async (message) => {
         }
         outputs.push({ name, type: value.type, dims: value.dims, data });
       }
-      parentPort.postMessage({ id: message.id, ok: true, outputs }, transfer);
+      parentPort.postMessage({ id: message.id, ok: true, outputs, runUs }, transfer);
     } else if (message.type === "release") {
       if (session) await session.release();
       parentPort.postMessage({ id: message.id, ok: true });
@@ -51,14 +57,6 @@ parentPort.on("message", async (message) => {
 const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node");
 
 /**
- * What a session loads: the path of an .onnx file (what a replica uses: each
- * thread reads the file itself, so the weights are never copied through the
- * main thread, and external data files beside it are found), or the bytes
- * of a small model (tests, warm-up probes).
- */
-export type ModelSource = string | Uint8Array;
-
-/**
  * One ONNX Runtime session on a thread of its own. onnxruntime-node runs a
  * session synchronously on the calling thread, so sessions on the event
  * loop would take turns and stall every RPC while a batch runs; on worker
@@ -70,7 +68,8 @@ export type ModelSource = string | Uint8Array;
  * every later one at once; `onDeath` tells the owner, so it can put a new
  * session in its place.
  */
-export class WorkerSession {
+export class WorkerSession implements Session {
+  readonly placement = "thread";
   private readonly pending = new Map<number, { resolve: (reply: Reply & { ok: true }) => void; reject: (error: Error) => void }>();
   private nextId = 1;
   private failure: Error | undefined;
@@ -78,6 +77,7 @@ export class WorkerSession {
   private ending = false;
   private readonly exited: Promise<void>;
   outputNames: readonly string[] = [];
+  lastRunUs = Number.NaN;
   /** Called once if the thread dies on its own (not by release() or terminate()). */
   onDeath: ((error: Error) => void) | undefined;
 
@@ -133,6 +133,7 @@ export class WorkerSession {
   async run(feeds: Record<string, ort.Tensor>, owned = false): Promise<Record<string, ort.Tensor>> {
     const { tensors: inputs, transfer } = packTensors(Object.entries(feeds), owned);
     const reply = await this.request({ type: "run", inputs }, transfer);
+    this.lastRunUs = reply.runUs ?? Number.NaN;
     const results: Record<string, ort.Tensor> = {};
     for (const t of reply.outputs ?? []) results[t.name] = new ort.Tensor(t.type, t.data as never, t.dims);
     return results;

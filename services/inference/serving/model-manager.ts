@@ -21,6 +21,7 @@ import { formatDevice, type Device } from "../runtime/device.js";
 import { ModelCache } from "../runtime/model-cache.js";
 import { createModelRunner } from "../runtime/model-runner.js";
 import type { SessionTuning } from "../runtime/session-options.js";
+import type { PlacementSetting } from "../runtime/session-placement.js";
 import { fetchVersion, lookUpAlias, type RegistryClient } from "./fetch-version.js";
 import { ServedTable, type Selector, type Target } from "./served-table.js";
 import { toServedModel, type ReadyVersion, type ServedVersion } from "./served-version.js";
@@ -48,6 +49,8 @@ export interface ModelManagerOptions {
   readonly device: Device;
   readonly tuning: SessionTuning;
   readonly instanceCount: number;
+  /** Where each version's sessions run; see ModelRunnerOptions.placement. Default "auto". */
+  readonly placement?: PlacementSetting;
   /** This replica's own batching settings, over each version's registry config. */
   readonly batchingOverrides?: BatchingOverrides;
   readonly replicaId: string;
@@ -315,6 +318,7 @@ export class ModelManager {
         device: this.options.device,
         tuning: this.options.tuning,
         instanceCount: this.options.instanceCount,
+        placement: this.options.placement,
         label,
         logger: this.logger,
         drainGraceMs: this.options.drainGraceMs,
@@ -330,7 +334,7 @@ export class ModelManager {
       slot.error = undefined;
       slot.failure = undefined;
       slot.retryable = undefined;
-      this.logger.info("model version ready", { model: slot.model, version: slot.version, device: this.deviceName, instances: runner.instanceCount, batching: batching.enabled, ms: Math.round(performance.now() - started) });
+      this.logger.info("model version ready", { model: slot.model, version: slot.version, device: this.deviceName, instances: runner.instanceCount, placement: runner.placement.placement, batching: batching.enabled, ms: Math.round(performance.now() - started) });
       void this.publishLoaded(slot);
     } catch (error) {
       const reason = loadError(error);

@@ -46,6 +46,7 @@ export function toServedModel(slot: ServedVersion, aliases: readonly string[], d
     signature: slot.signature,
     batching: slot.runner ? toBatchingConfig(slot.runner.batching) : slot.modelVersion?.batching,
     queueDepth: slot.runner?.queueDepth ?? 0,
+    sessionPlacement: slot.runner?.placement.placement ?? "",
   });
 }
 

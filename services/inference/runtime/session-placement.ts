@@ -1,0 +1,88 @@
+import type { Device } from "./device.js";
+import type { SessionPlacement } from "./session.js";
+
+/** TESSERA_SESSION_PLACEMENT: where a replica's sessions run; "auto" picks per version. */
+export type PlacementSetting = "auto" | SessionPlacement;
+
+export const PLACEMENT_SETTINGS: readonly PlacementSetting[] = ["auto", "thread", "event-loop"];
+
+/**
+ * Largest model (its file and the external data beside it) "auto" may load
+ * on the event loop. Loading is one synchronous native call that parses and
+ * copies the weights, blocking every RPC meanwhile (2 MiB took 64 ms,
+ * 0.25 MiB 8.5 ms on the busy dev box); the models fast enough to run there
+ * are far below this (fraud: 5 KB).
+ */
+export const EVENT_LOOP_MAX_MODEL_BYTES = 1024 * 1024;
+
+/**
+ * Longest run, µs (median at the largest warm-up batch, timed on the
+ * session's thread), that "auto" places on the event loop. Below it the
+ * run blocks the loop for less than the hop to a session thread costs the
+ * main thread per request (postMessage, structured clone, two wake-ups:
+ * measured at 80-110 µs of main-thread time and ~130 µs of process CPU per
+ * one-row fraud run on the dev box, see docs/performance.md), with a margin
+ * for noisy timing; well above it the hop is the cheaper of the two, and a
+ * long run on the loop would hold up every other call's answer.
+ */
+export const EVENT_LOOP_MAX_RUN_US = 50;
+
+/** Timed runs at the largest warm-up batch for the choice; their median is compared. */
+export const PLACEMENT_TIMING_RUNS = 7;
+
+export interface PlacementInputs {
+  readonly setting: PlacementSetting;
+  readonly device: Device;
+  /** Sessions of the version. */
+  readonly instanceCount: number;
+  /** The model file plus its external data; undefined when unknown (treated as too big). */
+  readonly modelBytes: number | undefined;
+}
+
+export interface PlacementChoice {
+  readonly placement: SessionPlacement;
+  /** Why, with the numbers: logged at load and shown to operators. */
+  readonly reason: string;
+  /** The median run timed for the choice, µs; only when "auto" timed runs. */
+  readonly runUs?: number;
+}
+
+/**
+ * The choice as far as it can be made before a run: an explicit setting, or
+ * "auto" ruling the event loop out (a GPU, several sessions, a big model).
+ * Undefined: "auto" and the model may run on the event loop if it is fast
+ * enough; time it (choosePlacement).
+ */
+export function placementBeforeTiming(inputs: PlacementInputs): PlacementChoice | undefined {
+  const { setting, device, instanceCount, modelBytes } = inputs;
+  if (setting !== "auto") return { placement: setting, reason: `asked for (TESSERA_SESSION_PLACEMENT=${setting})` };
+  if (device.kind !== "cpu") return { placement: "thread", reason: "auto: on a GPU the run waits on the device, so it never blocks the event loop" };
+  // Sessions on one loop take turns: more than one would only hold more copies of the weights.
+  if (instanceCount > 1) return { placement: "thread", reason: `auto: instance_count ${instanceCount} > 1 runs batches at once, which only threads do` };
+  if (modelBytes === undefined || modelBytes > EVENT_LOOP_MAX_MODEL_BYTES) {
+    return { placement: "thread", reason: `auto: the model is ${modelBytes === undefined ? "of unknown size" : `${modelBytes} bytes`}, over the ${EVENT_LOOP_MAX_MODEL_BYTES} bytes loaded on the event loop` };
+  }
+  return undefined;
+}
+
+/**
+ * The placement of a version: placementBeforeTiming's, or for a small model
+ * on the CPU with one session, the event loop when its median run (µs, at
+ * `rows` rows, timed on its thread) is under EVENT_LOOP_MAX_RUN_US.
+ */
+export function choosePlacement(inputs: PlacementInputs & { readonly runsUs: readonly number[]; readonly rows: number }): PlacementChoice {
+  const before = placementBeforeTiming(inputs);
+  if (before) return before;
+  const runUs = median(inputs.runsUs);
+  const timing = `median run ${Number.isNaN(runUs) ? "unknown" : `${Math.round(runUs)} µs`} at ${inputs.rows} rows (${inputs.runsUs.length} runs), model ${inputs.modelBytes} bytes`;
+  if (runUs < EVENT_LOOP_MAX_RUN_US) return { placement: "event-loop", reason: `auto: ${timing}, under the ${EVENT_LOOP_MAX_RUN_US} µs a hop to a session thread costs`, runUs };
+  return { placement: "thread", reason: `auto: ${timing}, not under the ${EVENT_LOOP_MAX_RUN_US} µs that runs on the event loop`, runUs };
+}
+
+/** The middle value (mean of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
