@@ -21,8 +21,8 @@ interface InFlight {
  * stuck run stops every RPC): what a death means here is the crash() test
  * fault, which drops the session as a dead thread would be; hang() is
  * refused. A run, once started, always finishes, so release() and
- * terminate() wait for it: never long, since only small, fast models are
- * placed here.
+ * terminate() wait for it and let it answer: never long, since only small,
+ * fast models are placed here.
  */
 export class EventLoopSession implements Session {
   readonly placement = "event-loop";
@@ -72,15 +72,18 @@ export class EventLoopSession implements Session {
     await this.free();
   }
 
-  /** Answers the runs going UNAVAILABLE now; frees the session once the runtime's calls have returned. */
+  /**
+   * As release(): a run on the event loop cannot be cut, so the ones going
+   * finish anyway, and their callers get the answer rather than UNAVAILABLE.
+   */
   async terminate(): Promise<void> {
-    this.fail(unavailable("the event-loop session was stopped before it answered; retry the request"), false);
+    this.failure ??= unavailable("the event-loop session was stopped before the request reached it; retry the request");
     await this.free();
   }
 
   /** @internal Test fault: the session is dropped as a dead thread would be (onDeath fires, its runs answer UNAVAILABLE). */
   async crash(): Promise<void> {
-    this.fail(unavailable("the event-loop session died before it answered; retry the request"), true);
+    this.die(unavailable("the event-loop session died before it answered; retry the request"));
     await this.free();
   }
 
@@ -89,11 +92,11 @@ export class EventLoopSession implements Session {
     throw new Error("an event-loop session cannot hang on its own (a stuck run would block every RPC); use thread placement for this fault");
   }
 
-  private fail(error: Error, death: boolean): void {
+  private die(error: Error): void {
     if (this.failure) return;
     this.failure = error;
     for (const run of this.inFlight) run.reject(error);
-    if (death) this.onDeath?.(error);
+    this.onDeath?.(error);
   }
 
   private free(): Promise<void> {

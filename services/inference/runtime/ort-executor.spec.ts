@@ -5,10 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveBatchingOptions } from "../../../libs/batching/index.js";
 import { Code, ConnectError } from "../../../libs/errors/index.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { TensorProto_DataType } from "../../../libs/gen/onnx/onnx_pb.js";
+import { buildModel, node, tensorValue } from "../../../libs/onnx/build-model.js";
 import { exampleModel } from "../../../mesh/models/index.js";
 import { DynamicBatcher } from "../batching/index.js";
 import type { HostTensor, TensorMap } from "../tensor/index.js";
 import { OrtExecutor, type OrtExecutorOptions } from "./ort-executor.js";
+import type { SessionPlacement } from "./session.js";
 
 const fraud = exampleModel("fraud");
 const tuning = { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true } as const;
@@ -25,12 +28,28 @@ async function failure(promise: Promise<unknown>): Promise<ConnectError> {
   throw new Error("expected it to fail");
 }
 
-describe("OrtExecutor", () => {
+/** y = zeros of shape [n]: n = 2^42 asks for 16 TiB, which the runtime fails to allocate (a real out-of-memory run). */
+const fill = buildModel({
+  name: "fill",
+  inputs: [tensorValue("n", TensorProto_DataType.INT64, [1])],
+  outputs: [tensorValue("y", TensorProto_DataType.FLOAT, ["n"])],
+  nodes: [node("ConstantOfShape", ["n"], ["y"], { name: "fill" })],
+  initializers: [],
+});
+const fillInput = (n: bigint): TensorMap => new Map([["n", { dtype: DataType.INT64, shape: [1], data: BigInt64Array.from([n]) }]]);
+
+const placements: SessionPlacement[] = ["thread", "event-loop"];
+/** What a dead session's run is answered with, by placement. */
+const deathMessage = { thread: /fraud@1: the session thread exited/, "event-loop": /fraud@1: the event-loop session died/ };
+
+describe.each(placements)("OrtExecutor on %s placement", (placement) => {
   let dir: string;
   let modelPath: string;
   const open: OrtExecutor[] = [];
+  // A thread's run is held by hanging it, so the crash finds it running; an event-loop run is still queued (setImmediate) when the crash comes.
+  const holdRuns = (executor: OrtExecutor) => placement === "thread" && executor.hangSessions();
   const create = async (options: Partial<OrtExecutorOptions> = {}) => {
-    const executor = await OrtExecutor.create({ model: modelPath, device: { kind: "cpu" }, tuning, instanceCount: 1, label: "fraud@1", ...options });
+    const executor = await OrtExecutor.create({ model: modelPath, device: { kind: "cpu" }, tuning, instanceCount: 1, label: "fraud@1", placement, ...options });
     open.push(executor);
     return executor;
   };
@@ -46,29 +65,30 @@ describe("OrtExecutor", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("answers a run on a thread that dies UNAVAILABLE, replaces the session, and runs the next request", async () => {
+  it("answers a run on a session that dies UNAVAILABLE, replaces the session, and runs the next request", async () => {
     const executor = await create();
+    expect(executor.placement).toBe(placement);
     const expected = await executor.run(row(1));
-    executor.hangSessions();
+    holdRuns(executor);
     const inFlight = executor.run(row(1));
     await executor.crashSession("running");
     const error = await failure(inFlight);
     expect(error.code).toBe(Code.Unavailable);
-    expect(error.rawMessage).toMatch(/fraud@1: the session thread exited/);
+    expect(error.rawMessage).toMatch(deathMessage[placement]);
     // Waits for the session loaded in the dead one's place.
     const after = await executor.run(row(1));
     expect(after.get("score")?.data).toEqual(expected.get("score")?.data);
     expect(executor.liveSessions).toBe(1);
   });
 
-  it("answers the batch of a dead thread UNAVAILABLE for every request, without bisecting it", async () => {
+  it("answers the batch of a dead session UNAVAILABLE for every request, without bisecting it", async () => {
     const executor = await create();
     const batcher = new DynamicBatcher({
       options: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, preferredBatchSizes: [4], maxQueueDelayUs: 60_000_000, isolateFailures: true }),
       execute: (inputs) => executor.run(inputs),
       instances: 1,
     });
-    executor.hangSessions();
+    holdRuns(executor);
     const answers = [1, 2, 3, 4].map((seed) => failure(batcher.submit({ inputs: row(seed), rows: 1 })));
     // Cut only at the preferred size (the delay is a minute), so the four are one batch on the hung session.
     expect(batcher.inFlight).toBe(1);
@@ -79,8 +99,7 @@ describe("OrtExecutor", () => {
   });
 
   it("keeps answering INVALID_ARGUMENT for what the graph itself rejects", async () => {
-    const gather = await OrtExecutor.create({ model: exampleModel("gather").build(), device: { kind: "cpu" }, tuning, instanceCount: 1, label: "gather@1" });
-    open.push(gather);
+    const gather = await create({ model: exampleModel("gather").build(), label: "gather@1" });
     const bad = new Map<string, HostTensor>([
       ["x", { dtype: DataType.FLOAT32, shape: [1, 4], data: new Float32Array(4) }],
       ["idx", { dtype: DataType.INT64, shape: [1], data: BigInt64Array.from([99n]) }],
@@ -89,25 +108,13 @@ describe("OrtExecutor", () => {
     expect(gather.liveSessions).toBe(1);
   });
 
-  it("ends a run still going after the release grace, and answers runs waiting for a session", async () => {
-    const executor = await create();
-    executor.hangSessions();
-    const running = failure(executor.run(row()));
-    const waiting = failure(executor.run(row()));
-    await executor.release(50);
-    expect((await running).code).toBe(Code.Unavailable);
-    const waited = await waiting;
-    expect(waited.code).toBe(Code.Unavailable);
-    expect(waited.rawMessage).toMatch(/unloaded/);
-    expect(executor.liveSessions).toBe(0);
-    expect((await failure(executor.run(row()))).code).toBe(Code.Unavailable);
-  });
-
-  it("ends an idle session whose freeing hangs once the release grace is over", async () => {
-    const executor = await create();
-    executor.hangSessions();
-    await executor.release(50);
-    expect(executor.liveSessions).toBe(0);
+  it("answers a run the runtime cannot allocate memory for RESOURCE_EXHAUSTED, and keeps working", async () => {
+    const executor = await create({ model: fill, label: "fill@1" });
+    const error = await failure(executor.run(fillInput(1n << 42n)));
+    expect(error.code).toBe(Code.ResourceExhausted);
+    expect(error.rawMessage).toMatch(/fill@1 ran out of memory on this replica/);
+    expect((await executor.run(fillInput(3n))).get("y")?.shape).toEqual([3]);
+    expect(executor.liveSessions).toBe(1);
   });
 
   it("lets a run finish within the release grace before freeing its session", async () => {
@@ -129,15 +136,72 @@ describe("OrtExecutor", () => {
     let broken: ConnectError | undefined;
     const executor = await create({ model: path, replaceAttempts: 2, onBroken: (error) => (broken = error) });
     await writeFile(path, "no longer a model");
-    executor.hangSessions();
+    holdRuns(executor);
     const running = failure(executor.run(row()));
     const waiting = failure(executor.run(row()));
     await executor.crashSession("running");
-    expect((await running).rawMessage).toMatch(/the session thread exited/);
+    expect((await running).rawMessage).toMatch(deathMessage[placement]);
     const error = await waiting;
     expect(error.code).toBe(Code.Unavailable);
     expect(error.rawMessage).toMatch(/lost its sessions and could not load new ones/);
     expect(broken?.code).toBe(Code.Unavailable);
     expect((await failure(executor.run(row()))).code).toBe(Code.Unavailable);
+  });
+});
+
+describe("OrtExecutor on event-loop placement", () => {
+  it("lets a run in flight answer even with no release grace (it cannot be cut), and refuses to hang", async () => {
+    const executor = await OrtExecutor.create({ model: fraud.build(), device: { kind: "cpu" }, tuning, instanceCount: 1, label: "fraud@1", placement: "event-loop" });
+    expect(() => executor.hangSessions()).toThrow(/use thread placement/);
+    const running = executor.run(row(2));
+    const waiting = failure(executor.run(row(3)));
+    await executor.release(0);
+    expect((await running).get("score")?.shape).toEqual([1, 1]);
+    expect((await waiting).code).toBe(Code.Unavailable);
+    expect(executor.liveSessions).toBe(0);
+  });
+});
+
+// A run stuck in native code can only be simulated on a thread: on the event loop it would stop the replica (EventLoopSession.hang).
+describe("OrtExecutor on thread placement, with hung sessions", () => {
+  let dir: string;
+  let modelPath: string;
+  const open: OrtExecutor[] = [];
+  const create = async (options: Partial<OrtExecutorOptions> = {}) => {
+    const executor = await OrtExecutor.create({ model: modelPath, device: { kind: "cpu" }, tuning, instanceCount: 1, label: "fraud@1", placement: "thread", ...options });
+    open.push(executor);
+    return executor;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ort-executor-hang-"));
+    modelPath = join(dir, "fraud.onnx");
+    await writeFile(modelPath, fraud.build());
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(open.map((e) => e.release(0)));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("ends a run still going after the release grace, and answers runs waiting for a session", async () => {
+    const executor = await create();
+    executor.hangSessions();
+    const running = failure(executor.run(row()));
+    const waiting = failure(executor.run(row()));
+    await executor.release(50);
+    expect((await running).code).toBe(Code.Unavailable);
+    const waited = await waiting;
+    expect(waited.code).toBe(Code.Unavailable);
+    expect(waited.rawMessage).toMatch(/unloaded/);
+    expect(executor.liveSessions).toBe(0);
+    expect((await failure(executor.run(row()))).code).toBe(Code.Unavailable);
+  });
+
+  it("ends an idle session whose freeing hangs once the release grace is over", async () => {
+    const executor = await create();
+    executor.hangSessions();
+    await executor.release(50);
+    expect(executor.liveSessions).toBe(0);
   });
 });

@@ -9,9 +9,13 @@ import { createModelRunner } from "./model-runner.js";
 
 const fraud = exampleModel("fraud").build();
 
-// Inputs now move to the session's thread instead of being copied (wire-tensors.ts):
-// whatever a run shares, splits or moves, every caller must get exactly its own rows.
-describe("a model runner moving its inputs to the session thread", () => {
+// Inputs move to the session's thread instead of being copied (wire-tensors.ts), or are read
+// where they lie on the event loop: whatever a run shares, splits or moves, every caller must
+// get exactly its own rows, bit-identical whichever placement the sessions have.
+describe.each([
+  ["thread", 2],
+  ["event-loop", 1],
+] as const)("a model runner with its sessions on %s placement (%i instances)", (placement, instanceCount) => {
   it("answers each request bit for bit as a session run on that request alone", async () => {
     const signature = readSignature(fraud);
     const runner = await createModelRunner({
@@ -20,10 +24,12 @@ describe("a model runner moving its inputs to the session thread", () => {
       batching: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, maxQueueDelayUs: 500, splitOversized: true }),
       device: { kind: "cpu" },
       tuning: { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true },
-      instanceCount: 2,
+      instanceCount,
+      placement,
       label: "fraud@1",
       logger: silentLogger,
     });
+    expect(runner.placement.placement).toBe(placement);
     const direct = await ort.InferenceSession.create(fraud, { intraOpNumThreads: 1 });
     try {
       const rand = mulberry32(0x5eed);

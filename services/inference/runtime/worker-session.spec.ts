@@ -7,6 +7,8 @@ import * as ort from "onnxruntime-node";
 import { Code, ConnectError } from "../../../libs/errors/index.js";
 import { ModelProtoSchema, StringStringEntryProtoSchema } from "../../../libs/gen/onnx/onnx_pb.js";
 import { exampleModel } from "../../../mesh/models/index.js";
+import { EventLoopSession } from "./event-loop-session.js";
+import type { SessionFactory, SessionPlacement } from "./session.js";
 import { WorkerSession } from "./worker-session.js";
 
 /** The model with every initializer moved into `weights.bin` beside it (ONNX external data), as large models ship. */
@@ -35,21 +37,31 @@ async function writeWithExternalData(dir: string, bytes: Uint8Array): Promise<st
 const wide = exampleModel("wide").build();
 const gather = exampleModel("gather").build();
 
-describe("WorkerSession", () => {
-  it("answers what an in-thread session answers", async () => {
+const placements: [SessionPlacement, SessionFactory][] = [
+  ["thread", (model, options) => WorkerSession.create(model, options)],
+  ["event-loop", (model, options) => EventLoopSession.create(model, options)],
+];
+
+describe.each(placements)("a session on %s placement", (placement, createSession) => {
+  it("answers bit for bit what a session created here answers, and times its run", async () => {
     const x = new ort.Tensor("float32", Float32Array.from({ length: 4 * 512 }, (_, i) => Math.sin(i)), [4, 512]);
     const direct = await ort.InferenceSession.create(wide);
     const expected = (await direct.run({ x })).y!.data as Float32Array;
     await direct.release();
-    const session = await WorkerSession.create(wide, {});
+    const session = await createSession(wide, {});
+    expect(session.placement).toBe(placement);
+    expect(session.lastRunUs).toBeNaN();
     const actual = (await session.run({ x })).y!;
+    const runUs = session.lastRunUs;
     await session.release();
+    expect(runUs).toBeGreaterThan(0);
+    expect(Number.isFinite(runUs)).toBe(true);
     expect(actual.dims).toEqual([4, 16]);
     expect(Buffer.compare(Buffer.from((actual.data as Float32Array).buffer), Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength))).toBe(0);
   });
 
-  it("moves owned inputs to the session's thread and leaves shared ones intact, answering the same", async () => {
-    const session = await WorkerSession.create(wide, {});
+  it("moves owned inputs to the session's thread (none on the event loop) and leaves shared ones intact, answering the same", async () => {
+    const session = await createSession(wide, {});
     const values = Float32Array.from({ length: 2 * 512 }, (_, i) => Math.cos(i));
     const shared = new ort.Tensor("float32", values.slice(), [2, 512]);
     const owned = new ort.Tensor("float32", values.slice(), [2, 512]);
@@ -58,11 +70,49 @@ describe("WorkerSession", () => {
     await session.release();
     expect((shared.data as Float32Array).length).toBe(2 * 512);
     expect(Array.from(shared.data as Float32Array)).toEqual(Array.from(values));
-    expect((owned.data as Float32Array).byteLength).toBe(0); // detached: it moved
+    // On a thread, detached: it moved. On the event loop it is read where it lies: nothing to move.
+    expect((owned.data as Float32Array).byteLength).toBe(placement === "thread" ? 0 : 2 * 512 * 4);
     expect(Buffer.compare(Buffer.from(fromOwned.buffer, fromOwned.byteOffset, fromOwned.byteLength), Buffer.from(fromShared.buffer, fromShared.byteOffset, fromShared.byteLength))).toBe(0);
     expect(fromOwned.length).toBe(2 * 16);
   });
 
+  it("reports a run the graph rejects, and keeps working", async () => {
+    const session = await createSession(gather, {});
+    const x = new ort.Tensor("float32", new Float32Array(4), [1, 4]);
+    await expect(session.run({ x, idx: new ort.Tensor("int64", BigInt64Array.from([99n]), [1]) })).rejects.toThrow(/idx|indices|out of bounds|range/i);
+    const ok = await session.run({ x, idx: new ort.Tensor("int64", BigInt64Array.from([1n]), [1]) });
+    expect(ok.y!.dims).toEqual([1, 4]);
+    await session.release();
+  });
+
+  it("refuses bytes that are not a model", async () => {
+    await expect(createSession(new TextEncoder().encode("not a model"), {})).rejects.toThrow();
+  });
+
+  it("loads a model from its file, external data beside it included", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "worker-session-"));
+    try {
+      const path = await writeWithExternalData(dir, wide);
+      const x = new ort.Tensor("float32", Float32Array.from({ length: 2 * 512 }, (_, i) => Math.cos(i)), [2, 512]);
+      const fromBytes = await createSession(wide, {});
+      const expected = (await fromBytes.run({ x })).y!;
+      await fromBytes.release();
+      // The load message carries a path of a few dozen bytes; the session reads the weights itself.
+      const session = await createSession(path, {});
+      const actual = (await session.run({ x })).y!;
+      await session.release();
+      expect(actual.dims).toEqual([2, 16]);
+      expect(Array.from(actual.data as Float32Array)).toEqual(Array.from(expected.data as Float32Array));
+      // Without the external data file the model cannot load: the weights really were outside model.onnx.
+      await rm(join(dir, "weights.bin"));
+      await expect(createSession(path, {})).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("WorkerSession", () => {
   it("leaves the event loop free while a batch runs", async () => {
     const session = await WorkerSession.create(wide, {});
     const x = new ort.Tensor("float32", new Float32Array(1024 * 512).fill(0.5), [1024, 512]);
@@ -72,41 +122,6 @@ describe("WorkerSession", () => {
     await run;
     await session.release();
     expect(order).toEqual(["event loop", "run"]);
-  });
-
-  it("reports a run the graph rejects, and keeps working", async () => {
-    const session = await WorkerSession.create(gather, {});
-    const x = new ort.Tensor("float32", new Float32Array(4), [1, 4]);
-    await expect(session.run({ x, idx: new ort.Tensor("int64", BigInt64Array.from([99n]), [1]) })).rejects.toThrow(/idx|indices|out of bounds|range/i);
-    const ok = await session.run({ x, idx: new ort.Tensor("int64", BigInt64Array.from([1n]), [1]) });
-    expect(ok.y!.dims).toEqual([1, 4]);
-    await session.release();
-  });
-
-  it("refuses bytes that are not a model", async () => {
-    await expect(WorkerSession.create(new TextEncoder().encode("not a model"), {})).rejects.toThrow();
-  });
-
-  it("loads a model from its file, external data beside it included", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "worker-session-"));
-    try {
-      const path = await writeWithExternalData(dir, wide);
-      const x = new ort.Tensor("float32", Float32Array.from({ length: 2 * 512 }, (_, i) => Math.cos(i)), [2, 512]);
-      const fromBytes = await WorkerSession.create(wide, {});
-      const expected = (await fromBytes.run({ x })).y!;
-      await fromBytes.release();
-      // The load message carries a path of a few dozen bytes; the thread reads the weights itself.
-      const session = await WorkerSession.create(path, {});
-      const actual = (await session.run({ x })).y!;
-      await session.release();
-      expect(actual.dims).toEqual([2, 16]);
-      expect(Array.from(actual.data as Float32Array)).toEqual(Array.from(expected.data as Float32Array));
-      // Without the external data file the model cannot load: the weights really were outside model.onnx.
-      await rm(join(dir, "weights.bin"));
-      await expect(WorkerSession.create(path, {})).rejects.toThrow();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 
   it("answers what a dead thread held, and everything after, UNAVAILABLE, and says it died", async () => {

@@ -1,0 +1,93 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveBatchingOptions } from "../../../libs/batching/index.js";
+import { Code, ConnectError } from "../../../libs/errors/index.js";
+import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { silentLogger } from "../../../libs/log/index.js";
+import { readSignature } from "../../../libs/onnx/index.js";
+import { exampleModel } from "../../../mesh/models/index.js";
+import { createModelRunner, type ModelRunnerOptions } from "./model-runner.js";
+import { EVENT_LOOP_MAX_RUN_US } from "./session-placement.js";
+
+const fraud = exampleModel("fraud").build();
+const wide = exampleModel("wide").build();
+const tuning = { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true } as const;
+const features = (rows: number) => new Map([["features", { dtype: DataType.FLOAT32, shape: [rows, 16], data: new Float32Array(rows * 16).fill(0.25) }]]);
+
+describe("createModelRunner: session placement", () => {
+  let dir: string;
+  const options = (extra: Partial<ModelRunnerOptions>): ModelRunnerOptions => ({
+    model: join(dir, "fraud", "model.onnx"),
+    signature: readSignature(fraud),
+    batching: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8 }),
+    device: { kind: "cpu" },
+    tuning,
+    instanceCount: 1,
+    label: "fraud@1",
+    logger: silentLogger,
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "model-runner-"));
+    for (const [name, bytes] of [["fraud", fraud], ["wide", wide]] as const) {
+      await mkdir(join(dir, name));
+      await writeFile(join(dir, name, "model.onnx"), bytes);
+    }
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("auto: times a small model's runs on its thread and places it by the median, answering either way", async () => {
+    const runner = await createModelRunner(options({ placement: "auto" }));
+    try {
+      const { placement, reason, runUs } = runner.placement;
+      expect(runUs).toBeGreaterThan(0);
+      // Which side of the bound a run falls on depends on the machine; the choice must follow the timing it reports.
+      expect(placement).toBe(runUs! < EVENT_LOOP_MAX_RUN_US ? "event-loop" : "thread");
+      expect(reason).toMatch(/^auto: median run \d+ µs at 8 rows \(7 runs\), model \d+ bytes/);
+      const answer = await runner.infer({ inputs: features(3), rows: 3 });
+      expect(answer.outputs.get("score")?.shape).toEqual([3, 1]);
+    } finally {
+      await runner.release();
+    }
+  });
+
+  it("auto: threads without timing for a model over the size bound, or for several instances", async () => {
+    const big = await createModelRunner(options({ model: join(dir, "wide", "model.onnx"), signature: readSignature(wide), label: "wide@1", placement: "auto" }));
+    const several = await createModelRunner(options({ placement: "auto", instanceCount: 2 }));
+    try {
+      expect(big.placement).toMatchObject({ placement: "thread", reason: expect.stringMatching(/bytes, over the \d+ bytes loaded on the event loop/) });
+      expect(big.placement.runUs).toBeUndefined();
+      expect(several.placement).toMatchObject({ placement: "thread", reason: expect.stringMatching(/instance_count 2/) });
+    } finally {
+      await Promise.all([big.release(), several.release()]);
+    }
+  });
+
+  it.each(["thread", "event-loop"] as const)("answers a warm-up that fails on %s placement FAILED_PRECONDITION", async (placement) => {
+    // The gather model under fraud's signature: the warm-up feeds an input the graph does not have.
+    let caught: unknown;
+    try {
+      await createModelRunner(options({ model: exampleModel("gather").build(), label: "gather@1", placement }));
+    } catch (error) {
+      caught = error;
+    }
+    const error = ConnectError.from(caught);
+    expect(error.code).toBe(Code.FailedPrecondition);
+    expect(error.rawMessage).toMatch(/gather@1 failed its warm-up run \(1 rows of zeros\)/);
+  });
+
+  it("drains queued and running requests on event-loop placement, answering each", async () => {
+    const runner = await createModelRunner(options({ placement: "event-loop", batching: resolveBatchingOptions(undefined, { enabled: false }) }));
+    const calls = Array.from({ length: 20 }, (_, i) => runner.infer({ inputs: features(1 + (i % 3)), rows: 1 + (i % 3) }));
+    await runner.release();
+    const answers = await Promise.all(calls);
+    expect(answers.map((a) => a.outputs.get("score")?.shape[0])).toEqual(Array.from({ length: 20 }, (_, i) => 1 + (i % 3)));
+    await expect(runner.infer({ inputs: features(1), rows: 1 })).rejects.toMatchObject({ code: Code.Unavailable });
+  });
+});
