@@ -30,6 +30,9 @@ async function main(): Promise<void> {
     console.log(`rpc bench: one-row Predict of fraud (batching off), ${options.warmupMs} ms warm-up + ${options.durationMs} ms per point, load from a separate process`);
     console.log("cpu µs: the server process's CPU time (all threads) over the load ÷ calls it answered");
     console.log(`replica RSS with fraud loaded: ${(await replica.rssMb()).toFixed(1)} MB`);
+    // TESSERA_SESSION_PLACEMENT from the bench's environment reaches the replica; auto (the default) picks per version.
+    const served = (await replica.client.listServedModels({})).models.find((m) => m.model === "fraud");
+    console.log(`replica session placement: ${served?.sessionPlacement || "?"} (TESSERA_SESSION_PLACEMENT=${process.env.TESSERA_SESSION_PLACEMENT ?? "auto"})`);
     const widths = [12, 5, 10, 9, 9, 7, 8];
     console.log(formatRow(["server", "conc", "calls/s", "p50 ms", "p99 ms", "errors", "cpu µs"], widths));
     const row = (name: string, c: number, r: ClosedLoopResult & { cpuUsPerCall: number }) =>

@@ -56,7 +56,8 @@ describe("inference replica: session threads that die or hang", () => {
         { model: crashed, version: 1 },
         { model: hung, version: 1 },
       ],
-      config: { instanceCount: 1, drainGraceMs: 300, modelCacheDir: cacheDir },
+      // Hung sessions are simulated on threads only (EventLoopSession.hang); auto could put fraud on the event loop.
+      config: { instanceCount: 1, drainGraceMs: 300, modelCacheDir: cacheDir, sessionPlacement: "thread" },
     });
   });
 
@@ -156,7 +157,7 @@ describe("inference replica: session threads that die or hang", () => {
   it("shuts down while a run hangs", async () => {
     const model = modelName();
     await uploadModelVersion(registry.client, { model, createModel: true }, fraudBytes);
-    const other = await startTestReplica(registry, { serve: [{ model, version: 1 }], config: { instanceCount: 1, drainGraceMs: 300, modelCacheDir: cacheDir } });
+    const other = await startTestReplica(registry, { serve: [{ model, version: 1 }], config: { instanceCount: 1, drainGraceMs: 300, modelCacheDir: cacheDir, sessionPlacement: "thread" } });
     const runner = other.replica.manager.resolve({ model, version: 1 }).runner;
     runner.faults.hangSessions();
     const call = other.client.predict({ model, inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: features }] }, { timeoutMs: 120_000 });
