@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError, type Code } from "@connectrpc/connect";
 import * as ort from "onnxruntime-node";
 import { ModelState } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
