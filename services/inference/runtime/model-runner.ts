@@ -123,17 +123,25 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
   let executor = await warmedExecutor(options, choice?.placement ?? "thread", sizes);
   if (!choice) {
     const rows = sizes[sizes.length - 1] ?? 1;
+    let runsUs: number[];
     try {
-      const runsUs = await executor.timeRuns(warmUpInputs(options.signature, rows), PLACEMENT_TIMING_RUNS);
-      choice = choosePlacement({ ...inputs, runsUs, rows });
-      if (choice.placement === "event-loop") {
+      runsUs = await executor.timeRuns(warmUpInputs(options.signature, rows), PLACEMENT_TIMING_RUNS);
+    } catch (error) {
+      await executor.release(options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
+      throw warmUpFailed(options.label, rows, error);
+    }
+    choice = choosePlacement({ ...inputs, runsUs, rows });
+    if (choice.placement === "event-loop") {
+      try {
         const onLoop = await warmedExecutor(options, "event-loop", sizes);
         await executor.release(options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
         executor = onLoop;
+      } catch (error) {
+        // It loaded and ran on a thread: keep serving from there rather than fail the version.
+        const message = error instanceof ConnectError ? error.rawMessage : String(error);
+        options.logger.warn("could not load the version on the event loop; its session stays on a thread", { model: options.label, error: message });
+        choice = { placement: "thread", reason: `${choice.reason}; but it failed on the event loop (${message}), so threads`, runUs: choice.runUs };
       }
-    } catch (error) {
-      await executor.release(options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
-      throw error instanceof ConnectError ? error : warmUpFailed(options.label, rows, error);
     }
   }
   const placement = choice;
