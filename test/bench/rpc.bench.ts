@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     await frontEndScaling(request, responseAsArg(sample), options);
     await replica.stop();
     await predictLoopScaling(mesh, request, options);
+    await placementComparison(mesh, request, options);
     targets.push(targetLine("predict-vs-bare-rpc-c1", ratios.get(1)!.calls, 0.7));
     targets.push(targetLine("predict-vs-bare-rpc-c64", ratios.get(64)!.calls, 0.8));
     // Replica CPU µs per Predict over the bare server's per call, at c=64 where both are busy the whole time.
@@ -124,6 +125,42 @@ async function predictLoopScaling(mesh: BenchMesh, request: PredictRequestInit, 
       `2 loops ${Math.round(two!.calls)} calls/s (${two!.cpuUs.toFixed(0)} µs CPU/call, ${two!.errors} errors): ${(two!.calls / one!.calls).toFixed(2)}x` +
       (fallback ? ` (this Node runs one loop either way: ${fallback})` : ""),
   );
+}
+
+/**
+ * Predict on two replicas of fraud, one with its session on a thread and one
+ * on the event loop (TESSERA_SESSION_PLACEMENT), loaded in turn, two rounds
+ * each at c=1 and c=64, so the machine's load swings hit both alike. No
+ * target: it sizes auto's choice (docs/performance.md, "Session placement").
+ */
+async function placementComparison(mesh: BenchMesh, request: PredictRequestInit, options: BenchOptions): Promise<void> {
+  const placements = ["thread", "event-loop"] as const;
+  const replicas = await Promise.all(
+    placements.map((placement) => mesh.startReplica(["fraud"], { TESSERA_INTRA_OP_THREADS: String(options.intraOpThreads), TESSERA_SESSION_PLACEMENT: placement })),
+  );
+  try {
+    const widths = [12, 5, 10, 9, 9, 7, 8];
+    const rounds = 2;
+    console.log(`session placement, Predict, one replica per placement loaded in turn, ${rounds} rounds:`);
+    console.log(formatRow(["placement", "conc", "calls/s", "p50 ms", "p99 ms", "errors", "cpu µs"], widths));
+    for (const concurrency of [1, 64]) {
+      const sums = placements.map(() => ({ calls: 0, cpu: 0 }));
+      for (let round = 0; round < rounds; round++) {
+        for (const [i, placement] of placements.entries()) {
+          const replica = replicas[i]!;
+          const job = { request, concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs, address: replica.grpcAddress };
+          const r = await withCpuPerCall(replica.pid, () => spawnLoad(job));
+          console.log(formatRow([placement, String(concurrency), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors), r.cpuUsPerCall], widths));
+          sums[i]!.calls += r.callsPerSecond;
+          sums[i]!.cpu += r.cpuUsPerCall;
+        }
+      }
+      const [thread, loop] = sums;
+      console.log(`  event-loop / thread at c=${concurrency}: ${(loop!.calls / thread!.calls).toFixed(2)} of the calls/s, ${(loop!.cpu / thread!.cpu).toFixed(2)}x the CPU per call (sums over ${rounds} rounds)`);
+    }
+  } finally {
+    await Promise.all(replicas.map((r) => r.stop()));
+  }
 }
 
 main().catch((error: unknown) => {
