@@ -17,18 +17,24 @@ export const EVENT_LOOP_MAX_MODEL_BYTES = 1024 * 1024;
 
 /**
  * Longest run, µs (median at the largest warm-up batch, timed on the
- * session's thread), that "auto" places on the event loop. Below it the
- * run blocks the loop for less than the hop to a session thread costs the
- * main thread per request (postMessage, structured clone, two wake-ups:
- * measured at 80-110 µs of main-thread time and ~130 µs of process CPU per
- * one-row fraud run on the dev box, see docs/performance.md), with a margin
- * for noisy timing; well above it the hop is the cheaper of the two, and a
- * long run on the loop would hold up every other call's answer.
+ * session's thread), that "auto" places on the event loop: about what the
+ * hop to a session thread costs the main thread per request (postMessage,
+ * structured clone, two wake-ups: 80-110 µs of main-thread time, ~130 µs of
+ * process CPU, per one-row fraud run on the dev box; docs/performance.md).
+ * Below it a run on the loop costs the main thread less than handing it
+ * off; above it the hop is the cheaper of the two, and a long run on the
+ * loop would hold up every other call's answer. fraud's one-row run is
+ * 20-30 µs on an idle core and 45-55 µs on the saturated dev box.
  */
-export const EVENT_LOOP_MAX_RUN_US = 50;
+export const EVENT_LOOP_MAX_RUN_US = 100;
 
-/** Timed runs at the largest warm-up batch for the choice; their median is compared. */
-export const PLACEMENT_TIMING_RUNS = 7;
+/**
+ * Runs timed for the choice; their median is compared. The first few of a
+ * fresh thread are slow (its JavaScript not yet compiled: 1 ms, then
+ * 50-300 µs for fraud), so enough that they cannot move the median.
+ * Timing stops early once over half of them are over the bound.
+ */
+export const PLACEMENT_TIMING_RUNS = 21;
 
 export interface PlacementInputs {
   readonly setting: PlacementSetting;
