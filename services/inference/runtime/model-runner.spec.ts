@@ -82,6 +82,23 @@ describe("createModelRunner: session placement", () => {
     expect(error.rawMessage).toMatch(/gather@1 failed its warm-up run \(1 rows of zeros\)/);
   });
 
+  it("answers a queued request cancelled or past its deadline as before on event-loop placement, and the rest", async () => {
+    // Cut only at 8 rows or after a minute: the requests below wait in the queue.
+    const runner = await createModelRunner(options({ placement: "event-loop", batching: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, maxQueueDelayUs: 60_000_000 }) }));
+    try {
+      const controller = new AbortController();
+      const cancelled = runner.infer({ inputs: features(1), rows: 1, signal: controller.signal }).catch((e: unknown) => ConnectError.from(e).code);
+      const late = runner.infer({ inputs: features(1), rows: 1, deadline: Date.now() + 50 }).catch((e: unknown) => ConnectError.from(e).code);
+      controller.abort();
+      expect(await cancelled).toBe(Code.Canceled);
+      expect(await late).toBe(Code.DeadlineExceeded);
+      const full = await runner.infer({ inputs: features(8), rows: 8 });
+      expect(full.outputs.get("score")?.shape).toEqual([8, 1]);
+    } finally {
+      await runner.release();
+    }
+  });
+
   it("drains queued and running requests on event-loop placement, answering each", async () => {
     const runner = await createModelRunner(options({ placement: "event-loop", batching: resolveBatchingOptions(undefined, { enabled: false }) }));
     const calls = Array.from({ length: 20 }, (_, i) => runner.infer({ inputs: features(1 + (i % 3)), rows: 1 + (i % 3) }));
