@@ -76,13 +76,15 @@ export function headerPairs(headers: Headers): HeaderPairs {
 }
 
 /**
- * Replaces every byte array inside `value` (a protobuf-es message) with a
- * copy of its own bytes and returns those copies' buffers, for
- * postMessage's transfer list. A decoded bytes field is a view into the
- * whole received frame (or a pooled Buffer, or a batch's output shared
- * with other requests): structured clone would copy that whole buffer per
- * field, and transferring it would take it from its other users. The copy
- * is exactly the field's bytes, once; then it moves.
+ * Replaces every byte array and typed array inside `value` (a protobuf-es
+ * message: bytes fields, and tensor values held as typed arrays, see
+ * tensor/tensor-values.ts) with a copy of its own bytes and returns those
+ * copies' buffers, for postMessage's transfer list. A decoded bytes field
+ * is a view into the whole received frame (or a pooled Buffer), and an
+ * output's values a view of its batch's, shared with other requests:
+ * structured clone would copy that whole buffer per field, and transferring
+ * it would take it from its other users. The copy is exactly the field's
+ * bytes, once; then it moves.
  */
 export function detachBytes(value: unknown, transfer: ArrayBuffer[] = []): ArrayBuffer[] {
   if (typeof value !== "object" || value === null) return transfer;
@@ -91,7 +93,7 @@ export function detachBytes(value: unknown, transfer: ArrayBuffer[] = []): Array
     if (value.length === 0 || typeof value[0] !== "object") return transfer;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      if (item instanceof Uint8Array) value[i] = ownCopy(item, transfer);
+      if (ArrayBuffer.isView(item)) value[i] = ownCopy(item as TypedArray, transfer);
       else detachBytes(item, transfer);
     }
     return transfer;
@@ -100,16 +102,18 @@ export function detachBytes(value: unknown, transfer: ArrayBuffer[] = []): Array
   const record = value as Record<string, unknown>;
   for (const key in record) {
     const item = record[key];
-    if (item instanceof Uint8Array) record[key] = ownCopy(item, transfer);
+    if (ArrayBuffer.isView(item)) record[key] = ownCopy(item as TypedArray, transfer);
     else if (typeof item === "object" && item !== null) detachBytes(item, transfer);
   }
   return transfer;
 }
 
-function ownCopy(bytes: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
-  if (bytes.byteLength === 0) return new Uint8Array(0);
-  const copy = new Uint8Array(bytes);
-  transfer.push(copy.buffer);
+type TypedArray = Uint8Array | Float32Array | Float64Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+function ownCopy(array: TypedArray, transfer: ArrayBuffer[]): TypedArray {
+  // A copy of the same type; a Buffer (whose slice is a view) comes back a plain Uint8Array, as before.
+  const copy = array instanceof Uint8Array ? new Uint8Array(array) : (array as Float32Array).slice();
+  if (copy.byteLength > 0) transfer.push(copy.buffer as ArrayBuffer);
   return copy;
 }
 

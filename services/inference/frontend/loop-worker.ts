@@ -13,6 +13,7 @@ import { everyCallPolicy, meshTokenInterceptor } from "../../../libs/host/mesh-t
 import { addReflection } from "../../../libs/host/reflection.js";
 import { rpcMetricsObserver } from "../../../libs/host/rpc-metrics.js";
 import { createLogger } from "../../../libs/log/index.js";
+import { TENSOR_TYPED_FIELDS } from "../tensor/tensor-values.js";
 import { LOOP_SERVICES } from "./loop-services.js";
 import { detachBytes, errorFromWire, headerPairs, loopGone, type LoopInit, type LoopToMain, type MainToLoop } from "./loop-wire.js";
 
@@ -91,7 +92,8 @@ const setServing = (serving: boolean) => {
 };
 setServing(init.serving);
 for (const service of LOOP_SERVICES) {
-  const definition = { ...toGrpcServiceDefinition(service) } as Record<string, MethodDefinition<unknown, unknown>>;
+  // As the host's own port does (start-inference.ts): tensor values as typed arrays, which also cross to the main thread by transfer.
+  const definition = { ...toGrpcServiceDefinition(service, { typedFields: TENSOR_TYPED_FIELDS }) } as Record<string, MethodDefinition<unknown, unknown>>;
   grpcServer.addService(definition, toGrpcHandlers(service, forwardingImpl(service), { shutdownSignal: shutdownController.signal, observer }));
 }
 health.addToServer(grpcServer);
