@@ -134,7 +134,7 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
     }
   });
 
-  it("gives the same bad inputs the same statuses and messages on every loop as on one", async () => {
+  it("gives the same bad inputs the same statuses and messages on every loop as on one, and good ones the same answers", async () => {
     const model = name("loops-bad");
     await uploadModelVersion(registry.client, { model, createModel: true, aliases: ["production"] }, fraud.build());
     const one = await startTestReplica(registry, { serve: [{ model, alias: "production" }], config: { frontendLoops: 1 } });
@@ -171,6 +171,19 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
       for (const channel of channels) {
         expect(await Promise.all(bad.map((call) => describeOutcome(call(channel))))).toEqual(expected);
       }
+      // And good ones the same answers, bit for bit: values cross the loops as typed arrays.
+      const bits = (values: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(values).buffer));
+      const row = fraudRequest(model, 3).inputs[0]!.floatData;
+      const good: ((c: Channel) => Promise<number[]>)[] = [
+        (c) => c.predict.predict(fraudRequest(model, 3)).then((r) => bits(r.outputs[0]!.floatData)),
+        (c) =>
+          c.oip
+            .modelInfer({ modelName: model, inputs: [{ name: "features", datatype: "FP32", shape: [1n, 16n], contents: { fp32Contents: row } }] })
+            .then((r) => bits(r.outputs[0]!.contents!.fp32Contents)),
+      ];
+      const answers = await Promise.all(good.map((call) => call(single)));
+      expect(answers[1]).toEqual(answers[0]);
+      for (const channel of channels) expect(await Promise.all(good.map((call) => call(channel)))).toEqual(answers);
     } finally {
       single.close();
       channels.forEach((c) => c.close());
