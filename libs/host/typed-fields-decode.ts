@@ -1,6 +1,6 @@
 import { create, fromBinary, mergeFromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { compilePlan, NATIVE_LITTLE_ENDIAN, type PlanNode, type TypedField, type TypedFieldPlan, type TypedFieldsOptions } from "./typed-fields.js";
+import { compilePlan, DEFAULT_MIN_TYPED_BYTES, NATIVE_LITTLE_ENDIAN, type PlanNode, type TypedField, type TypedFieldPlan, type TypedFieldsOptions } from "./typed-fields.js";
 
 type Values = Float32Array | Float64Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 type Message = Record<string, unknown>;
@@ -16,7 +16,8 @@ const RECURSION_LIMIT = 100;
  * singular one seen twice is merged, as the protobuf rules ask), and each
  * run of other records goes to mergeFromBinary, which is the same as
  * decoding their concatenation (unknown fields included). Throws on bytes
- * that are not a valid message, as fromBinary does.
+ * that are not a valid message, as fromBinary does. A message shorter than
+ * `minTypedBytes` is fromBinary's alone.
  */
 export function typedDecoder<Desc extends DescMessage>(
   schema: Desc,
@@ -25,8 +26,10 @@ export function typedDecoder<Desc extends DescMessage>(
 ): (bytes: Uint8Array) => MessageShape<Desc> {
   const root = compilePlan(schema, plan);
   const littleEndian = options.littleEndian ?? NATIVE_LITTLE_ENDIAN;
+  const minBytes = options.minTypedBytes ?? DEFAULT_MIN_TYPED_BYTES;
   if (root === undefined) return (bytes) => fromBinary(schema, bytes);
   return (bytes) => {
+    if (bytes.byteLength < minBytes) return fromBinary(schema, bytes);
     const message = create(schema) as unknown as Message;
     decodeInto(root, message, bytes, littleEndian, 1);
     return message as unknown as MessageShape<Desc>;

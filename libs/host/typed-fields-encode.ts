@@ -1,7 +1,9 @@
 import { toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { compilePlan, NATIVE_LITTLE_ENDIAN, type PlanNode, type TypedField, type TypedFieldPlan, type TypedFieldsOptions } from "./typed-fields.js";
+import { compilePlan, DEFAULT_MIN_TYPED_ELEMENTS, NATIVE_LITTLE_ENDIAN, type PlanNode, type TypedField, type TypedFieldPlan, type TypedFieldsOptions } from "./typed-fields.js";
 
 type Message = Record<string, unknown>;
+
+const EMPTY: readonly never[] = Object.freeze([]);
 
 /**
  * An encoder for `schema` that writes the plan's fields itself, packed: a
@@ -10,7 +12,9 @@ type Message = Record<string, unknown>;
  * their two 32-bit halves, no bigint per element); plain arrays work too.
  * The rest of each message is protobuf-es's toBinary. Fields come out in
  * another order than toBinary's, which protobuf allows: any decoder reads
- * the same message.
+ * the same message. Fields with fewer than `minTypedElements` values are
+ * left to toBinary (which takes a typed array too), and so is a message
+ * with no larger one.
  */
 export function typedEncoder<Desc extends DescMessage>(
   schema: Desc,
@@ -19,10 +23,12 @@ export function typedEncoder<Desc extends DescMessage>(
 ): (message: MessageShape<Desc>) => Uint8Array {
   const root = compilePlan(schema, plan);
   const littleEndian = options.littleEndian ?? NATIVE_LITTLE_ENDIAN;
+  const minElements = Math.max(1, options.minTypedElements ?? DEFAULT_MIN_TYPED_ELEMENTS);
   if (root === undefined) return (message) => toBinary(schema, message);
   return (message) => {
+    if (!hasLargeField(root, message as unknown as Message, minElements)) return toBinary(schema, message);
     const parts: Uint8Array[] = [];
-    const length = encodeParts(root, message as unknown as Message, parts, littleEndian);
+    const length = encodeParts(root, message as unknown as Message, parts, littleEndian, minElements);
     if (parts.length === 1) return parts[0]!;
     const out = new Uint8Array(length);
     let at = 0;
@@ -35,16 +41,40 @@ export function typedEncoder<Desc extends DescMessage>(
 }
 
 /** Appends the message's encoding to `parts` as pieces to join; returns their length. */
-function encodeParts(node: PlanNode, message: Message, parts: Uint8Array[], littleEndian: boolean): number {
-  // The rest: the message without its planned and recursed fields.
-  const rest: Message = Object.assign(Object.create(Object.getPrototypeOf(message) as object) as Message, message);
-  for (const typed of node.typed.values()) rest[typed.localName] = [];
-  for (const child of node.children.values()) rest[child.localName] = child.repeated ? [] : undefined;
-  const restBytes = toBinary(node.schema, rest as MessageShape<DescMessage>);
+function encodeParts(node: PlanNode, message: Message, parts: Uint8Array[], littleEndian: boolean, minElements: number): number {
+  // The rest: protobuf-es writes the message with its planned and recursed fields
+  // emptied for the moment (and put back at once: a copy of the message cost more).
+  const saved: unknown[] = [];
+  for (const typed of node.typed.values()) {
+    const values = message[typed.localName] as ArrayLike<unknown>;
+    // A short one stays in the message for toBinary.
+    saved.push(values.length >= minElements ? values : EMPTY);
+    if (values.length >= minElements) message[typed.localName] = EMPTY;
+  }
+  for (const child of node.children.values()) {
+    const value = message[child.localName];
+    saved.push(value);
+    if (value !== undefined) message[child.localName] = child.repeated ? EMPTY : undefined;
+  }
+  let restBytes: Uint8Array;
+  try {
+    restBytes = toBinary(node.schema, message as MessageShape<DescMessage>);
+  } finally {
+    let i = 0;
+    for (const typed of node.typed.values()) {
+      const values = saved[i++];
+      if (values !== EMPTY) message[typed.localName] = values;
+    }
+    for (const child of node.children.values()) {
+      const value = saved[i++];
+      if (value !== undefined) message[child.localName] = value;
+    }
+  }
   let length = restBytes.byteLength;
   if (length > 0) parts.push(restBytes);
+  let index = 0;
   for (const typed of node.typed.values()) {
-    const values = message[typed.localName] as ArrayLike<number | bigint>;
+    const values = saved[index++] as ArrayLike<number | bigint>;
     if (values.length === 0) continue;
     const body = typedBody(typed, values, littleEndian);
     const header = lengthHeader(typed.field.number, body.byteLength);
@@ -52,17 +82,28 @@ function encodeParts(node: PlanNode, message: Message, parts: Uint8Array[], litt
     length += header.byteLength + body.byteLength;
   }
   for (const [fieldNo, child] of node.children) {
-    const value = message[child.localName] as Message | Message[] | undefined;
+    const value = saved[index++] as Message | Message[] | undefined;
     if (value === undefined) continue;
     for (const item of child.repeated ? (value as Message[]) : [value as Message]) {
       const own: Uint8Array[] = [];
-      const itemLength = encodeParts(child.node, item, own, littleEndian);
+      const itemLength = encodeParts(child.node, item, own, littleEndian, minElements);
       const header = lengthHeader(fieldNo, itemLength);
       parts.push(header, ...own);
       length += header.byteLength + itemLength;
     }
   }
   return length;
+}
+
+/** Whether any planned field under `message` holds at least `minElements` values. */
+function hasLargeField(node: PlanNode, message: Message, minElements: number): boolean {
+  for (const typed of node.typed.values()) if ((message[typed.localName] as ArrayLike<unknown>).length >= minElements) return true;
+  for (const child of node.children.values()) {
+    const value = message[child.localName] as Message | Message[] | undefined;
+    if (value === undefined) continue;
+    if (child.repeated ? (value as Message[]).some((item) => hasLargeField(child.node, item, minElements)) : hasLargeField(child.node, value as Message, minElements)) return true;
+  }
+  return false;
 }
 
 /** The packed body of a planned field. */

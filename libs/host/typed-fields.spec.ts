@@ -29,6 +29,9 @@ const PLAN: TypedFieldPlan = [
   InferTensorContentsSchema.field.fp64Contents,
 ];
 
+// Every message through the typed path, however small (the defaults leave small ones to protobuf-es).
+const ALL = { minTypedBytes: 0, minTypedElements: 1 };
+
 // A seeded generator: a failure reproduces.
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -129,8 +132,8 @@ function typedFieldsOf(message: unknown, found: string[] = []): string[] {
   return found;
 }
 
-const decodePredict = typedDecoder(PredictRequestSchema, PLAN);
-const decodeInfer = typedDecoder(ModelInferRequestSchema, PLAN);
+const decodePredict = typedDecoder(PredictRequestSchema, PLAN, ALL);
+const decodeInfer = typedDecoder(ModelInferRequestSchema, PLAN, ALL);
 
 describe("typedDecoder()", () => {
   it("decodes random messages with every planned kind to the values fromBinary gives, as typed arrays", () => {
@@ -158,7 +161,7 @@ describe("typedDecoder()", () => {
       uint64Data: [2n ** 64n - 1n, 0n],
     });
     const bytes = toBinary(TensorSchema, tensor);
-    const decoded = typedDecoder(TensorSchema, PLAN)(bytes);
+    const decoded = typedDecoder(TensorSchema, PLAN, ALL)(bytes);
     expect(decoded.floatData).toBeInstanceOf(Float32Array);
     expect(Object.is(decoded.floatData[1], -0)).toBe(true);
     expect(plain(decoded)).toEqual(plain(tensor));
@@ -178,7 +181,7 @@ describe("typedDecoder()", () => {
     w.tag(8, WireType.Varint).uint64(2n ** 64n - 1n);
     w.tag(1, WireType.LengthDelimited).string("x");
     const bytes = w.finish();
-    const decoded = typedDecoder(TensorSchema, PLAN)(bytes);
+    const decoded = typedDecoder(TensorSchema, PLAN, ALL)(bytes);
     expect(plain(decoded)).toEqual(plain(fromBinary(TensorSchema, bytes)));
     expect(Array.from(decoded.floatData)).toEqual([1.5, 2.5, 3.5, 4.5]);
     expect(Array.from(decoded.int32Data)).toEqual([-7, 8, -9]);
@@ -194,7 +197,7 @@ describe("typedDecoder()", () => {
     // One input whose contents arrive in two pieces: the values of both, in order.
     const piece = (v: number) => toBinary(ModelInferRequest_InferInputTensorSchema, create(ModelInferRequest_InferInputTensorSchema, { name: "x", contents: { fp32Contents: [v], int64Contents: [BigInt(v)] } }));
     const input = new Uint8Array([...piece(1), ...piece(2)]);
-    const decoded = typedDecoder(ModelInferRequest_InferInputTensorSchema, PLAN)(input);
+    const decoded = typedDecoder(ModelInferRequest_InferInputTensorSchema, PLAN, ALL)(input);
     expect(decoded.contents!.fp32Contents).toEqual(new Float32Array([1, 2]));
     expect(decoded.contents!.int64Contents).toEqual(new BigInt64Array([1n, 2n]));
     expect(plain(decoded)).toEqual(plain(fromBinary(ModelInferRequest_InferInputTensorSchema, input)));
@@ -207,7 +210,7 @@ describe("typedDecoder()", () => {
     w.tag(4, WireType.LengthDelimited).fork().float(1).join();
     w.tag(98, WireType.LengthDelimited).bytes(new Uint8Array([1, 2]));
     const bytes = w.finish();
-    const decoded = typedDecoder(TensorSchema, PLAN)(bytes);
+    const decoded = typedDecoder(TensorSchema, PLAN, ALL)(bytes);
     expect(decoded.$unknown).toEqual(fromBinary(TensorSchema, bytes).$unknown);
     expect(decoded.$unknown).toHaveLength(2);
   });
@@ -231,20 +234,20 @@ describe("typedDecoder()", () => {
 
   it("rejects a packed float run that is not whole values, and a planned field on the wrong wire type", () => {
     const odd = new BinaryWriter().tag(4, WireType.LengthDelimited).bytes(new Uint8Array([0, 0, 128, 63, 0])).finish();
-    expect(() => typedDecoder(TensorSchema, PLAN)(odd)).toThrow(/not a whole number of values/);
+    expect(() => typedDecoder(TensorSchema, PLAN, ALL)(odd)).toThrow(/not a whole number of values/);
     const wrong = new BinaryWriter().tag(4, WireType.Varint).uint32(1).finish();
-    expect(() => typedDecoder(TensorSchema, PLAN)(wrong)).toThrow(/unexpected wire type 0/);
+    expect(() => typedDecoder(TensorSchema, PLAN, ALL)(wrong)).toThrow(/unexpected wire type 0/);
     const endless = new Uint8Array([0x32, 3, 0xff, 0xff, 0xff]);
-    expect(() => typedDecoder(TensorSchema, PLAN)(endless)).toThrow(/premature EOF/);
+    expect(() => typedDecoder(TensorSchema, PLAN, ALL)(endless)).toThrow(/premature EOF/);
   });
 
   it("gives the same values through the portable DataView path (a big-endian host)", () => {
-    const portable = typedDecoder(PredictRequestSchema, PLAN, { littleEndian: false });
+    const portable = typedDecoder(PredictRequestSchema, PLAN, { ...ALL, littleEndian: false });
     for (let seed = 1; seed <= 100; seed++) {
       const bytes = toBinary(PredictRequestSchema, randomPredict(seed));
       expect(plain(portable(bytes))).toEqual(plain(fromBinary(PredictRequestSchema, bytes)));
     }
-    const infer = typedDecoder(ModelInferRequestSchema, PLAN, { littleEndian: false });
+    const infer = typedDecoder(ModelInferRequestSchema, PLAN, { ...ALL, littleEndian: false });
     for (let seed = 1; seed <= 100; seed++) {
       const bytes = toBinary(ModelInferRequestSchema, randomInfer(seed));
       expect(plain(infer(bytes))).toEqual(plain(fromBinary(ModelInferRequestSchema, bytes)));
@@ -284,8 +287,8 @@ function withTypedArrays(value: unknown): unknown {
 describe("typedEncoder()", () => {
   it("writes messages whose fields hold typed arrays (or plain arrays) so that stock fromBinary reads the same message", () => {
     for (const littleEndian of [true, false]) {
-      const encode = typedEncoder(PredictResponseSchema, PLAN, { littleEndian });
-      const encodeInfer = typedEncoder(ModelInferResponseSchema, PLAN, { littleEndian });
+      const encode = typedEncoder(PredictResponseSchema, PLAN, { ...ALL, littleEndian });
+      const encodeInfer = typedEncoder(ModelInferResponseSchema, PLAN, { ...ALL, littleEndian });
       for (let seed = 1; seed <= 200; seed++) {
         const request = randomPredict(seed);
         const response = create(PredictResponseSchema, { model: "m", version: 3, outputs: request.inputs, requestId: "r" });
@@ -300,15 +303,35 @@ describe("typedEncoder()", () => {
         withTypedArrays(oip);
         expect(plain(fromBinary(ModelInferResponseSchema, encodeInfer(oip)))).toEqual(stockOip);
         // And the typed decoder reads it back.
-        expect(plain(typedDecoder(ModelInferResponseSchema, PLAN)(encodeInfer(oip)))).toEqual(stockOip);
+        expect(plain(typedDecoder(ModelInferResponseSchema, PLAN, ALL)(encodeInfer(oip)))).toEqual(stockOip);
       }
     }
   });
 
   it("writes a Float32Array's bytes as they are: the packed field is the array's little-endian bytes", () => {
     const values = new Float32Array([1, -0, NaN, 2.5]);
-    const bytes = typedEncoder(TensorSchema, PLAN)(create(TensorSchema, { floatData: values as unknown as number[] }));
+    const bytes = typedEncoder(TensorSchema, PLAN, ALL)(create(TensorSchema, { floatData: values as unknown as number[] }));
     expect(Array.from(bytes)).toEqual([0x22, 16, ...new Uint8Array(values.buffer)]);
+  });
+});
+
+describe("the size thresholds", () => {
+  it("by default leave small messages to protobuf-es and take large ones, with the same values", () => {
+    const decode = typedDecoder(TensorSchema, PLAN);
+    const small = toBinary(TensorSchema, create(TensorSchema, { floatData: [1, 2, 3] }));
+    const large = toBinary(TensorSchema, create(TensorSchema, { floatData: Array.from({ length: 100 }, (_, i) => i) }));
+    expect(decode(small).floatData).toEqual([1, 2, 3]);
+    expect(decode(large).floatData).toEqual(new Float32Array(100).map((_, i) => i));
+    const encode = typedEncoder(TensorSchema, PLAN);
+    for (const n of [3, 31, 32, 100]) {
+      const message = create(TensorSchema, { name: "t", floatData: new Float32Array(n).map((_, i) => i * 0.5) as unknown as number[], int32Data: new Int32Array(n).fill(-1) as unknown as number[] });
+      const stock = toBinary(TensorSchema, create(TensorSchema, { name: "t", floatData: Array.from(message.floatData), int32Data: Array.from(message.int32Data) }));
+      expect(plain(fromBinary(TensorSchema, encode(message)))).toEqual(plain(fromBinary(TensorSchema, stock)));
+      // Below the threshold toBinary writes it all, in its own order: the same bytes.
+      if (n < 32) expect(encode(message)).toEqual(stock);
+      // The message is left as it was.
+      expect(message.floatData).toHaveLength(n);
+    }
   });
 });
 
@@ -325,7 +348,7 @@ describe("compilePlan()", () => {
 
 describe("toGrpcMethodDefinition() with typedFields", () => {
   it("hands a malformed request to the handler as MalformedMessage (INVALID_ARGUMENT), as without the plan", () => {
-    for (const options of [{}, { typedFields: PLAN }]) {
+    for (const options of [{}, { typedFields: PLAN, ...ALL }]) {
       const predict = toGrpcMethodDefinition(InferenceService.method.predict, options);
       const infer = toGrpcMethodDefinition(GRPCInferenceService.method.modelInfer, options);
       const bytes = toBinary(PredictRequestSchema, create(PredictRequestSchema, { inputs: [{ name: "x", floatData: [1, 2, 3] }] }));
@@ -339,7 +362,7 @@ describe("toGrpcMethodDefinition() with typedFields", () => {
   });
 
   it("serializes a response with typed arrays for a stock client", () => {
-    const predict = toGrpcMethodDefinition(InferenceService.method.predict, { typedFields: PLAN });
+    const predict = toGrpcMethodDefinition(InferenceService.method.predict, { typedFields: PLAN, ...ALL });
     const response = create(PredictResponseSchema, { outputs: [{ name: "p", floatData: new Float32Array([0.25, 0.75]) as unknown as number[] }] });
     const decoded = predict.responseDeserialize(predict.responseSerialize(response)) as typeof response;
     expect(decoded.outputs[0]!.floatData).toEqual([0.25, 0.75]);

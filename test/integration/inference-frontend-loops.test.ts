@@ -173,12 +173,13 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
       }
       // And good ones the same answers, bit for bit: values cross the loops as typed arrays.
       const bits = (values: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(values).buffer));
-      const row = fraudRequest(model, 3).inputs[0]!.floatData;
+      // 40 rows: large enough for the typed path both ways (small messages are protobuf-es's alone).
+      const rows = Array.from({ length: 40 }, (_, i) => fraudRequest(model, i).inputs[0]!.floatData).flat();
       const good: ((c: Channel) => Promise<number[]>)[] = [
-        (c) => c.predict.predict(fraudRequest(model, 3)).then((r) => bits(r.outputs[0]!.floatData)),
+        (c) => c.predict.predict({ model, inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [40n, 16n], floatData: rows }] }).then((r) => bits(r.outputs[0]!.floatData)),
         (c) =>
           c.oip
-            .modelInfer({ modelName: model, inputs: [{ name: "features", datatype: "FP32", shape: [1n, 16n], contents: { fp32Contents: row } }] })
+            .modelInfer({ modelName: model, inputs: [{ name: "features", datatype: "FP32", shape: [40n, 16n], contents: { fp32Contents: rows } }] })
             .then((r) => bits(r.outputs[0]!.contents!.fp32Contents)),
       ];
       const answers = await Promise.all(good.map((call) => call(single)));

@@ -180,9 +180,10 @@ describe("inference replica", () => {
 
   it("answers Predict and ModelInfer with float and int64 inputs over gRPC (typed-array codec) bit for bit as over Connect binary and JSON (protobuf-es)", async () => {
     const width = (gather.sampleRow(0).get("x")!.shape[1] ?? 0) as number;
-    const rows = 3;
+    // Large enough for the typed path both ways (small messages are protobuf-es's alone: libs/host typed-fields.ts).
+    const rows = 40;
     const xs = new Float32Array(rows * width).map((_, i) => (i % 7 === 0 ? -0 : Math.fround(Math.sin(i) * 1e3)));
-    const idx = [0n, 1n, 0n];
+    const idx = Array.from({ length: rows }, (_, i) => BigInt(i % 2));
     const predict = {
       model: gatherModel,
       inputs: [

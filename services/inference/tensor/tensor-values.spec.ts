@@ -14,11 +14,12 @@ import { SAMPLES, tensorDifference, thrownBy } from "./spec-samples.js";
 import { fromTensorMessage, toTensorMessage } from "./tensor-message.js";
 import { TENSOR_TYPED_FIELDS } from "./tensor-values.js";
 
-// The gRPC port's codec for our tensors, as the replica configures it.
-const encodeTensor = typedEncoder(TensorSchema, TENSOR_TYPED_FIELDS);
-const decodeTensor = typedDecoder(TensorSchema, TENSOR_TYPED_FIELDS);
-const encodeOutput = typedEncoder(ModelInferResponse_InferOutputTensorSchema, TENSOR_TYPED_FIELDS);
-const decodeInput = typedDecoder(ModelInferRequest_InferInputTensorSchema, TENSOR_TYPED_FIELDS);
+// The gRPC port's codec for our tensors, as the replica configures it, here for small tensors too.
+const ALL = { minTypedBytes: 0, minTypedElements: 1 };
+const encodeTensor = typedEncoder(TensorSchema, TENSOR_TYPED_FIELDS, ALL);
+const decodeTensor = typedDecoder(TensorSchema, TENSOR_TYPED_FIELDS, ALL);
+const encodeOutput = typedEncoder(ModelInferResponse_InferOutputTensorSchema, TENSOR_TYPED_FIELDS, ALL);
+const decodeInput = typedDecoder(ModelInferRequest_InferInputTensorSchema, TENSOR_TYPED_FIELDS, ALL);
 const typedSamples = SAMPLES.filter((s) => s.label !== "FP16" && s.label !== "BOOL" && s.label !== "BYTES");
 
 describe("tensor values held as typed arrays", () => {
