@@ -51,6 +51,21 @@ describe("detachBytes", () => {
     expect([...batch]).toEqual([1, 2, 3, 4]);
   });
 
+  it("moves typed arrays that own their whole buffer without a copy when told the values are owned (a decoded request), but still copies bytes", () => {
+    const frame = new Uint8Array([9, 1, 2, 9]);
+    const values = new Float32Array([1, 2]);
+    const shared = new Float32Array([1, 2, 3]).subarray(1);
+    const message = { inputs: [{ floatData: values, doubleData: shared, rawData: frame.subarray(1, 3) }] };
+    const transfer = detachBytes(message, { ownedValues: true });
+    expect(message.inputs[0]!.floatData).toBe(values);
+    expect(message.inputs[0]!.doubleData).not.toBe(shared);
+    expect(transfer).toHaveLength(3);
+    expect(transfer).toContain(values.buffer);
+    const moved = structuredClone(message, { transfer });
+    expect(moved.inputs[0]!.floatData).toEqual(new Float32Array([1, 2]));
+    expect([...frame]).toEqual([9, 1, 2, 9]);
+  });
+
   it("leaves a message without bytes as it is", () => {
     const message = { model: "m", shape: [1n, 16n], floatData: [0.5] };
     expect(detachBytes(message)).toEqual([]);

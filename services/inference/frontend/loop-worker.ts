@@ -54,7 +54,8 @@ async function callMain(service: DescService, localName: string, request: unknow
     };
     pending.set(id, settle);
     context.signal.addEventListener("abort", onAbort, { once: true });
-    const transfer = detachBytes(request);
+    // The request's tensor values are the decoder's own typed arrays: they move without a copy.
+    const transfer = detachBytes(request, { ownedValues: true });
     const timeoutMs = context.timeoutMs();
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     post({ type: "call", id, service: service.typeName, method: localName, request, deadline, header: headerPairs(context.requestHeader) }, transfer);
