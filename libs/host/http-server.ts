@@ -9,6 +9,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
 import type { CallObserver } from "./call-observer.js";
 import type { RawUnaryHandler } from "./raw-grpc-methods.js";
+import type { TypedFieldPlan } from "./typed-fields.js";
 import { status } from "@grpc/grpc-js";
 import { checkMeshTokenHttp, type MeshTokenPolicy } from "./mesh-token.js";
 
@@ -20,11 +21,17 @@ export interface ServiceRegistration<S extends DescService = DescService> {
   impl: Partial<ServiceImpl<S>>;
   /** Unary methods (by name) the gRPC port serves as raw bytes instead of through `impl`. */
   rawGrpc?: Readonly<Record<string, RawUnaryHandler>>;
+  /** Fields the gRPC port decodes into typed arrays and encodes from them (see TypedFieldPlan); the HTTP port ignores it. */
+  typedFields?: TypedFieldPlan;
 }
 
 /** Pairs a service with its handlers, checked against each other here and erased for the list. */
-export function serve<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>, options: { rawGrpc?: Readonly<Record<string, RawUnaryHandler>> } = {}): ServiceRegistration {
-  return { service, impl, rawGrpc: options.rawGrpc } as unknown as ServiceRegistration;
+export function serve<S extends DescService>(
+  service: S,
+  impl: Partial<ServiceImpl<S>>,
+  options: { rawGrpc?: Readonly<Record<string, RawUnaryHandler>>; typedFields?: TypedFieldPlan } = {},
+): ServiceRegistration {
+  return { service, impl, rawGrpc: options.rawGrpc, typedFields: options.typedFields } as unknown as ServiceRegistration;
 }
 
 export interface HttpServerOptions {

@@ -190,8 +190,8 @@ async function startGrpcServer(
     "grpc.max_send_message_length": DEFAULT_MAX_MESSAGE_BYTES,
     ...(meshToken ? { interceptors: [meshTokenInterceptor(meshToken)] } : {}),
   });
-  for (const { service, impl, rawGrpc } of options.services) {
-    const definition = { ...toGrpcServiceDefinition(service) } as Record<string, MethodDefinition<unknown, unknown>>;
+  for (const { service, impl, rawGrpc, typedFields } of options.services) {
+    const definition = { ...toGrpcServiceDefinition(service, { typedFields }) } as Record<string, MethodDefinition<unknown, unknown>>;
     const handlers = toGrpcHandlers(service, impl, { shutdownSignal, observer });
     if (rawGrpc) applyRawGrpcMethods(definition, handlers, rawGrpc);
     grpcServer.addService(definition, handlers);

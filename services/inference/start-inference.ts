@@ -27,6 +27,7 @@ import type { FrontEndLoops } from "./frontend/front-end-loops.js";
 import { startLoopsIfAsked } from "./frontend/start-loops.js";
 import type { RegistryClient } from "./serving/fetch-version.js";
 import { ModelManager } from "./serving/model-manager.js";
+import { TENSOR_TYPED_FIELDS } from "./tensor/tensor-values.js";
 
 /** Tessera's version, as ServerMetadata reports it. */
 export const TESSERA_VERSION = "0.1.0";
@@ -111,8 +112,9 @@ export async function startInference(options: StartInferenceOptions): Promise<In
   const hostReady = () => host?.isReady() ?? false;
 
   const services = [
-    serve(InferenceService, inferenceServiceImpl(manager, metrics, options.features)),
-    serve(GRPCInferenceService, oipServiceImpl(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady })),
+    // Tensor values decoded into typed arrays and encoded from them on the gRPC port (tensor/tensor-values.ts).
+    serve(InferenceService, inferenceServiceImpl(manager, metrics, options.features), { typedFields: TENSOR_TYPED_FIELDS }),
+    serve(GRPCInferenceService, oipServiceImpl(manager, metrics, { serverVersion: TESSERA_VERSION, hostReady }), { typedFields: TENSOR_TYPED_FIELDS }),
   ];
   let loops: Awaited<ReturnType<typeof startLoopsIfAsked>>;
   try {

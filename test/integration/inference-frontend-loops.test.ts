@@ -134,7 +134,7 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
     }
   });
 
-  it("gives the same bad inputs the same statuses and messages on every loop as on one", async () => {
+  it("gives the same bad inputs the same statuses and messages on every loop as on one, and good ones the same answers", async () => {
     const model = name("loops-bad");
     await uploadModelVersion(registry.client, { model, createModel: true, aliases: ["production"] }, fraud.build());
     const one = await startTestReplica(registry, { serve: [{ model, alias: "production" }], config: { frontendLoops: 1 } });
@@ -171,6 +171,20 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
       for (const channel of channels) {
         expect(await Promise.all(bad.map((call) => describeOutcome(call(channel))))).toEqual(expected);
       }
+      // And good ones the same answers, bit for bit: values cross the loops as typed arrays.
+      const bits = (values: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(values).buffer));
+      // 40 rows: large enough for the typed path both ways (small messages are protobuf-es's alone).
+      const rows = Array.from({ length: 40 }, (_, i) => fraudRequest(model, i).inputs[0]!.floatData).flat();
+      const good: ((c: Channel) => Promise<number[]>)[] = [
+        (c) => c.predict.predict({ model, inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [40n, 16n], floatData: rows }] }).then((r) => bits(r.outputs[0]!.floatData)),
+        (c) =>
+          c.oip
+            .modelInfer({ modelName: model, inputs: [{ name: "features", datatype: "FP32", shape: [40n, 16n], contents: { fp32Contents: rows } }] })
+            .then((r) => bits(r.outputs[0]!.contents!.fp32Contents)),
+      ];
+      const answers = await Promise.all(good.map((call) => call(single)));
+      expect(answers[1]).toEqual(answers[0]);
+      for (const channel of channels) expect(await Promise.all(good.map((call) => call(channel)))).toEqual(answers);
     } finally {
       single.close();
       channels.forEach((c) => c.close());

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import * as ort from "onnxruntime-node";
 import { ReplicaRecordSchema } from "../../libs/gen/tessera/events/v1/inference_events_pb.js";
-import { ModelState } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { GRPCInferenceService } from "../../libs/gen/inference/grpc_service_pb.js";
+import { InferenceService, ModelState } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
@@ -174,6 +176,41 @@ describe("inference replica", () => {
     });
     expect(response.outputs[0]?.shape).toEqual([2n, BigInt(width)]);
     expect(response.outputs[0]?.floatData).toHaveLength(2 * width);
+  });
+
+  it("answers Predict and ModelInfer with float and int64 inputs over gRPC (typed-array codec) bit for bit as over Connect binary and JSON (protobuf-es)", async () => {
+    const width = (gather.sampleRow(0).get("x")!.shape[1] ?? 0) as number;
+    // Large enough for the typed path both ways (small messages are protobuf-es's alone: libs/host typed-fields.ts).
+    const rows = 40;
+    const xs = new Float32Array(rows * width).map((_, i) => (i % 7 === 0 ? -0 : Math.fround(Math.sin(i) * 1e3)));
+    const idx = Array.from({ length: rows }, (_, i) => BigInt(i % 2));
+    const predict = {
+      model: gatherModel,
+      inputs: [
+        { name: "x", dtype: DataType.FLOAT32, shape: [BigInt(rows), BigInt(width)], floatData: Array.from(xs) },
+        { name: "idx", dtype: DataType.INT64, shape: [BigInt(rows)], int64Data: idx },
+      ],
+    };
+    const infer = {
+      modelName: gatherModel,
+      inputs: [
+        { name: "x", datatype: "FP32", shape: [BigInt(rows), BigInt(width)], contents: { fp32Contents: Array.from(xs) } },
+        { name: "idx", datatype: "INT64", shape: [BigInt(rows)], contents: { int64Contents: idx } },
+      ],
+    };
+    const bits = (values: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(values).buffer));
+    const overGrpc = await replica.client.predict(predict);
+    const oipOverGrpc = await replica.oip.modelInfer(infer);
+    const expectedBits = bits(overGrpc.outputs[0]!.floatData);
+    expect(overGrpc.outputs[0]!.shape).toEqual([BigInt(rows), BigInt(width)]);
+    expect(bits(oipOverGrpc.outputs[0]!.contents!.fp32Contents)).toEqual(expectedBits);
+    for (const useBinaryFormat of [true, false]) {
+      const transport = createConnectTransport({ baseUrl: replica.httpUrl, httpVersion: "1.1", useBinaryFormat });
+      const overConnect = await createClient(InferenceService, transport).predict(predict);
+      expect(bits(overConnect.outputs[0]!.floatData)).toEqual(expectedBits);
+      const oipOverConnect = await createClient(GRPCInferenceService, transport).modelInfer(infer);
+      expect(bits(oipOverConnect.outputs[0]!.contents!.fp32Contents)).toEqual(expectedBits);
+    }
   });
 
   it("answers INVALID_ARGUMENT for a row the model itself rejects, and still answers the good one beside it", async () => {

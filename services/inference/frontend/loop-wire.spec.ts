@@ -36,6 +36,36 @@ describe("detachBytes", () => {
     expect(message.inputs[0]!.floatData).toEqual([1, 2]);
   });
 
+  it("copies typed-array tensor values to their own buffers and lists them for transfer (an output may view its whole batch)", () => {
+    const batch = new Float32Array([1, 2, 3, 4]);
+    const ids = new BigInt64Array([7n]);
+    const message = { outputs: [{ name: "p", floatData: batch.subarray(2, 4), int64Data: ids }] };
+    const transfer = detachBytes(message);
+    expect(transfer).toHaveLength(2);
+    expect(message.outputs[0]!.floatData).toEqual(new Float32Array([3, 4]));
+    expect(message.outputs[0]!.floatData.buffer.byteLength).toBe(8);
+    expect(message.outputs[0]!.int64Data).not.toBe(ids);
+    const moved = structuredClone(message, { transfer });
+    expect(moved.outputs[0]!.floatData).toEqual(new Float32Array([3, 4]));
+    expect(moved.outputs[0]!.int64Data).toEqual(new BigInt64Array([7n]));
+    expect([...batch]).toEqual([1, 2, 3, 4]);
+  });
+
+  it("moves typed arrays that own their whole buffer without a copy when told the values are owned (a decoded request), but still copies bytes", () => {
+    const frame = new Uint8Array([9, 1, 2, 9]);
+    const values = new Float32Array([1, 2]);
+    const shared = new Float32Array([1, 2, 3]).subarray(1);
+    const message = { inputs: [{ floatData: values, doubleData: shared, rawData: frame.subarray(1, 3) }] };
+    const transfer = detachBytes(message, { ownedValues: true });
+    expect(message.inputs[0]!.floatData).toBe(values);
+    expect(message.inputs[0]!.doubleData).not.toBe(shared);
+    expect(transfer).toHaveLength(3);
+    expect(transfer).toContain(values.buffer);
+    const moved = structuredClone(message, { transfer });
+    expect(moved.inputs[0]!.floatData).toEqual(new Float32Array([1, 2]));
+    expect([...frame]).toEqual([9, 1, 2, 9]);
+  });
+
   it("leaves a message without bytes as it is", () => {
     const message = { model: "m", shape: [1n, 16n], floatData: [0.5] };
     expect(detachBytes(message)).toEqual([]);

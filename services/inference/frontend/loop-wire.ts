@@ -76,23 +76,40 @@ export function headerPairs(headers: Headers): HeaderPairs {
 }
 
 /**
- * Replaces every byte array inside `value` (a protobuf-es message) with a
- * copy of its own bytes and returns those copies' buffers, for
- * postMessage's transfer list. A decoded bytes field is a view into the
- * whole received frame (or a pooled Buffer, or a batch's output shared
- * with other requests): structured clone would copy that whole buffer per
- * field, and transferring it would take it from its other users. The copy
- * is exactly the field's bytes, once; then it moves.
+ * Replaces every byte array and typed array inside `value` (a protobuf-es
+ * message: bytes fields, and tensor values held as typed arrays, see
+ * tensor/tensor-values.ts) with a copy of its own bytes and returns those
+ * copies' buffers, for postMessage's transfer list. A decoded bytes field
+ * is a view into the whole received frame (or a pooled Buffer), and an
+ * output's values a view of its batch's, shared with other requests:
+ * structured clone would copy that whole buffer per field, and transferring
+ * it would take it from its other users. The copy is exactly the field's
+ * bytes, once; then it moves.
  */
-export function detachBytes(value: unknown, transfer: ArrayBuffer[] = []): ArrayBuffer[] {
+export function detachBytes(value: unknown, options: DetachOptions = {}): ArrayBuffer[] {
+  return detach(value, [], options.ownedValues === true);
+}
+
+export interface DetachOptions {
+  /**
+   * The message's typed arrays other than bytes own their whole buffer and
+   * nothing else holds them (a request the loop's decoder just made, see
+   * tensor/tensor-values.ts): such an array moves as it is, without a copy.
+   * Never for a response: an output may be its batch's whole buffer, which
+   * the main thread still reads (prediction logs).
+   */
+  readonly ownedValues?: boolean;
+}
+
+function detach(value: unknown, transfer: ArrayBuffer[], owned: boolean): ArrayBuffer[] {
   if (typeof value !== "object" || value === null) return transfer;
   if (Array.isArray(value)) {
     // Numbers, strings, bigints: nothing to detach (float_data and friends stay cheap to walk).
     if (value.length === 0 || typeof value[0] !== "object") return transfer;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      if (item instanceof Uint8Array) value[i] = ownCopy(item, transfer);
-      else detachBytes(item, transfer);
+      if (ArrayBuffer.isView(item)) value[i] = ownCopy(item as TypedArray, transfer, owned);
+      else detach(item, transfer, owned);
     }
     return transfer;
   }
@@ -100,16 +117,23 @@ export function detachBytes(value: unknown, transfer: ArrayBuffer[] = []): Array
   const record = value as Record<string, unknown>;
   for (const key in record) {
     const item = record[key];
-    if (item instanceof Uint8Array) record[key] = ownCopy(item, transfer);
-    else if (typeof item === "object" && item !== null) detachBytes(item, transfer);
+    if (ArrayBuffer.isView(item)) record[key] = ownCopy(item as TypedArray, transfer, owned);
+    else if (typeof item === "object" && item !== null) detach(item, transfer, owned);
   }
   return transfer;
 }
 
-function ownCopy(bytes: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
-  if (bytes.byteLength === 0) return new Uint8Array(0);
-  const copy = new Uint8Array(bytes);
-  transfer.push(copy.buffer);
+type TypedArray = Uint8Array | Float32Array | Float64Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+function ownCopy(array: TypedArray, transfer: ArrayBuffer[], owned: boolean): TypedArray {
+  const whole = array.byteOffset === 0 && array.byteLength === array.buffer.byteLength && array.buffer instanceof ArrayBuffer;
+  if (owned && whole && !(array instanceof Uint8Array) && !transfer.includes(array.buffer)) {
+    if (array.byteLength > 0) transfer.push(array.buffer);
+    return array;
+  }
+  // A copy of the same type; a Buffer (whose slice is a view) comes back a plain Uint8Array, as before.
+  const copy = array instanceof Uint8Array ? new Uint8Array(array) : (array as Float32Array).slice();
+  if (copy.byteLength > 0) transfer.push(copy.buffer as ArrayBuffer);
   return copy;
 }
 

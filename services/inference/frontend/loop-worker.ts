@@ -14,6 +14,7 @@ import { addReflection } from "../../../libs/host/reflection.js";
 import { rpcMetricsObserver } from "../../../libs/host/rpc-metrics.js";
 import { createLogger } from "../../../libs/log/index.js";
 import { FRONTEND_LOOP_HEADER } from "../../../libs/membership/index.js";
+import { TENSOR_TYPED_FIELDS } from "../tensor/tensor-values.js";
 import { LOOP_SERVICES } from "./loop-services.js";
 import { detachBytes, errorFromWire, headerPairs, loopGone, type LoopInit, type LoopToMain, type MainToLoop } from "./loop-wire.js";
 
@@ -56,7 +57,8 @@ async function callMain(service: DescService, localName: string, request: unknow
     };
     pending.set(id, settle);
     context.signal.addEventListener("abort", onAbort, { once: true });
-    const transfer = detachBytes(request);
+    // The request's tensor values are the decoder's own typed arrays: they move without a copy.
+    const transfer = detachBytes(request, { ownedValues: true });
     const timeoutMs = context.timeoutMs();
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     post({ type: "call", id, service: service.typeName, method: localName, request, deadline, header: headerPairs(context.requestHeader) }, transfer);
@@ -94,7 +96,8 @@ const setServing = (serving: boolean) => {
 };
 setServing(init.serving);
 for (const service of LOOP_SERVICES) {
-  const definition = { ...toGrpcServiceDefinition(service) } as Record<string, MethodDefinition<unknown, unknown>>;
+  // As the host's own port does (start-inference.ts): tensor values as typed arrays, which also cross to the main thread by transfer.
+  const definition = { ...toGrpcServiceDefinition(service, { typedFields: TENSOR_TYPED_FIELDS }) } as Record<string, MethodDefinition<unknown, unknown>>;
   grpcServer.addService(definition, toGrpcHandlers(service, forwardingImpl(service), { shutdownSignal: shutdownController.signal, observer }));
 }
 health.addToServer(grpcServer);

@@ -2,6 +2,7 @@ import { invalidArgument } from "../../../libs/errors/index.js";
 import type { DtypeInfo } from "./dtype-table.js";
 import { toFloat16Bits } from "./float16.js";
 import type { TensorData } from "./host-tensor.js";
+import type { BigIntValues, NumberValues } from "./tensor-values.js";
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -11,10 +12,12 @@ const UINT64_MAX = 2n ** 64n - 1n;
  * Number elements (from repeated float/double/int32/uint32 fields, or JSON) into the dtype's
  * storage. Integer dtypes check that every value is an integer in range, because a typed
  * array would otherwise wrap or truncate it silently. `field` names where the values came
- * from, for messages ("int32_data").
+ * from, for messages ("int32_data"). Values that already sit in the dtype's own typed array
+ * (FP32 decoded from float_data as a Float32Array, tensor-values.ts) are the data as they are.
  */
-export function numbersToData(info: DtypeInfo, values: readonly number[], subject: string, field: string): TensorData {
+export function numbersToData(info: DtypeInfo, values: NumberValues, subject: string, field: string): TensorData {
   if (info.storage.kind !== "typed") throw wrongField(info, subject, field);
+  if (values.constructor === info.storage.array) return values as TensorData;
   const n = values.length;
   switch (info.numeric) {
     case "float": {
@@ -54,8 +57,9 @@ export function numbersToData(info: DtypeInfo, values: readonly number[], subjec
 }
 
 /** Bigint elements (from repeated int64/uint64 fields, or JSON strings) into the dtype's storage, range-checked. */
-export function bigintsToData(info: DtypeInfo, values: readonly bigint[], subject: string, field: string): TensorData {
+export function bigintsToData(info: DtypeInfo, values: BigIntValues, subject: string, field: string): TensorData {
   if (info.storage.kind !== "typed") throw wrongField(info, subject, field);
+  if (values.constructor === info.storage.array) return values as TensorData;
   const n = values.length;
   if (info.numeric === "bigint") {
     const signed = info.oip === "INT64";

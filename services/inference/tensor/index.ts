@@ -19,3 +19,4 @@ export * from "./spec-text.js";
 export * from "./non-finite.js";
 export * from "./validate-inputs.js";
 export * from "./select-outputs.js";
+export * from "./tensor-values.js";

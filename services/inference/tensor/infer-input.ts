@@ -63,7 +63,8 @@ function fieldLength(c: InferTensorContents, field: ContentsField): number {
   return fieldValues(c, field).length;
 }
 
-function fieldValues(c: InferTensorContents, field: ContentsField): readonly unknown[] {
+// A typed array or a plain array (tensor-values.ts).
+function fieldValues(c: InferTensorContents, field: ContentsField): ArrayLike<unknown> {
   switch (field) {
     case "bool_contents":
       return c.boolContents;

@@ -10,6 +10,7 @@ import type { DtypeInfo } from "./dtype-table.js";
 import { checkHostData, isBigIntArray, isNumberArray } from "./host-data.js";
 import type { HostTensor } from "./host-tensor.js";
 import { encodeUtf8 } from "./length-prefixed.js";
+import { asBigIntField, asNumberField, ownArray } from "./tensor-values.js";
 import { contentsField } from "./oip-contents-field.js";
 import { encodeRaw } from "./raw-bytes.js";
 
@@ -51,24 +52,23 @@ function typedContents(info: DtypeInfo, host: HostTensor, subject: string): Infe
     throw invalidArgument(`${subject}: ${info.oip} has no typed contents field in the protocol; ask for raw (binary) outputs`);
   }
   const data = host.data;
+  // The outputs' own typed arrays in the fields (tensor-values.ts): the gRPC port writes them in one copy.
   if (isNumberArray(data)) {
-    const values = Array.from(data);
     switch (field) {
       case "fp32_contents":
-        return create(InferTensorContentsSchema, { fp32Contents: values });
+        return create(InferTensorContentsSchema, { fp32Contents: asNumberField(ownArray(Float32Array, data)) });
       case "fp64_contents":
-        return create(InferTensorContentsSchema, { fp64Contents: values });
+        return create(InferTensorContentsSchema, { fp64Contents: asNumberField(ownArray(Float64Array, data)) });
       case "uint_contents":
-        return create(InferTensorContentsSchema, { uintContents: values });
+        return create(InferTensorContentsSchema, { uintContents: asNumberField(ownArray(Uint32Array, data)) });
       default:
-        return create(InferTensorContentsSchema, { intContents: values });
+        return create(InferTensorContentsSchema, { intContents: asNumberField(ownArray(Int32Array, data)) });
     }
   }
   if (isBigIntArray(data)) {
-    const values = Array.from(data);
     return field === "int64_contents"
-      ? create(InferTensorContentsSchema, { int64Contents: values })
-      : create(InferTensorContentsSchema, { uint64Contents: values });
+      ? create(InferTensorContentsSchema, { int64Contents: asBigIntField(ownArray(BigInt64Array, data)) })
+      : create(InferTensorContentsSchema, { uint64Contents: asBigIntField(ownArray(BigUint64Array, data)) });
   }
   return info.storage.kind === "boolean"
     ? create(InferTensorContentsSchema, { boolContents: (data as boolean[]).slice() })

@@ -4,6 +4,7 @@ import { TensorSchema, type Tensor } from "../../../libs/gen/tessera/inference/v
 import { allocateData, dtypeInfo, type DtypeInfo } from "./dtype-table.js";
 import { bigintsToData, numbersToData } from "./element-data.js";
 import { checkHostData, isBigIntArray, isNumberArray } from "./host-data.js";
+import { asBigIntField, asNumberField, ownArray } from "./tensor-values.js";
 import type { HostTensor, TensorData } from "./host-tensor.js";
 import { decodeRaw, encodeRaw } from "./raw-bytes.js";
 import { elementCount, formatShape, shapeFromWire } from "./shape.js";
@@ -152,7 +153,10 @@ export interface ToTensorMessageOptions {
   readonly raw?: boolean;
 }
 
-/** A HostTensor as a Tessera Tensor message, values in the dtype's typed field (int64 as bigint). */
+/**
+ * A HostTensor as a Tessera Tensor message, values in the dtype's typed field, held as that
+ * field's typed array (the output's own when it already is one; int64 as BigInt64Array).
+ */
 export function toTensorMessage(name: string, host: HostTensor, options: ToTensorMessageOptions = {}): Tensor {
   const subject = `tensor '${name}'`;
   const info = checkHostData(host, subject);
@@ -163,24 +167,23 @@ export function toTensorMessage(name: string, host: HostTensor, options: ToTenso
     return create(TensorSchema, { name, dtype: info.dtype, shape, rawData: encodeRaw(host, subject) });
   }
   const base = { name, dtype: info.dtype, shape };
+  // The outputs' own typed arrays in the fields (tensor-values.ts): the gRPC port writes them in one copy.
   if (isNumberArray(data)) {
-    const values = Array.from(data);
     switch (field) {
       case "float_data":
-        return create(TensorSchema, { ...base, floatData: values });
+        return create(TensorSchema, { ...base, floatData: asNumberField(ownArray(Float32Array, data)) });
       case "double_data":
-        return create(TensorSchema, { ...base, doubleData: values });
+        return create(TensorSchema, { ...base, doubleData: asNumberField(ownArray(Float64Array, data)) });
       case "uint64_data":
-        return create(TensorSchema, { ...base, uint64Data: values.map((v) => BigInt(v)) });
+        return create(TensorSchema, { ...base, uint64Data: asBigIntField(BigUint64Array.from(data, (v) => BigInt(v))) });
       default:
-        return create(TensorSchema, { ...base, int32Data: values });
+        return create(TensorSchema, { ...base, int32Data: asNumberField(ownArray(Int32Array, data)) });
     }
   }
   if (isBigIntArray(data)) {
-    const values = Array.from(data);
     return field === "int64_data"
-      ? create(TensorSchema, { ...base, int64Data: values })
-      : create(TensorSchema, { ...base, uint64Data: values });
+      ? create(TensorSchema, { ...base, int64Data: asBigIntField(ownArray(BigInt64Array, data)) })
+      : create(TensorSchema, { ...base, uint64Data: asBigIntField(ownArray(BigUint64Array, data)) });
   }
   return info.storage.kind === "boolean"
     ? create(TensorSchema, { ...base, boolData: (data as boolean[]).slice() })
