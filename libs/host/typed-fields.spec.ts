@@ -14,6 +14,7 @@ import { MalformedMessage, toGrpcMethodDefinition } from "./grpc-service-definit
 import { compilePlan, type TypedFieldPlan } from "./typed-fields.js";
 import { typedDecoder } from "./typed-fields-decode.js";
 import { typedEncoder } from "./typed-fields-encode.js";
+import { mulberry32 } from "../onnx/index.js";
 
 const PLAN: TypedFieldPlan = [
   TensorSchema.field.floatData,
@@ -32,17 +33,6 @@ const PLAN: TypedFieldPlan = [
 // Every message through the typed path, however small (the defaults leave small ones to protobuf-es).
 const ALL = { minTypedBytes: 0, minTypedElements: 1 };
 
-// A seeded generator: a failure reproduces.
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const SPECIAL_FLOATS = [NaN, -0, 0, Infinity, -Infinity, 1.5, -3.25, Number.MIN_VALUE, Number.MAX_VALUE];
 const SPECIAL_INT32 = [0, -1, 1, -(2 ** 31), 2 ** 31 - 1, 127, 128, -128];
@@ -73,7 +63,7 @@ function randomTensor(next: () => number, i: number): Tensor {
 }
 
 function randomPredict(seed: number): PredictRequest {
-  const next = random(seed);
+  const next = mulberry32(seed); // seeded: a failure reproduces
   return create(PredictRequestSchema, {
     model: "fraud",
     inputs: Array.from({ length: Math.floor(next() * 4) }, (_, i) => randomTensor(next, i)),
@@ -83,7 +73,7 @@ function randomPredict(seed: number): PredictRequest {
 }
 
 function randomInfer(seed: number): ModelInferRequest {
-  const next = random(seed);
+  const next = mulberry32(seed); // seeded: a failure reproduces
   const int = () => Math.floor(next() * 2 ** 32) - 2 ** 31;
   const big = () => BigInt.asIntN(64, (BigInt(Math.floor(next() * 2 ** 32)) << 32n) | BigInt(Math.floor(next() * 2 ** 32)));
   return create(ModelInferRequestSchema, {

@@ -6,6 +6,7 @@ import { uniqueName } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
 import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { callCode } from "../support/call-outcome.js";
 
 // Dynamic batching through a real replica: the batcher's own specs cover
 // its logic with a fake clock; these check the same promises end to end.
@@ -27,15 +28,6 @@ function gatherRequest(model: string, idx: number) {
       { name: "idx", dtype: DataType.INT64, shape: [1n], int64Data: [BigInt(idx)] },
     ],
   };
-}
-
-async function outcome(promise: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    return ConnectError.from(error).code;
-  }
 }
 
 async function statistics(replica: TestReplica, model: string) {
@@ -82,7 +74,7 @@ describe("dynamic batching in a replica", () => {
     const replica = await startTestReplica(registry, { serve: [{ model, alias: "production" }] });
     try {
       const before = await statistics(replica, model);
-      const expiring = outcome(replica.client.predict(fraudRequest(model, 1), { timeoutMs: 300 }));
+      const expiring = callCode(replica.client.predict(fraudRequest(model, 1), { timeoutMs: 300 }));
       const waiting = replica.client.predict(fraudRequest(model, 2));
       await expect.poll(async () => (await replica.client.listServedModels({})).models.find((m) => m.model === model)?.queueDepth).toBe(2);
       const rejected = await replica.client.predict(fraudRequest(model, 3)).catch((error: unknown) => ConnectError.from(error));
@@ -110,7 +102,7 @@ describe("dynamic batching in a replica", () => {
     try {
       const before = await statistics(replica, model);
       const abort = new AbortController();
-      const cancelled = outcome(replica.client.predict(fraudRequest(model, 1), { signal: abort.signal }));
+      const cancelled = callCode(replica.client.predict(fraudRequest(model, 1), { signal: abort.signal }));
       await expect.poll(async () => (await replica.client.listServedModels({})).models.find((m) => m.model === model)?.queueDepth).toBe(1);
       abort.abort();
       expect(await cancelled).toBe(Code.Canceled);
@@ -129,7 +121,7 @@ describe("dynamic batching in a replica", () => {
     await uploadModelVersion(registry.client, { model, createModel: true, aliases: ["production"], batching: { enabled: true, maxBatchSize: 8, maxQueueDelayUs: 100_000n } }, gather.build());
     const replica = await startTestReplica(registry, { serve: [{ model, alias: "production" }] });
     try {
-      const results = await Promise.all([0, 1, 8, 2, 3].map((idx) => outcome(replica.client.predict(gatherRequest(model, idx)))));
+      const results = await Promise.all([0, 1, 8, 2, 3].map((idx) => callCode(replica.client.predict(gatherRequest(model, idx)))));
       expect(results.filter((r) => r === "ok")).toHaveLength(4);
       expect(results[2]).not.toBe("ok");
       const after = await statistics(replica, model);
@@ -147,7 +139,7 @@ describe("dynamic batching in a replica", () => {
       fraud.build(),
     );
     const replica = await startTestReplica(registry, { serve: [{ model, alias: "production" }] });
-    const queued = [1, 2, 3].map((seed) => outcome(replica.client.predict(fraudRequest(model, seed))));
+    const queued = [1, 2, 3].map((seed) => callCode(replica.client.predict(fraudRequest(model, seed))));
     await expect.poll(async () => (await replica.client.listServedModels({})).models.find((m) => m.model === model)?.queueDepth).toBe(3);
     await replica.stop();
     expect(await Promise.all(queued)).toEqual(["ok", "ok", "ok"]);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectError, type Code } from "@connectrpc/connect";
 import * as ort from "onnxruntime-node";
 import { ModelState } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
@@ -8,6 +7,7 @@ import { uniqueName } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
 import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { callCode } from "../support/call-outcome.js";
 
 const fraud = exampleModel("fraud");
 const fraudBytes = fraud.build();
@@ -18,15 +18,6 @@ async function directScore(features: number[]): Promise<Float32Array> {
   const result = await session.run({ features: new ort.Tensor("float32", Float32Array.from(features), [1, 16]) });
   await session.release();
   return result.score!.data as Float32Array;
-}
-
-async function outcome(call: Promise<unknown>): Promise<Code | "OK"> {
-  try {
-    await call;
-    return "OK";
-  } catch (error) {
-    return ConnectError.from(error).code;
-  }
 }
 
 describe("inference replica with its sessions on the event loop", () => {
@@ -69,13 +60,13 @@ describe("inference replica with its sessions on the event loop", () => {
     const current = replica!;
     const runner = current.replica.manager.resolve({ model, version: 1 }).runner;
     const calls = Array.from({ length: 6 }, (_, i) => [
-      outcome(current.client.predict({ model, inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: rowOf(10 + i) }] }, { timeoutMs: 60_000 })),
-      outcome(current.oip.modelInfer({ modelName: model, inputs: [{ name: "features", datatype: "FP32", shape: [1n, 16n], contents: { fp32Contents: rowOf(20 + i) } }] }, { timeoutMs: 60_000 })),
+      callCode(current.client.predict({ model, inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: rowOf(10 + i) }] }, { timeoutMs: 60_000 })),
+      callCode(current.oip.modelInfer({ modelName: model, inputs: [{ name: "features", datatype: "FP32", shape: [1n, 16n], contents: { fp32Contents: rowOf(20 + i) } }] }, { timeoutMs: 60_000 })),
     ]).flat();
     await expect.poll(() => runner.queueDepth, { timeout: 20_000 }).toBe(calls.length);
     replica = undefined;
     await current.stop();
-    expect(await Promise.all(calls)).toEqual(calls.map(() => "OK"));
+    expect(await Promise.all(calls)).toEqual(calls.map(() => "ok"));
     expect(runner.faults.liveSessions).toBe(0);
   });
 });

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { ModelState } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { buildMlp } from "../../libs/onnx/index.js";
@@ -13,21 +13,12 @@ import { uniqueName } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
 import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { callCode } from "../support/call-outcome.js";
 
 const fraud = exampleModel("fraud");
 const fraudBytes = fraud.build();
 const features = Array.from(fraud.sampleRow(3).get("features")!.data as Float32Array);
 const modelName = () => uniqueName("faults").replace(/_/g, "-");
-
-/** The code a call ended with: OK or the error's. */
-async function outcome(call: Promise<unknown>): Promise<Code | "OK"> {
-  try {
-    await call;
-    return "OK";
-  } catch (error) {
-    return ConnectError.from(error).code;
-  }
-}
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -77,33 +68,33 @@ describe("inference replica: session threads that die or hang", () => {
 
   it("replaces a session whose thread dies under load: its request is UNAVAILABLE, the rest succeed", async () => {
     const runner = runnerOf(crashed);
-    const codes: (Code | "OK")[] = [];
+    const codes: (Code | "ok")[] = [];
     let stop = false;
     const loops = Array.from({ length: 3 }, async () => {
-      while (!stop) codes.push(await outcome(predict(crashed)));
+      while (!stop) codes.push(await callCode(predict(crashed)));
     });
-    await until(() => codes.filter((c) => c === "OK").length >= 10);
+    await until(() => codes.filter((c) => c === "ok").length >= 10);
     // The thread blocks, so the loops pile up behind its run: one running, two queued.
     runner.faults.hangSessions();
     await until(() => runner.queueDepth >= 2);
     await runner.faults.crashSession("running");
     const before = codes.length;
-    await until(() => codes.filter((c) => c === "OK").length >= 10 + 20 && codes.length > before);
+    await until(() => codes.filter((c) => c === "ok").length >= 10 + 20 && codes.length > before);
     stop = true;
     await Promise.all(loops);
 
     // Only the request on the dead thread failed, and with a code a client retries; nothing hung.
-    expect(codes.filter((c) => c !== "OK")).toEqual([Code.Unavailable]);
+    expect(codes.filter((c) => c !== "ok")).toEqual([Code.Unavailable]);
     expect(runner.faults.liveSessions).toBe(1);
     expect(await stateOf(crashed)).toBe(ModelState.READY);
-    expect(await outcome(predict(crashed))).toBe("OK");
+    expect(await callCode(predict(crashed))).toBe("ok");
   });
 
   it("bounds an unload by the drain grace when a run hangs, and loads the same version again meanwhile", async () => {
     const runner = runnerOf(hung);
     runner.faults.hangSessions();
-    const running = outcome(predict(hung));
-    const queued = outcome(predict(hung));
+    const running = callCode(predict(hung));
+    const queued = callCode(predict(hung));
     await until(() => runner.queueDepth >= 1);
     const unloading = replica.client.unloadModel({ model: hung, version: 1 });
     // Draining (or, on a very slow box, already gone): the load below must come after the unload.
@@ -114,7 +105,7 @@ describe("inference replica: session threads that die or hang", () => {
     expect(loaded.model?.state).toBe(ModelState.READY);
     expect(await running).toBe(Code.Unavailable);
     expect(await queued).toBe(Code.Unavailable);
-    expect(await outcome(predict(hung))).toBe("OK");
+    expect(await callCode(predict(hung))).toBe("ok");
   });
 
   it("takes a version that loses every session out of service and loads it again, repairing its cached file", async () => {
@@ -127,15 +118,15 @@ describe("inference replica: session threads that die or hang", () => {
     const path = join(cacheDir, createHash("sha256").update(bytes).digest("hex"), "model.onnx");
     await writeFile(path, "damaged");
     runner.faults.hangSessions();
-    const running = outcome(predict(model));
-    const queued = outcome(predict(model));
+    const running = callCode(predict(model));
+    const queued = callCode(predict(model));
     await until(() => runner.queueDepth >= 1);
     await runner.faults.crashSession("running");
     expect(await running).toBe(Code.Unavailable);
     expect(await queued).toBe(Code.Unavailable);
     // FAILED for a passing reason while it reloads (UNAVAILABLE to callers), then READY from a fresh download.
     while ((await stateOf(model)) !== ModelState.READY) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await outcome(predict(model))).toBe("OK");
+    expect(await callCode(predict(model))).toBe("ok");
     expect(new Uint8Array(await readFile(path))).toEqual(bytes);
   });
 
@@ -161,8 +152,8 @@ describe("inference replica: session threads that die or hang", () => {
     const runner = other.replica.manager.resolve({ model, version: 1 }).runner;
     runner.faults.hangSessions();
     const call = other.client.predict({ model, inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: features }] }, { timeoutMs: 120_000 });
-    const running = outcome(call);
-    const queued = outcome(other.client.predict({ model, inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: features }] }, { timeoutMs: 120_000 }));
+    const running = callCode(call);
+    const queued = callCode(other.client.predict({ model, inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: features }] }, { timeoutMs: 120_000 }));
     await until(() => runner.queueDepth >= 1);
     await other.stop();
     expect(runner.faults.liveSessions).toBe(0);

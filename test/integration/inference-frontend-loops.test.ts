@@ -15,6 +15,7 @@ import { exampleModel } from "../../mesh/models/index.js";
 import { loopsUnsupportedReason } from "../../services/inference/frontend/loop-count.js";
 import { startTestReplica, type TestReplica } from "../support/inference-harness.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { callCode } from "../support/call-outcome.js";
 
 // A replica whose gRPC port runs on two event loops (worker threads sharing
 // the port with SO_REUSEPORT), driven over real HTTP/2 connections on
@@ -29,15 +30,6 @@ const unsupported = loopsUnsupportedReason(process.version, process.platform);
 function fraudRequest(model: string, seed: number) {
   const features = fraud.sampleRow(seed).get("features")!.data as Float32Array;
   return { model, inputs: [{ name: "features", dtype: DataType.FLOAT32, shape: [1n, 16n], floatData: [...features] }] };
-}
-
-async function outcome(promise: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    return ConnectError.from(error).code;
-  }
 }
 
 interface Channel {
@@ -200,8 +192,8 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
     try {
       const loops = replica.replica.loops!;
       const before = await statistics(onOther!, model);
-      const dying = [1, 2].map((seed) => outcome(onDying!.predict.predict(fraudRequest(model, seed))));
-      const living = [3, 4].map((seed) => outcome(onOther!.predict.predict(fraudRequest(model, seed))));
+      const dying = [1, 2].map((seed) => callCode(onDying!.predict.predict(fraudRequest(model, seed))));
+      const living = [3, 4].map((seed) => callCode(onOther!.predict.predict(fraudRequest(model, seed))));
       await expect.poll(() => queueDepth(onOther!, model), { timeout: 20_000 }).toBe(4);
       expect(loops.callsInFlight(0)).toBe(2);
       loops.crashLoop(0);
@@ -231,7 +223,7 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
     try {
       const before = await statistics(first!, model);
       const abort = new AbortController();
-      const cancelled = outcome(second!.predict.predict(fraudRequest(model, 1), { signal: abort.signal }));
+      const cancelled = callCode(second!.predict.predict(fraudRequest(model, 1), { signal: abort.signal }));
       const expiring = second!.predict.predict(fraudRequest(model, 2), { timeoutMs: 400 }).then(
         () => "ok",
         (error: unknown) => ConnectError.from(error),
@@ -262,13 +254,13 @@ describe.skipIf(unsupported !== undefined)("a replica with two front-end loops",
     const replica = await batchingReplica(model, { maxBatchSize: 64, maxQueueDelayUs: 1_500_000n });
     const channels = (await channelsOnEveryLoop(replica)).flat();
     try {
-      const queued = channels.flatMap((channel, i) => [outcome(channel.predict.predict(fraudRequest(model, 2 * i))), outcome(channel.predict.predict(fraudRequest(model, 2 * i + 1)))]);
+      const queued = channels.flatMap((channel, i) => [callCode(channel.predict.predict(fraudRequest(model, 2 * i))), callCode(channel.predict.predict(fraudRequest(model, 2 * i + 1)))]);
       await expect.poll(() => queueDepth(channels[0]!, model), { timeout: 20_000 }).toBe(queued.length);
       expect([0, 1].map((i) => replica.replica.loops!.callsInFlight(i))).toEqual([2, 2]);
       await replica.stop();
       expect(await Promise.all(queued)).toEqual(queued.map(() => "ok"));
       const late = openChannel(replica.replica.host.grpcAddress);
-      expect(await outcome(late.oip.serverLive({}, { timeoutMs: 2_000 }))).not.toBe("ok");
+      expect(await callCode(late.oip.serverLive({}, { timeoutMs: 2_000 }))).not.toBe("ok");
       late.close();
     } finally {
       channels.forEach((c) => c.close());

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { fromBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ModelSchema } from "../../libs/gen/tessera/registry/v1/registry_pb.js";
@@ -11,18 +11,12 @@ import type { KvStore, ObjectStore } from "../../libs/store/index.js";
 import { faultyKvStore, startNatsServer, uniqueName, type FaultyKvStore, type NatsServerHandle } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { callCode } from "../support/call-outcome.js";
 
 const require = createRequire(import.meta.url);
 const fraud = exampleModel("fraud").build();
 const fraudSha = createHash("sha256").update(fraud).digest("hex");
 const MODEL_UPDATES = "models.";
-
-async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
-  return promise.then(
-    () => "ok" as const,
-    (error: unknown) => ConnectError.from(error).code,
-  );
-}
 
 /** What the registry left in its stores for `model`, read straight from the buckets. */
 async function storedState(kv: KvStore, objects: ObjectStore, model: string) {
@@ -83,7 +77,7 @@ describe("registry while NATS restarts", () => {
     await expect.poll(async () => (await readyz(registry.host.httpAddress)).status, { timeout: 20_000, interval: 200 }).toBe(503);
     expect((await readyz(registry.host.httpAddress)).body.reason).toMatch(/lost the connection to NATS/);
     expect(await health.check()).toBe("NOT_SERVING");
-    const during = await codeOf(registry.client.setAlias({ model: "before", alias: "staging", version: 1 }, { timeoutMs: 15_000 }));
+    const during = await callCode(registry.client.setAlias({ model: "before", alias: "staging", version: 1 }, { timeoutMs: 15_000 }));
     expect([Code.Unavailable, Code.DeadlineExceeded]).toContain(during);
 
     await nats.restart();
@@ -91,7 +85,7 @@ describe("registry while NATS restarts", () => {
     expect(await health.check()).toBe("SERVING");
     // The client reconnects on its own; the first writes may still race it.
     await expect
-      .poll(async () => codeOf(registry.client.setAlias({ model: "before", alias: "staging", version: 1 })), { timeout: 20_000, interval: 500 })
+      .poll(async () => callCode(registry.client.setAlias({ model: "before", alias: "staging", version: 1 })), { timeout: 20_000, interval: 500 })
       .toBe("ok");
 
     expect(await storedState(kv, objects, "before")).toEqual({ versions: [1], aliases: { production: 1, staging: 1 }, latestVersion: 1, artifactStored: true });
@@ -147,7 +141,7 @@ describe("registry writes that go wrong", () => {
     const model = name();
     await registry.client.createModel({ name: model });
     faulty.inject({ fault: "conflict", write: "update", keyPrefix: `${MODEL_UPDATES}${model}`, times: 16 });
-    expect(await codeOf(uploadModelVersion(registry.client, { model, aliases: ["production"] }, fraud))).toBe(Code.Aborted);
+    expect(await callCode(uploadModelVersion(registry.client, { model, aliases: ["production"] }, fraud))).toBe(Code.Aborted);
     expect(await storedState(kv, objects, model)).toEqual({ versions: [], aliases: {}, latestVersion: 0, artifactStored: true });
   });
 
@@ -158,14 +152,14 @@ describe("registry writes that go wrong", () => {
     const again = await uploadModelVersion(registry.client, header, fraud);
     expect(again.version).toBe(first.version);
     expect(await storedState(kv, objects, model)).toEqual({ versions: [1], aliases: { production: 1 }, latestVersion: 1, artifactStored: true });
-    expect(await codeOf(uploadModelVersion(registry.client, header, exampleModel("fixed").build()))).toBe(Code.FailedPrecondition);
+    expect(await callCode(uploadModelVersion(registry.client, header, exampleModel("fixed").build()))).toBe(Code.FailedPrecondition);
   });
 
   it("leaves an unclear failure for a retry: the same key then finishes the version instead of making another", async () => {
     const model = name();
     const header = { model, createModel: true, aliases: ["production"], idempotencyKey: "ci-7" };
     faulty.inject({ fault: "unavailable", write: "update", keyPrefix: `${MODEL_UPDATES}${model}`, times: 2 });
-    expect(await codeOf(uploadModelVersion(registry.client, header, fraud))).toBe(Code.Unavailable);
+    expect(await callCode(uploadModelVersion(registry.client, header, fraud))).toBe(Code.Unavailable);
     expect(await storedState(kv, objects, model)).toEqual({ versions: [1], aliases: {}, latestVersion: 0, artifactStored: true });
     const retried = await uploadModelVersion(registry.client, header, fraud);
     expect(retried).toMatchObject({ version: 1, aliases: ["production"] });
@@ -177,7 +171,7 @@ describe("registry writes that go wrong", () => {
     const orphaned = name();
     for (const model of [kept, orphaned]) {
       faulty.inject({ fault: "crash", write: "update", keyPrefix: `${MODEL_UPDATES}${model}` });
-      expect(await codeOf(uploadModelVersion(registry.client, { model, createModel: true, aliases: ["production"], idempotencyKey: "k" }, fraud))).toBe(Code.Unavailable);
+      expect(await callCode(uploadModelVersion(registry.client, { model, createModel: true, aliases: ["production"], idempotencyKey: "k" }, fraud))).toBe(Code.Unavailable);
       expect(faulty.crashed).toBe(true);
       // The crashed process is gone; a new one starts over the same buckets.
       await registry.stop();

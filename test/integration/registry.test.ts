@@ -11,18 +11,10 @@ import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
 import { openNatsEventBus, type BusEvent } from "../../libs/events/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
 import { startTestRegistry, type TestRegistry } from "../support/registry-harness.js";
+import { callCode } from "../support/call-outcome.js";
 
 const fraud = exampleModel("fraud").build();
 const fixed = exampleModel("fixed").build();
-
-async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    return ConnectError.from(error).code;
-  }
-}
 
 async function messageOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -45,7 +37,7 @@ describe.each(["nats", "embedded"] as const)("registry over %s", (mode) => {
     const { model } = await registry.client.createModel({ name, description: "scores card payments", tags: { team: "risk" } });
     expect(model).toMatchObject({ name, description: "scores card payments", tags: { team: "risk" }, latestVersion: 0 });
     expect((await registry.client.getModel({ name })).model?.name).toBe(name);
-    expect(await codeOf(registry.client.createModel({ name }))).toBe(Code.AlreadyExists);
+    expect(await callCode(registry.client.createModel({ name }))).toBe(Code.AlreadyExists);
     const listed = await registry.client.listModels({});
     expect(listed.models.map((m) => m.name)).toContain(name);
   });
@@ -63,7 +55,7 @@ describe.each(["nats", "embedded"] as const)("registry over %s", (mode) => {
     } while (pageToken !== "");
     for (const name of names) expect(seen).toContain(name);
     expect(new Set(seen).size).toBe(seen.length);
-    expect(await codeOf(registry.client.listModels({ pageToken: "bm9wZQ" }))).toBe(Code.InvalidArgument);
+    expect(await callCode(registry.client.listModels({ pageToken: "bm9wZQ" }))).toBe(Code.InvalidArgument);
   });
 
   it("uploads an ONNX model as a version and records its signature", async () => {
@@ -98,12 +90,12 @@ describe.each(["nats", "embedded"] as const)("registry over %s", (mode) => {
     const moved = await registry.client.setAlias({ model: name, alias: "production", version: 2 });
     expect(moved.previousVersion).toBe(1);
     expect(moved.model?.aliases).toEqual({ production: 2 });
-    expect(await codeOf(registry.client.setAlias({ model: name, alias: "production", version: 9 }))).toBe(Code.NotFound);
-    expect(await codeOf(registry.client.setAlias({ model: name, alias: "Bad Alias", version: 1 }))).toBe(Code.InvalidArgument);
+    expect(await callCode(registry.client.setAlias({ model: name, alias: "production", version: 9 }))).toBe(Code.NotFound);
+    expect(await callCode(registry.client.setAlias({ model: name, alias: "Bad Alias", version: 1 }))).toBe(Code.InvalidArgument);
     await registry.client.deleteAlias({ model: name, alias: "production" });
     const message = await messageOf(registry.client.getModelVersion({ version: { model: name, selector: { case: "alias", value: "production" } } }));
     expect(message).toMatch(/has no alias "production"/);
-    expect(await codeOf(registry.client.deleteAlias({ model: name, alias: "production" }))).toBe(Code.NotFound);
+    expect(await callCode(registry.client.deleteAlias({ model: name, alias: "production" }))).toBe(Code.NotFound);
   });
 
   it("moves stages, archiving the previous production version in one write", async () => {
@@ -118,7 +110,7 @@ describe.each(["nats", "embedded"] as const)("registry over %s", (mode) => {
     expect(production.modelVersions.map((v) => v.version)).toEqual([2]);
     const archived = await registry.client.listModelVersions({ model: name, stage: Stage.ARCHIVED });
     expect(archived.modelVersions.map((v) => v.version)).toEqual([1]);
-    expect(await codeOf(registry.client.transitionStage({ model: name, version: 1, stage: Stage.UNSPECIFIED }))).toBe(Code.InvalidArgument);
+    expect(await callCode(registry.client.transitionStage({ model: name, version: 1, stage: Stage.UNSPECIFIED }))).toBe(Code.InvalidArgument);
   });
 
   it("updates descriptions, tags and metrics", async () => {
@@ -128,7 +120,7 @@ describe.each(["nats", "embedded"] as const)("registry over %s", (mode) => {
     expect(updated.modelVersion).toMatchObject({ description: "retrained", tags: { b: "2", c: "3" }, metrics: { f1: 0.8 } });
     const model = await registry.client.updateModel({ name, description: "fraud scores", setTags: { owner: "risk" } });
     expect(model.model).toMatchObject({ description: "fraud scores", tags: { owner: "risk" } });
-    expect(await codeOf(registry.client.updateModelVersion({ model: name, version: 1, setMetrics: { bad: Number.NaN } }))).toBe(Code.InvalidArgument);
+    expect(await callCode(registry.client.updateModelVersion({ model: name, version: 1, setMetrics: { bad: Number.NaN } }))).toBe(Code.InvalidArgument);
   });
 
   it("paginates versions", async () => {
@@ -143,7 +135,7 @@ describe.each(["nats", "embedded"] as const)("registry over %s", (mode) => {
 
   describe("refuses bad uploads and stores nothing", () => {
     async function expectNothingStored(name: string) {
-      expect(await codeOf(registry.client.getModel({ name }))).toBe(Code.NotFound);
+      expect(await callCode(registry.client.getModel({ name }))).toBe(Code.NotFound);
     }
     function rawUpload(header: Parameters<typeof create<typeof UploadModelVersionRequest_HeaderSchema>>[1], chunks: Uint8Array[]) {
       async function* messages() {
@@ -170,44 +162,44 @@ describe.each(["nats", "embedded"] as const)("registry over %s", (mode) => {
 
     it("a sha256 that does not match", async () => {
       const name = uniqueName("h").replace(/_/g, "-");
-      const code = await codeOf(rawUpload({ model: name, createModel: true, sizeBytes: BigInt(fraud.byteLength), sha256: "0".repeat(64) }, [fraud]));
+      const code = await callCode(rawUpload({ model: name, createModel: true, sizeBytes: BigInt(fraud.byteLength), sha256: "0".repeat(64) }, [fraud]));
       expect(code).toBe(Code.InvalidArgument);
       await expectNothingStored(name);
     });
 
     it("more bytes than size_bytes, a missing header, an artifact over the limit", async () => {
       const name = uniqueName("o").replace(/_/g, "-");
-      expect(await codeOf(rawUpload({ model: name, createModel: true, sizeBytes: 10n }, [fraud]))).toBe(Code.InvalidArgument);
-      expect(await codeOf(rawUpload({ model: name, createModel: true, sizeBytes: 0n }, []))).toBe(Code.InvalidArgument);
-      expect(await codeOf(rawUpload({ model: name, createModel: true, sizeBytes: 64n * 1024n * 1024n }, []))).toBe(Code.InvalidArgument);
+      expect(await callCode(rawUpload({ model: name, createModel: true, sizeBytes: 10n }, [fraud]))).toBe(Code.InvalidArgument);
+      expect(await callCode(rawUpload({ model: name, createModel: true, sizeBytes: 0n }, []))).toBe(Code.InvalidArgument);
+      expect(await callCode(rawUpload({ model: name, createModel: true, sizeBytes: 64n * 1024n * 1024n }, []))).toBe(Code.InvalidArgument);
       async function* chunkFirst() {
         yield { payload: { case: "chunk" as const, value: fraud } };
       }
-      expect(await codeOf(registry.client.uploadModelVersion(chunkFirst()))).toBe(Code.InvalidArgument);
+      expect(await callCode(registry.client.uploadModelVersion(chunkFirst()))).toBe(Code.InvalidArgument);
       await expectNothingStored(name);
     });
 
     it("an upload to a model that does not exist, without create_model", async () => {
       const name = uniqueName("n").replace(/_/g, "-");
-      expect(await codeOf(uploadModelVersion(registry.client, { model: name }, fraud))).toBe(Code.NotFound);
+      expect(await callCode(uploadModelVersion(registry.client, { model: name }, fraud))).toBe(Code.NotFound);
       await expectNothingStored(name);
     });
 
     it("batching on a model without a dynamic leading dimension (FAILED_PRECONDITION)", async () => {
       const name = uniqueName("b").replace(/_/g, "-");
       const message = uploadModelVersion(registry.client, { model: name, createModel: true, batching: { enabled: true, maxBatchSize: 8 } }, fixed);
-      expect(await codeOf(message)).toBe(Code.FailedPrecondition);
+      expect(await callCode(message)).toBe(Code.FailedPrecondition);
       await expectNothingStored(name);
     });
   });
 
   it("answers NOT_FOUND for unknown models and versions, INVALID_ARGUMENT for bad names", async () => {
-    expect(await codeOf(registry.client.getModel({ name: "no-such-model" }))).toBe(Code.NotFound);
-    expect(await codeOf(registry.client.getModel({ name: "Not Valid!" }))).toBe(Code.InvalidArgument);
+    expect(await callCode(registry.client.getModel({ name: "no-such-model" }))).toBe(Code.NotFound);
+    expect(await callCode(registry.client.getModel({ name: "Not Valid!" }))).toBe(Code.InvalidArgument);
     const name = uniqueName("k").replace(/_/g, "-");
     await uploadModelVersion(registry.client, { model: name, createModel: true }, fraud);
-    expect(await codeOf(registry.client.getModelVersion({ version: { model: name, selector: { case: "version", value: 7 } } }))).toBe(Code.NotFound);
-    expect(await codeOf(registry.client.getModelVersion({}))).toBe(Code.InvalidArgument);
+    expect(await callCode(registry.client.getModelVersion({ version: { model: name, selector: { case: "version", value: 7 } } }))).toBe(Code.NotFound);
+    expect(await callCode(registry.client.getModelVersion({}))).toBe(Code.InvalidArgument);
   });
 
   it("lets exactly one of many racing writers claim each version number", async () => {

@@ -20,3 +20,8 @@ export async function callOutcome(promise: Promise<unknown>): Promise<{ code: Co
     return { code: ce.code, message: ce.rawMessage };
   }
 }
+
+/** The code a call ended with, or "ok". */
+export async function callCode(promise: Promise<unknown>): Promise<Code | "ok"> {
+  return (await callOutcome(promise)).code;
+}
