@@ -21,7 +21,7 @@
 //   LOOPS=1,2,4 CONC=8,64,256,1024 LOAD_PROCS=4 DURATION_MS=5000 node test/bench/gpu/gpu-load.mjs [outDir]
 // It also runs on a CPU-only machine with TESSERA_DEVICE=cpu (for a dry run).
 import { spawn } from "node:child_process";
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { openBackends } from "../../../dist/libs/backends/index.js";
 import { GRPCInferenceService } from "../../../dist/libs/gen/inference/grpc_service_pb.js";
 import { InferenceService } from "../../../dist/libs/gen/tessera/inference/v1/inference_pb.js";
@@ -35,6 +35,7 @@ import { readCpuSeconds } from "../../../dist/test/bench/support/process-cpu.js"
 import { spawnLoad } from "../../../dist/test/bench/support/spawn-load.js";
 
 const outDir = process.argv[2] ?? "/tmp";
+mkdirSync(outDir, { recursive: true }); // the replicas' logs go there
 const list = (text, fallback) => (text ?? fallback).split(",").map(Number).filter((n) => n > 0);
 const loops = list(process.env.LOOPS, "1");
 const concurrencies = list(process.env.CONC, "8,64,256,1024");
