@@ -82,13 +82,15 @@ describe("createModelRunner: session placement", () => {
     expect(error.rawMessage).toMatch(/gather@1 failed its warm-up run \(1 rows of zeros\)/);
   });
 
-  it("answers a queued request cancelled or past its deadline as before on event-loop placement, and the rest", async () => {
-    // Cut only at 8 rows or after a minute: the requests below wait in the queue.
-    const runner = await createModelRunner(options({ placement: "event-loop", batching: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, maxQueueDelayUs: 60_000_000 }) }));
+  it("answers a queued request cancelled or past its queue timeout as before on event-loop placement, and the rest", async () => {
+    // Cut only at 8 rows or after a minute: the requests below wait in the queue. (A queue timeout, not a
+    // deadline: the batcher cuts a batch early enough for a deadline to be met, so the request would run.)
+    const batching = resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, maxQueueDelayUs: 60_000_000, defaultQueuePolicy: { allowTimeoutOverride: true } });
+    const runner = await createModelRunner(options({ placement: "event-loop", batching }));
     try {
       const controller = new AbortController();
       const cancelled = runner.infer({ inputs: features(1), rows: 1, signal: controller.signal }).catch((e: unknown) => ConnectError.from(e).code);
-      const late = runner.infer({ inputs: features(1), rows: 1, deadline: Date.now() + 50 }).catch((e: unknown) => ConnectError.from(e).code);
+      const late = runner.infer({ inputs: features(1), rows: 1, queueTimeoutUs: 50_000 }).catch((e: unknown) => ConnectError.from(e).code);
       controller.abort();
       expect(await cancelled).toBe(Code.Canceled);
       expect(await late).toBe(Code.DeadlineExceeded);
