@@ -124,6 +124,22 @@ describe("WorkerSession", () => {
     expect(order).toEqual(["event loop", "run"]);
   });
 
+  it("ends a thread in the middle of a run only once the run has come out of ONNX Runtime (ending it inside can abort the process)", async () => {
+    const session = await WorkerSession.create(wide, {});
+    const x = new ort.Tensor("float32", new Float32Array(2048 * 512).fill(0.5), [2048, 512]);
+    const run = session.run({ x }).then(
+      () => "answered" as const,
+      (e: unknown) => ConnectError.from(e).code,
+    );
+    for (let i = 0; i < 5_000 && !session.inRuntimeCall; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(session.inRuntimeCall).toBe(true);
+    await session.terminate();
+    // Killed inside the call, the thread would have left its flag set (or taken the process with it).
+    expect(session.inRuntimeCall).toBe(false);
+    expect(session.alive).toBe(false);
+    expect(["answered", Code.Unavailable]).toContain(await run);
+  });
+
   it("answers what a dead thread held, and everything after, UNAVAILABLE, and says it died", async () => {
     const session = await WorkerSession.create(gather, {});
     const deaths: Error[] = [];

@@ -15,18 +15,28 @@ type Reply = { id: number; ok: true; outputNames?: string[]; outputs?: WireTenso
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const ort = require(workerData.ortPath);
+// 1 while this thread is in (or about to enter) an ONNX Runtime call: the main thread never ends it then (see endThread).
+const inRuntime = new Int32Array(workerData.inRuntime);
+const runtimeCall = async (call) => {
+  Atomics.store(inRuntime, 0, 1);
+  try {
+    return await call();
+  } finally {
+    Atomics.store(inRuntime, 0, 0);
+  }
+};
 let session;
 parentPort.on("message", async (message) => {
   try {
     if (message.type === "load") {
-      session = await ort.InferenceSession.create(message.model, message.options);
+      session = await runtimeCall(() => ort.InferenceSession.create(message.model, message.options));
       parentPort.postMessage({ id: message.id, ok: true, outputNames: session.outputNames });
     } else if (message.type === "run") {
       const feeds = {};
       for (const t of message.inputs) feeds[t.name] = new ort.Tensor(t.type, t.data, t.dims);
       // Timed here, on the session's thread: what the run costs, without the hop (session placement reads it).
       const started = performance.now();
-      const results = await session.run(feeds);
+      const results = await runtimeCall(() => session.run(feeds));
       const runUs = (performance.now() - started) * 1000;
       const outputs = [];
       const transfer = [];
@@ -42,10 +52,12 @@ parentPort.on("message", async (message) => {
       }
       parentPort.postMessage({ id: message.id, ok: true, outputs, runUs }, transfer);
     } else if (message.type === "release") {
-      if (session) await session.release();
+      if (session) await runtimeCall(() => session.release());
       parentPort.postMessage({ id: message.id, ok: true });
     } else if (message.type === "hang") {
-      // Test fault: the thread blocks for good, as a run stuck in native code would.
+      // Test fault: the thread blocks for good, as a run stuck in native code would. It blocks in JavaScript,
+      // where ending it is safe, even when this came while a run waited to enter the runtime.
+      Atomics.store(inRuntime, 0, 0);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
     }
   } catch (error) {
@@ -55,6 +67,17 @@ parentPort.on("message", async (message) => {
 `;
 
 const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node");
+
+/**
+ * Longest a thread is waited for to come out of an ONNX Runtime call before
+ * it is ended; past it, its callers are answered and it is ended the moment
+ * it comes out. Ending a worker inside a native call can abort the whole
+ * process: when the call returns into the dying thread, node-addon-api
+ * throws into it and std::terminate runs ("terminate called after throwing
+ * an instance of 'Napi::Error'", seen once in a full test run).
+ */
+const RUNTIME_EXIT_WAIT_MS = 1_000;
+const RUNTIME_POLL_MS = 2;
 
 /**
  * One ONNX Runtime session on a thread of its own. onnxruntime-node runs a
@@ -76,12 +99,19 @@ export class WorkerSession implements Session {
   /** Set by release()/terminate(): the thread's end is ours, not a death. */
   private ending = false;
   private readonly exited: Promise<void>;
+  /** 1 while the thread is in an ONNX Runtime call (set by the thread itself). */
+  private readonly inRuntime: Int32Array;
+  private readonly fail: (error: Error) => void;
   outputNames: readonly string[] = [];
   lastRunUs = Number.NaN;
   /** Called once if the thread dies on its own (not by release() or terminate()). */
   onDeath: ((error: Error) => void) | undefined;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    inRuntime: SharedArrayBuffer,
+  ) {
+    this.inRuntime = new Int32Array(inRuntime);
     worker.on("message", (reply: Reply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
@@ -96,6 +126,7 @@ export class WorkerSession implements Session {
       this.pending.clear();
       if (!this.ending) this.onDeath?.(error);
     };
+    this.fail = fail;
     // The runtime is gone, not the input wrong: UNAVAILABLE, which callers may retry and the batcher does not bisect.
     worker.on("error", (error) => fail(unavailable(`the session thread failed (${error.message}); retry the request`, error)));
     this.exited = new Promise((resolve) =>
@@ -109,7 +140,8 @@ export class WorkerSession implements Session {
   }
 
   static async create(model: ModelSource, options: ort.InferenceSession.SessionOptions): Promise<WorkerSession> {
-    const session = new WorkerSession(new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } }));
+    const inRuntime = new SharedArrayBuffer(4);
+    const session = new WorkerSession(new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath, inRuntime } }), inRuntime);
     try {
       const reply = await session.request({ type: "load", model, options });
       session.outputNames = reply.outputNames ?? [];
@@ -118,6 +150,11 @@ export class WorkerSession implements Session {
       await session.terminate();
       throw error;
     }
+  }
+
+  /** @internal Whether the thread is in (or about to enter) an ONNX Runtime call now (tests). */
+  get inRuntimeCall(): boolean {
+    return Atomics.load(this.inRuntime, 0) === 1;
   }
 
   /** False once the thread has died or been stopped. */
@@ -149,19 +186,37 @@ export class WorkerSession implements Session {
   }
 
   /**
-   * Ends the thread now, whatever it is doing (a hung run included); what
-   * it held is answered UNAVAILABLE. Resolves when the thread has ended.
+   * Ends the thread, whatever it is doing (a hung run included); what it
+   * held is answered UNAVAILABLE. Resolves when the thread has ended, or,
+   * for one still inside an ONNX Runtime call after RUNTIME_EXIT_WAIT_MS,
+   * once its callers are answered (the thread ends when the call returns).
    */
   async terminate(): Promise<void> {
     this.ending = true;
-    await this.worker.terminate();
-    await this.exited;
+    await this.endThread();
   }
 
   /** @internal Test fault: the thread dies as a crash would (onDeath fires). */
   async crash(): Promise<void> {
-    await this.worker.terminate();
-    await this.exited;
+    await this.endThread();
+  }
+
+  /** worker.terminate(), but never while the thread is inside an ONNX Runtime call (see RUNTIME_EXIT_WAIT_MS). */
+  private async endThread(): Promise<void> {
+    const waitUntil = Date.now() + RUNTIME_EXIT_WAIT_MS;
+    while (Atomics.load(this.inRuntime, 0) === 1 && Date.now() < waitUntil) await sleep(RUNTIME_POLL_MS);
+    if (Atomics.load(this.inRuntime, 0) === 0) {
+      await this.worker.terminate();
+      await this.exited;
+      return;
+    }
+    this.fail(unavailable(`the session thread ${this.ending ? "was stopped" : "died"} while its run was still going; retry the request`));
+    const poll = setInterval(() => {
+      if (Atomics.load(this.inRuntime, 0) === 1) return;
+      clearInterval(poll);
+      void this.worker.terminate();
+    }, 10);
+    poll.unref();
   }
 
   /** @internal Test fault: the thread blocks for good; runs sent to it never answer. */
@@ -177,4 +232,8 @@ export class WorkerSession implements Session {
       this.worker.postMessage({ ...message, id }, transfer);
     });
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
