@@ -35,6 +35,7 @@ export class EventLoopSession implements Session {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async create(model: ModelSource, options: ort.InferenceSession.SessionOptions): Promise<EventLoopSession> {
+    // Two calls for one: each of create's overloads takes one kind of source.
     const session = typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
     return new EventLoopSession(session);
   }

@@ -141,7 +141,8 @@ export class LoopPool<C> {
         else held.add(member.loop);
       }
     }
-    pool.members = pool.members.filter((m) => this.transport.isOpen(m.connection));
+    // Per call: a new array only when a connection has gone.
+    if (pool.members.some((m) => !this.transport.isOpen(m.connection))) pool.members = pool.members.filter((m) => this.transport.isOpen(m.connection));
     while (pool.members.length < loops) {
       pool.members.push({ connection: this.transport.open(address), loop: undefined, inFlight: 0 });
       pool.opened++;
