@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import { unavailable } from "../../../libs/errors/index.js";
@@ -232,8 +233,4 @@ export class WorkerSession implements Session {
       this.worker.postMessage({ ...message, id }, transfer);
     });
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
