@@ -58,7 +58,7 @@ function model(gate = new Gate()) {
     maxRunning = Math.max(maxRunning, running);
     try {
       await gate.wait();
-      return affine(inputs);
+      return { outputs: affine(inputs) };
     } finally {
       running--;
     }
@@ -324,7 +324,7 @@ describe("DynamicBatcher", () => {
     it("fails every request with FAILED_PRECONDITION when outputs lose the batch dimension", async () => {
       const batcher = new DynamicBatcher({
         options: options(),
-        execute: async () => new Map([["y", { dtype: DataType.FLOAT32, shape: [1], data: new Float32Array(1) }]]),
+        execute: async () => ({ outputs: new Map([["y", { dtype: DataType.FLOAT32, shape: [1], data: new Float32Array(1) }]]) }),
         instances: 1,
       });
       const codes = await Promise.all([1, 2].map((v) => codeOf(batcher.submit({ inputs: rowsOf(v, 2), rows: 2 }))));

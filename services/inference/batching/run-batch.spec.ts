@@ -46,7 +46,7 @@ function context(execute: ExecuteBatch, isolateFailures = true) {
 
 const echoUnlessNaN: ExecuteBatch = async (inputs) => {
   if ((inputs.get("x")?.data as Float32Array).some(Number.isNaN)) throw new Error("NaN in x");
-  return new Map([["y", inputs.get("x")!]]);
+  return { outputs: new Map([["y", inputs.get("x")!]]) };
 };
 
 describe("runBatch()", () => {
@@ -74,5 +74,20 @@ describe("runBatch()", () => {
     await runBatch(ctx, slices(), 0);
     expect(failed.map(([, code]) => code)).toEqual(Array(8).fill(Code.Unavailable));
     expect(runs()).toBe(1);
+  });
+
+  it("charges the time a run waited for its turn as queue time, not compute", async () => {
+    let nowUs = 1_000;
+    const { ctx } = context(async (inputs) => {
+      nowUs += 500;
+      return { outputs: new Map([["y", inputs.get("x")!]]), waitedUs: 400 };
+    });
+    const batch = slices().filter((s) => !Number.isNaN((s.request.payload.inputs.get("x")!.data as Float32Array)[0]));
+    await runBatch({ ...ctx, clock: { now: () => nowUs, wallMs: () => 0 } }, batch, 0);
+    for (const s of batch) {
+      expect(s.request.payload.firstRunUs).toBe(1_400);
+      expect(s.request.payload.times.inferUs).toBe(100);
+      expect(s.request.payload.computeUs).toBe(100);
+    }
   });
 });

@@ -9,8 +9,19 @@ import { paddedSize } from "./padded-size.js";
 import { chargeRun, type PendingSlice, type QueuedPending } from "./pending-request.js";
 import { sliceTensorMap, splitTensorMap } from "./split-rows.js";
 
+/** What one run gave back. */
+export interface ExecutedBatch {
+  readonly outputs: TensorMap;
+  /**
+   * µs of the run's time that it spent waiting for its turn behind other
+   * runs given at once (runs on the event loop take turns): charged as
+   * queue time, not compute. Default 0.
+   */
+  readonly waitedUs?: number;
+}
+
 /** Runs the model once on `rows` rows (dimension 0 of every input and output). */
-export type ExecuteBatch = (inputs: TensorMap, rows: number) => Promise<TensorMap>;
+export type ExecuteBatch = (inputs: TensorMap, rows: number) => Promise<ExecutedBatch>;
 
 /** What a run needs from the driver. @internal to the batcher. */
 export interface RunContext {
@@ -95,23 +106,29 @@ async function runOnce(
   }
   const t1 = clock.now();
   let outputs: TensorMap;
+  let waitedUs = 0;
   try {
-    outputs = await ctx.execute(inputs, total);
+    const executed = await ctx.execute(inputs, total);
+    outputs = executed.outputs;
+    waitedUs = executed.waitedUs ?? 0;
   } catch (err) {
     record(t1 - t0, clock.now() - t1, 0);
     const error = toConnectError(err);
     return { error, systemic: notAboutTheRows.has(error.code) };
   }
+  // The run started once its turn came: the wait before it was queueing.
+  if (waitedUs > 0) for (const s of slices) if (s.request.payload.firstRunUs === t0) s.request.payload.firstRunUs = t0 + waitedUs;
   const t2 = clock.now();
+  const inferUs = Math.max(0, t2 - t1 - waitedUs);
   let pieces: TensorMap[];
   try {
     checkOutputRows(outputs, total);
     pieces = alone ? [outputs] : splitTensorMap(outputs, slices.map((s) => s.rows));
   } catch (err) {
-    record(t1 - t0, t2 - t1, 0);
+    record(t1 - t0, inferUs, 0);
     return { error: toConnectError(err), systemic: true };
   }
-  record(t1 - t0, t2 - t1, clock.now() - t2);
+  record(t1 - t0, inferUs, clock.now() - t2);
   slices.forEach((s, i) => {
     const piece = pieces[i];
     if (piece) ctx.deliver(s, piece);

@@ -19,11 +19,31 @@ describe("EventLoopSession", () => {
     expect(order).toEqual(["run", "event loop"]);
   });
 
+  it("takes turns with the runs given at once: all run in one loop turn, each timed from its own turn", async () => {
+    const session = await EventLoopSession.create(fraud, {});
+    const alone = (await session.run(row())).results.score!.data as Float32Array;
+    let turnOver = false;
+    const calledAt = performance.now();
+    const runs = Array.from({ length: 8 }, () => session.run(row()).then((run) => ({ ...run, turnOver })));
+    // Queued after the runtime's immediates (made in the microtasks of the run() calls): it fires after all 8 ran.
+    await Promise.resolve();
+    setImmediate(() => (turnOver = true));
+    const done = await Promise.all(runs);
+    const elapsedUs = (performance.now() - calledAt) * 1000;
+    await session.release();
+    expect(done.map((d) => d.turnOver)).toEqual(Array(8).fill(false));
+    for (const d of done) expect(Array.from(d.results.score!.data as Float32Array)).toEqual(Array.from(alone));
+    // One after another, each timed alone: their own times add up to no more than the whole, and none
+    // waited longer than it took. Times that included the runs ahead would add up to several times it.
+    expect(done.reduce((sum, d) => sum + d.runUs, 0)).toBeLessThanOrEqual(elapsedUs);
+    for (const d of done) expect(d.waitedUs + d.runUs).toBeLessThanOrEqual(elapsedUs);
+  });
+
   it("lets a run in flight finish and answer when released, then answers UNAVAILABLE", async () => {
     const session = await EventLoopSession.create(fraud, {});
     const inFlight = session.run(row());
     await session.release();
-    expect((await inFlight).score!.dims).toEqual([1, 1]);
+    expect((await inFlight).results.score!.dims).toEqual([1, 1]);
     expect(session.alive).toBe(false);
     expect(await outcome(session.run(row()))).toBe(Code.Unavailable);
     // A second release has nothing left to free and does not hang.

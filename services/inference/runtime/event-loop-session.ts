@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { unavailable } from "../../../libs/errors/index.js";
-import type { ModelSource, Session } from "./session.js";
+import type { ModelSource, Session, SessionRun } from "./session.js";
 
 interface InFlight {
   /** Settles once the runtime's call has returned, whoever was answered. */
@@ -16,6 +16,12 @@ interface InFlight {
  * shorter than that hop, the cheaper place (see session-placement.ts).
  * Inputs are read where they lie, so `owned` needs no copy and moves nothing.
  *
+ * Runs given at once take turns: each is its own immediate, so the runs
+ * started in one loop turn all run in the next check phase, one after
+ * another, and their answers leave in one write, where one run at a time
+ * would cost a loop turn and a write per answer (OrtExecutor's
+ * runsPerSession).
+ *
  * Such a session cannot die apart from the process (a crash in native code
  * on the main thread takes the replica with it) nor hang apart from it (a
  * stuck run stops every RPC): what a death means here is the crash() test
@@ -26,7 +32,6 @@ interface InFlight {
  */
 export class EventLoopSession implements Session {
   readonly placement = "event-loop";
-  lastRunUs = Number.NaN;
   onDeath: ((error: Error) => void) | undefined;
   private readonly inFlight = new Set<InFlight>();
   private failure: Error | undefined;
@@ -48,18 +53,18 @@ export class EventLoopSession implements Session {
     return this.failure === undefined;
   }
 
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  run(feeds: Record<string, ort.Tensor>): Promise<SessionRun> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      const started = performance.now();
+      const calledAt = performance.now();
+      let startedAt = calledAt;
+      // The runtime defers the call by a setImmediate of its own, made as run() is called (before its first
+      // await); immediates run in order, so this one runs just before it and marks when the run's turn came.
+      setImmediate(() => (startedAt = performance.now()));
       const entry: InFlight = {
         reject,
         done: this.session.run(feeds).then(
-          (results) => {
-            // Includes the setImmediate the runtime defers the call by: on a busy loop, a little over the run.
-            this.lastRunUs = (performance.now() - started) * 1000;
-            resolve(results);
-          },
+          (results) => resolve({ results, runUs: (performance.now() - startedAt) * 1000, waitedUs: (startedAt - calledAt) * 1000 }),
           reject,
         ).finally(() => this.inFlight.delete(entry)),
       };

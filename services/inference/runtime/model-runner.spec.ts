@@ -9,7 +9,7 @@ import { silentLogger } from "../../../libs/log/index.js";
 import { readSignature } from "../../../libs/onnx/index.js";
 import { exampleModel } from "../../../mesh/models/index.js";
 import { createModelRunner, type ModelRunnerOptions } from "./model-runner.js";
-import { EVENT_LOOP_MAX_RUN_US } from "./session-placement.js";
+import { EVENT_LOOP_MAX_RUN_US, EVENT_LOOP_RUNS_AT_ONCE } from "./session-placement.js";
 
 const fraud = exampleModel("fraud").build();
 const wide = exampleModel("wide").build();
@@ -96,6 +96,36 @@ describe("createModelRunner: session placement", () => {
       expect(await late).toBe(Code.DeadlineExceeded);
       const full = await runner.infer({ inputs: features(8), rows: 8 });
       expect(full.outputs.get("score")?.shape).toEqual([8, 1]);
+    } finally {
+      await runner.release();
+    }
+  });
+
+  it("on the event loop with batching off, starts the requests that arrive together at once (up to EVENT_LOOP_RUNS_AT_ONCE); on a thread, one", async () => {
+    const off = resolveBatchingOptions(undefined, { enabled: false });
+    for (const [placement, runningAtOnce] of [["event-loop", EVENT_LOOP_RUNS_AT_ONCE], ["thread", 1]] as const) {
+      const runner = await createModelRunner(options({ placement, batching: off }));
+      try {
+        const calls = Array.from({ length: EVENT_LOOP_RUNS_AT_ONCE + 4 }, () => runner.infer({ inputs: features(1), rows: 1 }));
+        expect(runner.queueDepth).toBe(calls.length - runningAtOnce);
+        const answers = await Promise.all(calls);
+        expect(answers.every((a) => a.outputs.get("score")?.shape[0] === 1)).toBe(true);
+        // Time waiting behind the other runs counts as queue time: compute stays one run's.
+        if (placement === "event-loop") expect(Math.max(...answers.map((a) => a.computeUs))).toBeLessThan(Math.max(...answers.map((a) => a.queueUs)));
+      } finally {
+        await runner.release();
+      }
+    }
+  });
+
+  it("keeps one run at a time on the event loop with batching on, so requests queue into the next batch", async () => {
+    const runner = await createModelRunner(options({ placement: "event-loop", batching: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, maxQueueDelayUs: 0 }) }));
+    try {
+      const calls = Array.from({ length: 5 }, () => runner.infer({ inputs: features(1), rows: 1 }));
+      // The first is cut alone (no delay); the other four wait for it and go in one batch.
+      expect(runner.queueDepth).toBe(4);
+      const answers = await Promise.all(calls);
+      expect(answers.map((a) => a.batchSize)).toEqual([1, 4, 4, 4, 4]);
     } finally {
       await runner.release();
     }

@@ -16,6 +16,7 @@ import {
   PLACEMENT_WARM_MS,
   PLACEMENT_WARM_RUNS,
   placementBeforeTiming,
+  runsPerSession,
   type PlacementChoice,
   type PlacementSetting,
 } from "./session-placement.js";
@@ -153,8 +154,8 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
     options: options.batching,
     // Unless a request's inputs are read after its answer (keepRequestInputs),
     // nothing reads a run's inputs afterwards: move them, do not copy.
-    execute: (inputs) => executor.run(inputs, !options.keepRequestInputs),
-    instances: executor.instanceCount,
+    execute: (inputs) => executor.runTimed(inputs, !options.keepRequestInputs),
+    instances: executor.runsAtOnce,
     logger: options.logger,
   });
   let releasing: Promise<void> | undefined;
@@ -202,6 +203,7 @@ async function warmedExecutor(options: ModelRunnerOptions, placement: SessionPla
     tuning: options.tuning,
     instanceCount: options.instanceCount,
     placement,
+    runsPerSession: runsPerSession(placement, options.batching.enabled),
     label: options.label,
     logger: options.logger,
     onBroken: options.onBroken,

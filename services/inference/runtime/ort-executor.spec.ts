@@ -85,7 +85,7 @@ describe.each(placements)("OrtExecutor on %s placement", (placement) => {
     const executor = await create();
     const batcher = new DynamicBatcher({
       options: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, preferredBatchSizes: [4], maxQueueDelayUs: 60_000_000, isolateFailures: true }),
-      execute: (inputs) => executor.run(inputs),
+      execute: (inputs) => executor.runTimed(inputs),
       instances: 1,
     });
     holdRuns(executor);
@@ -150,6 +150,35 @@ describe.each(placements)("OrtExecutor on %s placement", (placement) => {
 });
 
 describe("OrtExecutor on event-loop placement", () => {
+  it("gives one session runsPerSession runs at once, the rest waiting their turn, and answers all alike", async () => {
+    const executor = await OrtExecutor.create({ model: fraud.build(), device: { kind: "cpu" }, tuning, instanceCount: 1, label: "fraud@1", placement: "event-loop", runsPerSession: 4 });
+    try {
+      expect(executor.runsAtOnce).toBe(4);
+      const expected = (await executor.run(row(5))).get("score")!.data;
+      const runs = await Promise.all(Array.from({ length: 10 }, () => executor.runTimed(row(5))));
+      for (const run of runs) expect(run.outputs.get("score")!.data).toEqual(expected);
+      expect(runs.every((r) => r.runUs > 0 && Number.isFinite(r.waitedUs))).toBe(true);
+    } finally {
+      await executor.release(0);
+    }
+  });
+
+  it("releases a session given several runs only once the last of them has answered", async () => {
+    const executor = await OrtExecutor.create({ model: fraud.build(), device: { kind: "cpu" }, tuning, instanceCount: 1, label: "fraud@1", placement: "event-loop", runsPerSession: 3 });
+    const running = [1, 2, 3].map((seed) => executor.run(row(seed)));
+    const waiting = failure(executor.run(row(4)));
+    await executor.release(0);
+    for (const run of await Promise.all(running)) expect(run.get("score")?.shape).toEqual([1, 1]);
+    expect((await waiting).code).toBe(Code.Unavailable);
+    expect(executor.liveSessions).toBe(0);
+  });
+
+  it("refuses more than one run at once for sessions on threads, and a runsPerSession that is not a count", async () => {
+    const base = { model: fraud.build(), device: { kind: "cpu" }, tuning, instanceCount: 1, label: "fraud@1" } as const;
+    await expect(OrtExecutor.create({ ...base, placement: "thread", runsPerSession: 2 })).rejects.toThrow(/only sessions on the event loop/);
+    await expect(OrtExecutor.create({ ...base, placement: "event-loop", runsPerSession: 0 })).rejects.toThrow(/at least 1/);
+  });
+
   it("lets a run in flight answer even with no release grace (it cannot be cut), and refuses to hang", async () => {
     const executor = await OrtExecutor.create({ model: fraud.build(), device: { kind: "cpu" }, tuning, instanceCount: 1, label: "fraud@1", placement: "event-loop" });
     expect(() => executor.hangSessions()).toThrow(/use thread placement/);

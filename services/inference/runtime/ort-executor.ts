@@ -6,7 +6,7 @@ import type { Device } from "./device.js";
 import { withReason } from "../error-reason.js";
 import { sessionOptionsFor, type SessionTuning } from "./session-options.js";
 import { EventLoopSession } from "./event-loop-session.js";
-import type { ModelSource, Session, SessionFactory, SessionPlacement } from "./session.js";
+import type { ModelSource, Session, SessionFactory, SessionPlacement, SessionRun } from "./session.js";
 import { WorkerSession } from "./worker-session.js";
 
 export interface OrtExecutorOptions {
@@ -18,6 +18,12 @@ export interface OrtExecutorOptions {
   readonly instanceCount: number;
   /** Where the sessions run (session.ts). Default "thread". */
   readonly placement?: SessionPlacement;
+  /**
+   * Runs one session is given at once. Above 1 only on the event loop, where
+   * runs given at once take turns in one loop turn and their answers leave
+   * in one write (event-loop-session.ts). Default 1.
+   */
+  readonly runsPerSession?: number;
   /** "fraud@3", for messages. */
   readonly label: string;
   readonly logger?: Logger;
@@ -44,11 +50,18 @@ interface Waiter {
   reject(error: ConnectError): void;
 }
 
+/** One run's outputs, the session's own time for it and the time it waited for its turn on the session, µs. */
+export interface ExecutorRun {
+  readonly outputs: Map<string, HostTensor>;
+  readonly runUs: number;
+  readonly waitedUs: number;
+}
+
 /**
  * Owns the ONNX Runtime sessions of one model version and runs a batch on
  * a free one. Each session holds its own copy of the weights; the batcher
- * above never starts more runs than there are sessions, and a run asked for
- * beyond that waits for one to come free rather than fail.
+ * above never starts more runs than runsAtOnce, and a run asked for beyond
+ * that waits for a session to come free rather than fail.
  *
  * Each session runs on a worker thread (worker-session.ts), so
  * instance_count sessions run batches at once and the event loop stays free
@@ -61,7 +74,11 @@ interface Waiter {
 export class OrtExecutor {
   /** Live sessions, free or running. */
   private readonly sessions = new Set<Session>();
+  /** A session once per run it may still be given (runsPerSession while idle). */
   private readonly free: Session[] = [];
+  /** Runs each session is on now. */
+  private readonly running = new Map<Session, number>();
+  private readonly runsPerSession: number;
   private readonly waiters: Waiter[] = [];
   private readonly sessionOptions: ort.InferenceSession.SessionOptions;
   private readonly logger: Logger;
@@ -79,6 +96,10 @@ export class OrtExecutor {
     this.logger = options.logger ?? silentLogger;
     this.label = options.label;
     this.createSession = factories[options.placement ?? "thread"];
+    this.runsPerSession = options.runsPerSession ?? 1;
+    if (!Number.isSafeInteger(this.runsPerSession) || this.runsPerSession < 1) throw new Error(`runsPerSession is ${this.runsPerSession}; it must be a whole number, at least 1`);
+    // A thread runs one call at a time: a second run given to it would only wait there, out of the batcher's sight.
+    if (this.runsPerSession > 1 && this.placement !== "event-loop") throw new Error("only sessions on the event loop take more than one run at once");
   }
 
   static async create(options: OrtExecutorOptions): Promise<OrtExecutor> {
@@ -96,9 +117,14 @@ export class OrtExecutor {
     return executor;
   }
 
-  /** Sessions asked for: runs that may go on at once (while one is being replaced, one fewer is live). */
+  /** Sessions asked for (while one is being replaced, one fewer is live). */
   get instanceCount(): number {
     return this.options.instanceCount;
+  }
+
+  /** Runs that may be given at once: sessions × runs per session. */
+  get runsAtOnce(): number {
+    return this.options.instanceCount * this.runsPerSession;
   }
 
   /** Where the sessions run. */
@@ -127,7 +153,7 @@ export class OrtExecutor {
 
   /**
    * Runs the inputs `count` times, one after another; the session's own time
-   * of each run, µs (Session.lastRunUs: on a thread, without the hop).
+   * of each run, µs (SessionRun.runUs: on a thread, without the hop).
    */
   async timeRuns(inputs: TensorMap, count: number): Promise<number[]> {
     const times: number[] = [];
@@ -135,24 +161,26 @@ export class OrtExecutor {
     return times;
   }
 
-  private async runTimed(inputs: TensorMap, owned: boolean): Promise<{ outputs: Map<string, HostTensor>; runUs: number }> {
+  /** As run(), with the run's times (what the batcher charges to its requests). */
+  async runTimed(inputs: TensorMap, owned = false): Promise<ExecutorRun> {
     const session = await this.acquire();
     try {
       const feeds: Record<string, ort.Tensor> = {};
       for (const [name, host] of inputs) feeds[name] = toOrtTensor(host, name);
-      let results: Record<string, ort.Tensor>;
+      let run: SessionRun;
       try {
-        results = await session.run(feeds, owned);
+        run = await session.run(feeds, owned);
       } catch (error) {
         throw runError(this.label, error);
       }
+      const results = run.results;
       const outputs = new Map<string, HostTensor>();
       for (const name of session.outputNames) {
         const value = results[name];
         if (!value) throw internal(`${this.label}: the run returned no output '${name}'`);
         outputs.set(name, fromOrtTensor(value as ort.Tensor, name));
       }
-      return { outputs, runUs: session.lastRunUs };
+      return { outputs, runUs: run.runUs, waitedUs: run.waitedUs };
     } finally {
       this.give(session);
     }
@@ -168,7 +196,8 @@ export class OrtExecutor {
     if (this.released) return;
     this.released = true;
     this.rejectWaiters(unavailable(`${this.label} was unloaded before the request got a session; retry the request`));
-    for (const session of this.free.splice(0)) this.releaseSession(session);
+    this.free.length = 0;
+    for (const session of this.sessions) if (!this.running.has(session)) this.releaseSession(session);
     // Running sessions are released as their runs end (give()); each leaves `sessions` once freed.
     if (this.sessions.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -197,7 +226,7 @@ export class OrtExecutor {
   }
 
   private pick(which: "running" | "any"): Session {
-    const running = [...this.sessions].filter((s) => !this.free.includes(s));
+    const running = [...this.sessions].filter((s) => this.running.has(s));
     const session = (which === "running" ? running : [...this.sessions])[0];
     if (!session) throw new Error(`${this.label} has no ${which === "running" ? "running" : "live"} session`);
     return session;
@@ -207,13 +236,13 @@ export class OrtExecutor {
   private adopt(session: Session): void {
     this.sessions.add(session);
     session.onDeath = (error) => this.onDeath(session, error);
-    this.give(session);
+    for (let i = 0; i < this.runsPerSession; i++) this.hand(session);
   }
 
   private drop(session: Session): Session {
     this.sessions.delete(session);
-    const i = this.free.indexOf(session);
-    if (i >= 0) this.free.splice(i, 1);
+    this.running.delete(session);
+    for (let i = this.free.indexOf(session); i >= 0; i = this.free.indexOf(session)) this.free.splice(i, 1);
     session.onDeath = undefined;
     return session;
   }
@@ -264,16 +293,30 @@ export class OrtExecutor {
     if (this.released) return Promise.reject(unavailable(`${this.label} was unloaded; its sessions are gone; retry the request`));
     if (this.broken) return Promise.reject(this.broken);
     const session = this.free.pop();
-    if (session) return Promise.resolve(session);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (session) return Promise.resolve(this.start(session));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve: (s) => resolve(this.start(s)), reject }));
   }
 
+  private start(session: Session): Session {
+    this.running.set(session, (this.running.get(session) ?? 0) + 1);
+    return session;
+  }
+
+  /** A run on `session` is over. */
   private give(session: Session): void {
     if (!this.sessions.has(session)) return; // died while it ran: already dropped
+    const left = (this.running.get(session) ?? 1) - 1;
+    if (left > 0) this.running.set(session, left);
+    else this.running.delete(session);
     if (this.released) {
-      this.releaseSession(session);
+      if (left === 0) this.releaseSession(session);
       return;
     }
+    this.hand(session);
+  }
+
+  /** One more run `session` may take: to the oldest waiter, else into the pool. */
+  private hand(session: Session): void {
     const next = this.waiters.shift();
     if (next) next.resolve(session);
     else this.free.push(session);

@@ -29,6 +29,26 @@ export const EVENT_LOOP_MAX_MODEL_BYTES = 1024 * 1024;
 export const EVENT_LOOP_MAX_RUN_US = 100;
 
 /**
+ * Runs an event-loop session is given at once when batching is off (each
+ * request its own run). Runs given at once take turns in one loop turn, so
+ * the requests that arrived together run back to back and their answers
+ * leave in one write; given one at a time, each costs a loop turn and a
+ * write of its own (docs/performance.md, "Runs at once on the event loop").
+ * The cap bounds how long the loop goes without reading: at most this many
+ * runs of under EVENT_LOOP_MAX_RUN_US each, with their answers.
+ */
+export const EVENT_LOOP_RUNS_AT_ONCE = 16;
+
+/**
+ * Runs one session of a version is given at once. With batching on, one:
+ * a second run given while the first waits its turn would take requests
+ * that should have joined the next batch.
+ */
+export function runsPerSession(placement: SessionPlacement, batchingEnabled: boolean): number {
+  return placement === "event-loop" && !batchingEnabled ? EVENT_LOOP_RUNS_AT_ONCE : 1;
+}
+
+/**
  * Runs timed for the choice; their median is compared. Timing stops early
  * once over half of them are over the bound.
  */

@@ -15,9 +15,27 @@ export type ModelSource = string | Uint8Array;
  */
 export type SessionPlacement = "thread" | "event-loop";
 
+/** One run's results and where its time went. */
+export interface SessionRun {
+  readonly results: Record<string, ort.Tensor>;
+  /**
+   * The session's own time for the run, µs, measured where it ran
+   * (performance.now() around the runtime's run, on the session's thread):
+   * no hop, no queueing on the main thread.
+   */
+  readonly runUs: number;
+  /**
+   * µs between the call and the run's start spent behind other runs given
+   * to the same session at once (event loop only; 0 on a thread, which is
+   * given one run at a time).
+   */
+  readonly waitedUs: number;
+}
+
 /**
  * One ONNX Runtime session, wherever it runs. OrtExecutor pools them and
- * never runs two batches on one session at once.
+ * gives a session on a thread one run at a time; one on the event loop may
+ * be given several at once (they take turns, see event-loop-session.ts).
  *
  * A session that dies on its own (its thread crashed) fails every request
  * it held with UNAVAILABLE, and every later one at once; `onDeath` tells the
@@ -29,12 +47,6 @@ export interface Session {
   readonly outputNames: readonly string[];
   /** False once the session has died or been released or terminated. */
   readonly alive: boolean;
-  /**
-   * The session's own time for its last run, µs, measured where it ran
-   * (performance.now() around the runtime's run, on the session's thread):
-   * no hop, no queueing on the main thread. NaN before the first run.
-   */
-  readonly lastRunUs: number;
   /** Called once if the session dies on its own (not by release() or terminate()). */
   onDeath: ((error: Error) => void) | undefined;
   /**
@@ -42,7 +54,7 @@ export interface Session {
    * reads them again, so a session on another thread may move their buffers
    * there instead of copying them (they may be detached afterwards).
    */
-  run(feeds: Record<string, ort.Tensor>, owned?: boolean): Promise<Record<string, ort.Tensor>>;
+  run(feeds: Record<string, ort.Tensor>, owned?: boolean): Promise<SessionRun>;
   /** Frees the session. A run still going is cut (thread) or finished first (event loop). */
   release(): Promise<void>;
   /** Ends the session now, whatever it is doing; what it held is answered UNAVAILABLE. */

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import { unavailable } from "../../../libs/errors/index.js";
-import type { ModelSource, Session } from "./session.js";
+import type { ModelSource, Session, SessionRun } from "./session.js";
 import { packTensors, type WireTensor } from "./wire-tensors.js";
 
 export type { ModelSource } from "./session.js";
@@ -104,7 +104,6 @@ export class WorkerSession implements Session {
   private readonly inRuntime: Int32Array;
   private readonly fail: (error: Error) => void;
   outputNames: readonly string[] = [];
-  lastRunUs = Number.NaN;
   /** Called once if the thread dies on its own (not by release() or terminate()). */
   onDeath: ((error: Error) => void) | undefined;
 
@@ -168,13 +167,12 @@ export class WorkerSession implements Session {
    * reads them again, so their buffers move to the session's thread instead of
    * being copied (they are detached here afterwards).
    */
-  async run(feeds: Record<string, ort.Tensor>, owned = false): Promise<Record<string, ort.Tensor>> {
+  async run(feeds: Record<string, ort.Tensor>, owned = false): Promise<SessionRun> {
     const { tensors: inputs, transfer } = packTensors(Object.entries(feeds), owned);
     const reply = await this.request({ type: "run", inputs }, transfer);
-    this.lastRunUs = reply.runUs ?? Number.NaN;
     const results: Record<string, ort.Tensor> = {};
     for (const t of reply.outputs ?? []) results[t.name] = new ort.Tensor(t.type, t.data as never, t.dims);
-    return results;
+    return { results, runUs: reply.runUs ?? Number.NaN, waitedUs: 0 };
   }
 
   /** Frees the session and ends its thread. Call it when no run is in flight: one still running is cut (UNAVAILABLE). */
