@@ -42,14 +42,14 @@ describe("createModelRunner: session placement", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("auto: times a small model's runs on its thread and places it by the median, answering either way", async () => {
+  it("auto: times a small model's runs on its thread and places it by the lower-quartile run, answering either way", async () => {
     const runner = await createModelRunner(options({ placement: "auto" }));
     try {
       const { placement, reason, runUs } = runner.placement;
       expect(runUs).toBeGreaterThan(0);
       // Which side of the bound a run falls on depends on the machine; the choice must follow the timing it reports.
       expect(placement).toBe(runUs! < EVENT_LOOP_MAX_RUN_US ? "event-loop" : "thread");
-      expect(reason).toMatch(/^auto: median run \d+ µs at 8 rows \(\d+ runs\), model \d+ bytes/);
+      expect(reason).toMatch(/^auto: lower-quartile run \d+ µs at 8 rows \(\d+ runs\), model \d+ bytes/);
       const answer = await runner.infer({ inputs: features(3), rows: 3 });
       expect(answer.outputs.get("score")?.shape).toEqual([3, 1]);
     } finally {

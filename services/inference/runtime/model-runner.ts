@@ -110,7 +110,7 @@ export interface ModelRunnerOptions {
  * Placement "auto", when a small model on the CPU with one session might
  * run on the event loop: its sessions start on threads (a model is never
  * run on the loop before it is known to be fast), the warmed session times
- * a few runs at the largest warm-up batch on its thread, and if the median
+ * a few runs at the largest warm-up batch on its thread, and if the lower quartile
  * is under the bound a session is loaded and warmed on the event loop and
  * the threaded one released.
  */
@@ -227,15 +227,15 @@ async function warmedExecutor(options: ModelRunnerOptions, placement: SessionPla
 
 /**
  * PLACEMENT_TIMING_RUNS runs' own times, one after another, after untimed
- * runs that warm the thread up; fewer once over half are over the bound (a
- * slow model is not timed for long).
+ * runs that warm the thread up; fewer once over three quarters are over the
+ * bound (a slow model is not timed for long).
  */
 async function timeRuns(executor: OrtExecutor, inputs: TensorMap): Promise<number[]> {
   const warmUntil = performance.now() + PLACEMENT_WARM_MS;
   for (let i = 0; i < PLACEMENT_WARM_RUNS && performance.now() < warmUntil; i++) await executor.run(inputs);
   const times: number[] = [];
   let over = 0;
-  while (times.length < PLACEMENT_TIMING_RUNS && over <= PLACEMENT_TIMING_RUNS / 2) {
+  while (times.length < PLACEMENT_TIMING_RUNS && over <= (PLACEMENT_TIMING_RUNS * 3) / 4) {
     const [runUs = Number.NaN] = await executor.timeRuns(inputs, 1);
     times.push(runUs);
     if (!(runUs < EVENT_LOOP_MAX_RUN_US)) over++;
