@@ -8,4 +8,6 @@ export { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 export type { RawUnaryHandler } from "./raw-grpc-methods.js";
 export { headersToMetadata, metadataToHeaders } from "./grpc-status.js";
 export { requestHeaderReader, type HeaderReader } from "./request-header.js";
+export { CallAbort, type AbortLike } from "./call-abort.js";
+export { callAbortOf } from "./call-context.js";
 export { checkMeshToken, MESH_TOKEN_HEADER, writesOnly, type MeshTokenPolicy } from "./mesh-token.js";

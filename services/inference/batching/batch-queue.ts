@@ -1,3 +1,5 @@
+import type { AbortLike } from "../../../libs/host/index.js";
+
 /** One request as the queue sees it. `payload` is the driver's, never read here. */
 export interface QueuedRequest<T = unknown> {
   readonly id: number;
@@ -14,7 +16,7 @@ export interface QueuedRequest<T = unknown> {
   /** When its caller stops waiting, µs; undefined: none. */
   readonly deadlineUs?: number | undefined;
   /** Its caller's cancellation. */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortLike | undefined;
   readonly payload: T;
 }
 

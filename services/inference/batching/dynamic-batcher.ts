@@ -1,5 +1,6 @@
 import type { TensorMap } from "../tensor/index.js";
 import type { ConnectError } from "../../../libs/errors/index.js";
+import type { AbortLike } from "../../../libs/host/index.js";
 import { cancelled, deadlineExceeded, invalidArgument, toConnectError, unavailable } from "../../../libs/errors/index.js";
 import { silentLogger, type Logger } from "../../../libs/log/index.js";
 import { batchKey } from "./batch-key.js";
@@ -44,7 +45,8 @@ export interface BatchRequest {
   readonly queueTimeoutUs?: number;
   /** When the caller stops waiting, epoch ms. */
   readonly deadline?: number;
-  readonly signal?: AbortSignal;
+  /** The caller's end: aborted, it is answered CANCELLED and leaves the queue. */
+  readonly signal?: AbortLike;
 }
 
 /** Longest a Node timer can wait (ms); longer waits re-arm. */

@@ -7,6 +7,7 @@ import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import type { Target } from "../serving/served-table.js";
 import type { HostTensor } from "../tensor/index.js";
+import type { AbortLike } from "../../../libs/host/index.js";
 import { runInference, type InferenceAnswer } from "../handlers/run-inference.js";
 import type { RequestOrigin } from "../logging/request-origin.js";
 import { assembleFeatures, layoutBinding, type DefaultedValue } from "./assemble-features.js";
@@ -26,7 +27,7 @@ export async function predictByEntity(
   metrics: InferenceMetrics,
   lookup: FeatureLookup | undefined,
   request: PredictRequest,
-  call: { timeoutMs?: number; signal?: AbortSignal; origin?: () => RequestOrigin },
+  call: { timeoutMs?: number; signal?: AbortLike; origin?: () => RequestOrigin },
 ): Promise<{ answer: InferenceAnswer; defaulted: DefaultedValue[] }> {
   if (request.inputs.length > 0) throw invalidArgument("send either inputs or entity_keys, not both");
   if (request.entityKeys.length > MAX_ENTITY_KEYS_PER_PREDICT) throw invalidArgument(`${request.entityKeys.length} entity keys; at most ${MAX_ENTITY_KEYS_PER_PREDICT} per Predict`);

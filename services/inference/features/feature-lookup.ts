@@ -1,6 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { Code, ConnectError, cancelled, deadlineExceeded } from "../../../libs/errors/index.js";
+import type { AbortLike } from "../../../libs/host/index.js";
 import type { FeatureColumn, FeatureService, FeatureView } from "../../../libs/gen/tessera/feature/v1/feature_pb.js";
 
 export type FeatureClient = Client<typeof FeatureService>;
@@ -10,7 +11,7 @@ export interface LookupCall {
   /** The caller's time left, ms; the lookup's own timeoutMs still caps it. */
   readonly timeoutMs?: number;
   /** The caller gave up (client cancelled, its deadline passed). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortLike;
 }
 
 interface Waiter {
@@ -231,7 +232,7 @@ function ended(error: ConnectError): ConnectError {
 }
 
 /** The answer for a caller whose signal fired: its reason when that is a status (a deadline), else CANCELLED. */
-function endedError(signal: AbortSignal): ConnectError {
+function endedError(signal: AbortLike): ConnectError {
   const reason: unknown = signal.reason;
   if (reason instanceof ConnectError && (reason.code === Code.DeadlineExceeded || reason.code === Code.Canceled)) {
     return ended(new ConnectError(`${reason.rawMessage} while its features were being read`, reason.code, undefined, undefined, reason));

@@ -8,7 +8,7 @@ import type { ModelManager } from "../serving/model-manager.js";
 import { DEFAULT_ALIAS } from "../serve-list.js";
 import { fromTensorMessage, toTensorMessage, type HostTensor } from "../tensor/index.js";
 import { requestOrigin } from "../logging/request-origin.js";
-import { requestHeaderReader } from "../../../libs/host/index.js";
+import { callAbortOf, requestHeaderReader } from "../../../libs/host/index.js";
 import { runInference } from "./run-inference.js";
 import { predictByEntity } from "../features/entity-predict.js";
 import type { FeatureLookup } from "../features/feature-lookup.js";
@@ -22,7 +22,7 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
         // Entity-keyed: the replica reads the features itself (services/inference/features).
         const { answer, defaulted } = await predictByEntity(manager, metrics, features, request, {
           timeoutMs: context.timeoutMs(),
-          signal: context.signal,
+          signal: callAbortOf(context),
           origin: () => requestOrigin(requestHeaderReader(context), request.entityKeys),
         });
         return {
@@ -41,7 +41,7 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
         priority: request.priority,
         queueTimeoutUs: Number(request.queueTimeoutUs),
         timeoutMs: context.timeoutMs(),
-        signal: context.signal,
+        signal: callAbortOf(context),
         origin: () => requestOrigin(requestHeaderReader(context)),
       });
       // Answer in the form asked in: raw bytes for raw requests (cheap for big tensors), typed fields otherwise.

@@ -7,7 +7,7 @@ import { inputsFromInferRequest, toInferOutputs } from "../tensor/index.js";
 import { modelMetadata, modelStatistics, SERVER_EXTENSIONS, SERVER_NAME } from "./model-descriptions.js";
 import { oipTarget, readBoolParameter, readCountParameter } from "./oip-parameters.js";
 import { requestOrigin } from "../logging/request-origin.js";
-import { requestHeaderReader } from "../../../libs/host/index.js";
+import { callAbortOf, requestHeaderReader } from "../../../libs/host/index.js";
 import { runInference } from "./run-inference.js";
 
 export interface OipServiceOptions {
@@ -62,7 +62,7 @@ export function oipServiceImpl(manager: ModelManager, metrics: InferenceMetrics,
         // Triton's "timeout" parameter: the longest the request may wait in the queue, in µs.
         queueTimeoutUs: readCountParameter(parameters, "timeout"),
         timeoutMs: context.timeoutMs(),
-        signal: context.signal,
+        signal: callAbortOf(context),
         origin: () => requestOrigin(requestHeaderReader(context)),
       });
       const { outputs, rawOutputContents } = toInferOutputs(answer.outputs, { raw });

@@ -6,6 +6,7 @@ import type { InferResult } from "../runtime/model-runner.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import type { Target } from "../serving/served-table.js";
 import type { ReadyVersion } from "../serving/served-version.js";
+import type { AbortLike } from "../../../libs/host/index.js";
 import { resolveOutputNames, selectOutputs, validateInputs, type HostTensor, type TensorMap } from "../tensor/index.js";
 
 export interface InferenceCall {
@@ -22,7 +23,8 @@ export interface InferenceCall {
   readonly queueTimeoutUs?: number;
   /** Time the caller gives the call, ms; undefined: no deadline. */
   readonly timeoutMs?: number;
-  readonly signal?: AbortSignal;
+  /** The call's end (callAbortOf: no AbortSignal needed). */
+  readonly signal?: AbortLike;
   /** Where the request came from, for its prediction log (read only when one is built). */
   readonly origin?: () => RequestOrigin;
 }

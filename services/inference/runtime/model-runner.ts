@@ -1,5 +1,6 @@
 import { ConnectError, failedPrecondition } from "../../../libs/errors/index.js";
 import type { Signature } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
+import type { AbortLike } from "../../../libs/host/index.js";
 import type { Logger } from "../../../libs/log/index.js";
 import { DynamicBatcher, type BatcherStats, type BatchingOptions } from "../batching/index.js";
 import type { TensorMap } from "../tensor/index.js";
@@ -33,7 +34,8 @@ export interface InferRequest {
   readonly queueTimeoutUs?: number;
   /** When the caller stops waiting, epoch ms. */
   readonly deadline?: number;
-  readonly signal?: AbortSignal;
+  /** The caller's end: aborted, the request leaves the queue answered CANCELLED. */
+  readonly signal?: AbortLike;
 }
 
 export interface InferResult {
