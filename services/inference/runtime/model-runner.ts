@@ -112,9 +112,9 @@ export interface ModelRunnerOptions {
  * Placement "auto", when a small model on the CPU with one session might
  * run on the event loop: its sessions start on threads (a model is never
  * run on the loop before it is known to be fast), the warmed session times
- * a few runs at the largest warm-up batch on its thread, and if the lower quartile
- * is under the bound a session is loaded and warmed on the event loop and
- * the threaded one released.
+ * a few runs at the largest warm-up batch on its thread, and if their lower
+ * quartile is under the bound a session is loaded and warmed on the event
+ * loop and the threaded one released.
  */
 export async function createModelRunner(options: ModelRunnerOptions): Promise<ModelRunner> {
   const setting = options.placement ?? "auto";
