@@ -222,6 +222,23 @@ describe("DynamicBatcher", () => {
     await Promise.all(queued);
   });
 
+  it("bases the retry hint on the runs that go on at the same time, not on those given out at once", async () => {
+    const hint = async (parallelRuns: number | undefined) => {
+      const m = model();
+      // Batching off, 4 runs given out at once, 8 queued: as an event-loop session taking runs at once.
+      const batcher = new DynamicBatcher({ options: options({ enabled: false, maxBatchSize: 0, maxQueueSize: 8 }), execute: m.execute, instances: 4, ...(parallelRuns ? { parallelRuns } : {}) });
+      const held = Array.from({ length: 12 }, (_, i) => batcher.submit({ inputs: rowsOf(i), rows: 1 }));
+      const error = ConnectError.from(await batcher.submit({ inputs: rowsOf(99), rows: 1 }).catch((e: unknown) => e));
+      m.gate.open();
+      await Promise.all(held);
+      expect(error.code).toBe(Code.ResourceExhausted);
+      return Number(error.metadata.get("grpc-retry-pushback-ms"));
+    };
+    // Nothing measured yet (10 ms a run): 8 queued runs over 4 in parallel, then over 1.
+    expect(await hint(undefined)).toBe(20);
+    expect(await hint(1)).toBe(80);
+  });
+
   it("answers RESOURCE_EXHAUSTED when a priority level's own queue is full", async () => {
     const { batcher, gate } = blocked({ queuePolicies: { 2: { maxQueueSize: 1 } } });
     const queued = batcher.submit({ inputs: rowsOf(1), rows: 1, priority: 2 });

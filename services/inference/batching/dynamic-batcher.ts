@@ -29,8 +29,15 @@ export interface DynamicBatcherOptions {
   /** From resolveBatchingOptions(). */
   readonly options: BatchingOptions;
   readonly execute: ExecuteBatch;
-  /** Runs that may go on at once (model instances / sessions). */
+  /** Runs that may be given out at once (model instances / sessions, or the runs an event-loop session takes at once). */
   readonly instances: number;
+  /**
+   * Of those, the runs that truly go on at the same time: what drains the
+   * queue, for the retry hint of a full queue. Runs given at once to one
+   * event-loop session take turns, so there it is the session count.
+   * Default `instances`.
+   */
+  readonly parallelRuns?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
@@ -65,6 +72,7 @@ export class DynamicBatcher {
   private readonly options: BatchingOptions;
   private readonly drainOptions: BatchingOptions;
   private readonly instances: number;
+  private readonly parallelRuns: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly queue: BatchQueue<PendingRequest>;
@@ -89,6 +97,7 @@ export class DynamicBatcher {
     // Draining: nothing new will arrive, so waiting for a batch to fill only delays shutdown.
     this.drainOptions = { ...init.options, maxQueueDelayUs: 0 };
     this.instances = init.instances;
+    this.parallelRuns = init.parallelRuns ?? init.instances;
     this.clock = init.clock ?? systemClock;
     this.logger = init.logger ?? silentLogger;
     this.runContext = {
@@ -168,7 +177,7 @@ export class DynamicBatcher {
         queuedRows: this.queue.rows,
         maxBatchSize: options.maxBatchSize,
         meanRunUs: this.stats_.meanRunUs,
-        instances: this.instances,
+        instances: this.parallelRuns,
       });
       throw queueFullError(full, priority, retryMs);
     }

@@ -158,6 +158,7 @@ export async function createModelRunner(options: ModelRunnerOptions): Promise<Mo
     // nothing reads a run's inputs afterwards: move them, do not copy.
     execute: (inputs) => executor.runTimed(inputs, !options.keepRequestInputs),
     instances: executor.runsAtOnce,
+    parallelRuns: executor.instanceCount,
     logger: options.logger,
   });
   let releasing: Promise<void> | undefined;
