@@ -19,9 +19,9 @@ export type SessionPlacement = "thread" | "event-loop";
 export interface SessionRun {
   readonly results: Record<string, ort.Tensor>;
   /**
-   * The session's own time for the run, µs, measured where it ran
-   * (performance.now() around the runtime's run, on the session's thread):
-   * no hop, no queueing on the main thread.
+   * The session's own time for the run, µs, measured where it ran: on a
+   * thread around the runtime's call (no hop), on the event loop from its
+   * turn to its results (not the runs ahead of it).
    */
   readonly runUs: number;
   /**
