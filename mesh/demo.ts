@@ -40,7 +40,12 @@ const fraud = exampleModel("fraud");
 // Buckets of this run only, so a running `tessera up` on the same NATS never sees the demo's models.
 const tag = `demo_${process.pid}`;
 // Logical names: every service namespaces them by TESSERA_MESH.
-const buckets = { kv: [`tessera_${tag}_registry`, `tessera_${tag}_features`, `tessera_${tag}_routes`, `tessera_${tag}_rollouts`, `tessera_${tag}_rollout_leases`], objects: [`tessera_${tag}_artifacts`] };
+const buckets = {
+  kv: [`tessera_${tag}_registry`, `tessera_${tag}_features`, `tessera_${tag}_routes`, `tessera_${tag}_rollouts`, `tessera_${tag}_rollout_leases`, `tessera_${tag}_replicas`],
+  objects: [`tessera_${tag}_artifacts`],
+};
+// Membership of this run only: the demo's router never sends a call to a replica of another mesh on the same NATS, nor theirs to it.
+const replicasBucket = { TESSERA_REPLICAS_BUCKET: buckets.kv[5]! };
 // Short steps, so both rollouts take seconds.
 const STEP_INTERVAL_MS = 2_000;
 
@@ -62,9 +67,9 @@ try {
         data_dir: join(root, ".tessera", tag, "data"),
         env: { TESSERA_REGISTRY_BUCKET: buckets.kv[0], TESSERA_ARTIFACT_BUCKET: buckets.objects[0] },
       },
-      inference: [{ id: `demo-${process.pid}`, device: "cpu", grpc_port: 0, http_port: 0 }],
+      inference: [{ id: `demo-${process.pid}`, device: "cpu", grpc_port: 0, http_port: 0, env: replicasBucket }],
       feature: { grpc_port: 0, http_port: 0, env: { TESSERA_FEATURE_BUCKET: buckets.kv[1], TESSERA_FEATURE_KEY_PREFIX: `${tag}:` } },
-      router: { grpc_port: 0, http_port: 0, env: { TESSERA_ROUTES_BUCKET: buckets.kv[2]! } },
+      router: { grpc_port: 0, http_port: 0, env: { TESSERA_ROUTES_BUCKET: buckets.kv[2]!, ...replicasBucket } },
       monitoring: {
         grpc_port: 0,
         http_port: 0,
@@ -74,6 +79,7 @@ try {
           TESSERA_ROLLOUTS_BUCKET: buckets.kv[3]!,
           TESSERA_ROLLOUT_LEASES_BUCKET: buckets.kv[4]!,
           TESSERA_ROLLOUT_TICK_MS: "250",
+          ...replicasBucket,
         },
       },
     },

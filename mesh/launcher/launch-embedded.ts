@@ -6,7 +6,7 @@ import { RegistryService } from "../../libs/gen/tessera/registry/v1/registry_pb.
 import { createMeshClient, type MeshClient, type ServiceHost } from "../../libs/host/index.js";
 import { createLogger } from "../../libs/log/index.js";
 import { readInferenceConfig } from "../../services/inference/config.js";
-import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../libs/membership/index.js";
+import { MEMBERSHIP_TTL_MS } from "../../libs/membership/index.js";
 import { startInference, type InferenceReplica } from "../../services/inference/start-inference.js";
 import { inProcessPredictionLogTransport } from "../../libs/prediction-log/index.js";
 import { readLoggingPolicy } from "../../services/inference/logging/logging-config.js";
@@ -181,7 +181,7 @@ export async function launchEmbedded(options: LaunchEmbeddedOptions): Promise<Ru
         config,
         registryClient: registryClient.client,
         events: backends.events,
-        kv: await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS }),
+        kv: await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS }),
         logger,
         ...(ingest && policy.sampleRate > 0 ? { predictionLogs: { transport: inProcessPredictionLogTransport(ingest), policy } } : {}),
         features: featureClient && new FeatureLookup(featureClient.client),

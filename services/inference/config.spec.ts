@@ -17,6 +17,7 @@ describe("readInferenceConfig()", () => {
       instanceCount: 1,
       frontendLoops: undefined,
       sessionPlacement: "auto",
+      replicasBucket: "tessera_replicas",
       session: { intraOpThreads: 0, interOpThreads: 0, graphOptimization: "all", memoryArena: true },
       logLevel: "info",
     });
@@ -43,6 +44,7 @@ describe("readInferenceConfig()", () => {
       TESSERA_MEMORY_ARENA: "off",
       TESSERA_REPLICA_ID: "replica-a",
       TESSERA_LOG_LEVEL: "debug",
+      TESSERA_REPLICAS_BUCKET: "tessera_blue_replicas",
     });
     expect(config).toMatchObject({
       grpcPort: 9001,
@@ -63,6 +65,7 @@ describe("readInferenceConfig()", () => {
       session: { intraOpThreads: 4, interOpThreads: 1, graphOptimization: "extended", memoryArena: false },
       replicaId: "replica-a",
       logLevel: "debug",
+      replicasBucket: "tessera_blue_replicas",
     });
   });
 

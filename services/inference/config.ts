@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { readMeshName } from "../../libs/mesh-names/index.js";
 import { readNatsOptions, type NatsOptions } from "../../libs/nats/index.js";
+import { REPLICAS_BUCKET } from "../../libs/membership/index.js";
 import { ConfigError, readBool, readEnum, readInt, readOptionalString, readPort, readString, type Env } from "../../libs/config/index.js";
 import { parseBatchingOverrides, type BatchingOverrides } from "../../libs/batching/index.js";
 import type { LogLevel } from "../../libs/log/index.js";
@@ -29,6 +30,12 @@ export interface InferenceConfig {
   nats: NatsOptions;
   /** The mesh (TESSERA_MESH): namespaces event subjects and the membership bucket. */
   mesh: string;
+  /**
+   * The membership bucket this replica heartbeats into
+   * (TESSERA_REPLICAS_BUCKET; logical, namespaced by the mesh): the one the
+   * router and monitoring read.
+   */
+  replicasBucket: string;
   /** The device asked for; resolveDevice() decides whether it is usable. */
   device: Device;
   /** Run on the CPU, with a warning, when the asked-for GPU cannot be used. */
@@ -83,6 +90,7 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
     natsUrl: readOptionalString(env, "NATS_URL"),
     nats: readNatsOptions(env),
     mesh: readMeshName(env),
+    replicasBucket: readString(env, "TESSERA_REPLICAS_BUCKET", REPLICAS_BUCKET),
     device: readParsed(env, "TESSERA_DEVICE", "cpu", parseDevice),
     allowCpuFallback: readBool(env, "TESSERA_ALLOW_CPU_FALLBACK", false),
     serve: readParsed(env, "TESSERA_SERVE", "", parseServeList),

@@ -12,7 +12,7 @@ import { startTelemetry } from "../../libs/telemetry/index.js";
 import { envWithFlags } from "./cli-flags.js";
 import { readInferenceConfig, type InferenceConfig } from "./config.js";
 import { readLoggingPolicy } from "./logging/logging-config.js";
-import { MEMBERSHIP_TTL_MS, REPLICAS_BUCKET } from "../../libs/membership/index.js";
+import { MEMBERSHIP_TTL_MS } from "../../libs/membership/index.js";
 import { startInference } from "./start-inference.js";
 
 const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
@@ -25,7 +25,7 @@ try {
   const telemetry = await startTelemetry({ serviceName: "tessera-inference", logger });
   const backends = await connectBackends(config, logger);
   const registry = createMeshClient(RegistryService, { address: config.registryAddress, meshToken: config.meshToken });
-  const kv = await backends.kv(REPLICAS_BUCKET, { ttlMs: MEMBERSHIP_TTL_MS });
+  const kv = await backends.kv(config.replicasBucket, { ttlMs: MEMBERSHIP_TTL_MS });
   const policy = readLoggingPolicy(process.env);
   // Prediction logs get a connection of their own, so their volume never queues behind (or ahead of) control traffic.
   const logsNc = backends.mode === "nats" ? await connectNats({ servers: config.natsUrl ?? DEFAULT_NATS_URL, name: "tessera-inference-logs", logger }) : undefined;

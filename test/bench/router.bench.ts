@@ -76,10 +76,10 @@ async function main(): Promise<void> {
     await mesh.pushModel("fraud", "fraud.onnx", { enabled: false });
     const threads = { TESSERA_INTRA_OP_THREADS: String(options.intraOpThreads) };
     const first: BenchReplica = await mesh.startReplica(["fraud"], threads);
-    const router = await startRouterProcess(mesh.natsUrl, mesh.registryAddress, "tessera_replicas");
+    const router = await startRouterProcess(mesh.natsUrl, mesh.registryAddress, mesh.replicasBucket);
     procs.push(router);
     // The same router calling replicas through grpc-js channels instead of node:http2 sessions (TESSERA_ROUTER_UPSTREAM).
-    const routerGrpcJs = await startRouterProcess(mesh.natsUrl, mesh.registryAddress, "tessera_replicas", { TESSERA_ROUTER_UPSTREAM: "grpc-js" });
+    const routerGrpcJs = await startRouterProcess(mesh.natsUrl, mesh.registryAddress, mesh.replicasBucket, { TESSERA_ROUTER_UPSTREAM: "grpc-js" });
     procs.push(routerGrpcJs);
     await waitFor(async () => (await routerReplicas(router.httpUrl!)).includes(first.grpcAddress), 30_000);
     await waitFor(async () => (await routerReplicas(routerGrpcJs.httpUrl!)).includes(first.grpcAddress), 30_000);

@@ -27,6 +27,8 @@ export interface BenchMesh {
   natsUrl: string;
   registryAddress: string;
   registry: MeshClient<typeof RegistryService>["client"];
+  /** The membership bucket the replicas heartbeat into (TESSERA_REPLICAS_BUCKET), this run's only: a bench router reads it. */
+  replicasBucket: string;
   /** Uploads models/<file> as a new version of `model`, with `production` pointing at it. */
   pushModel(model: string, file: string, batching: BatchingInit): Promise<number>;
   /** Spawns `node dist/services/inference/main.js` serving `serve` (model names, @production) and waits for READY. */
@@ -71,6 +73,8 @@ export async function startBenchMesh(): Promise<BenchMesh> {
   // Fresh buckets per run, deleted at the end, so runs neither see nor pile up each other's artifacts.
   const metadataBucket = uniqueName("bench_reg");
   const artifactBucket = uniqueName("bench_art");
+  // Membership of this run only: a mesh on the same NATS (a demo, `tessera up`) never routes to a bench replica.
+  const replicasBucket = uniqueName("bench_rep");
   const host: ServiceHost = await startRegistry({
     config: { host: "127.0.0.1", grpcPort: 0, httpPort: 0, metadataBucket, artifactBucket, maxArtifactBytes: 256 * 1024 * 1024 },
     backends,
@@ -83,6 +87,7 @@ export async function startBenchMesh(): Promise<BenchMesh> {
     natsUrl: nats.url,
     registryAddress: host.grpcAddress,
     registry: registry.client,
+    replicasBucket,
 
     async pushModel(model, file, batching) {
       const artifact = await readFile(new URL(`models/${file}`, `file://${REPO_ROOT}`));
@@ -91,7 +96,7 @@ export async function startBenchMesh(): Promise<BenchMesh> {
     },
 
     async startReplica(serve, env = {}) {
-      const replica = await spawnReplica(serve, { natsUrl: nats.url, registryAddress: host.grpcAddress, env });
+      const replica = await spawnReplica(serve, { natsUrl: nats.url, registryAddress: host.grpcAddress, env: { TESSERA_REPLICAS_BUCKET: replicasBucket, ...env } });
       replicas.add(replica);
       const stop = replica.stop;
       replica.stop = async () => {
@@ -106,7 +111,7 @@ export async function startBenchMesh(): Promise<BenchMesh> {
         await Promise.allSettled([...replicas].map((r) => r.stop()));
         registry.close();
         await host.shutdown();
-        await deleteBuckets(nats.url, [`KV_${metadataBucket}`, `OBJ_${artifactBucket}`]);
+        await deleteBuckets(nats.url, [`KV_${metadataBucket}`, `OBJ_${artifactBucket}`, `KV_${replicasBucket}`]);
         await nats.server?.stop();
       };
       // A bench must end: a teardown stuck on a busy machine is reported, not waited on.
