@@ -155,9 +155,16 @@ describe("OrtExecutor on event-loop placement", () => {
     try {
       expect(executor.runsAtOnce).toBe(4);
       const expected = (await executor.run(row(5))).get("score")!.data;
-      const runs = await Promise.all(Array.from({ length: 10 }, () => executor.runTimed(row(5))));
-      for (const run of runs) expect(run.outputs.get("score")!.data).toEqual(expected);
-      expect(runs.every((r) => r.runUs > 0 && Number.isFinite(r.waitedUs))).toBe(true);
+      let turnOver = false;
+      const runs = Array.from({ length: 5 }, () => executor.runTimed(row(5)).then((run) => ({ ...run, turnOver })));
+      // Queued once the runs' own immediates are (a few microtasks in): it fires after the four given at once ran.
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      setImmediate(() => (turnOver = true));
+      const done = await Promise.all(runs);
+      for (const run of done) expect(run.outputs.get("score")!.data).toEqual(expected);
+      expect(done.every((r) => r.runUs > 0 && Number.isFinite(r.waitedUs))).toBe(true);
+      // Four in the first turn; the fifth got the slot the first gave back, and ran in the next.
+      expect(done.map((r) => r.turnOver)).toEqual([false, false, false, false, true]);
     } finally {
       await executor.release(0);
     }

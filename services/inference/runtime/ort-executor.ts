@@ -74,9 +74,7 @@ export interface ExecutorRun {
 export class OrtExecutor {
   /** Live sessions, free or running. */
   private readonly sessions = new Set<Session>();
-  /** A session once per run it may still be given (runsPerSession while idle). */
-  private readonly free: Session[] = [];
-  /** Runs each session is on now. */
+  /** Runs each session is on now; a session may take runsPerSession. */
   private readonly running = new Map<Session, number>();
   private readonly runsPerSession: number;
   private readonly waiters: Waiter[] = [];
@@ -196,7 +194,6 @@ export class OrtExecutor {
     if (this.released) return;
     this.released = true;
     this.rejectWaiters(unavailable(`${this.label} was unloaded before the request got a session; retry the request`));
-    this.free.length = 0;
     for (const session of this.sessions) if (!this.running.has(session)) this.releaseSession(session);
     // Running sessions are released as their runs end (give()); each leaves `sessions` once freed.
     if (this.sessions.size > 0) {
@@ -236,13 +233,12 @@ export class OrtExecutor {
   private adopt(session: Session): void {
     this.sessions.add(session);
     session.onDeath = (error) => this.onDeath(session, error);
-    for (let i = 0; i < this.runsPerSession; i++) this.hand(session);
+    for (let i = 0; i < this.runsPerSession && this.waiters.length > 0; i++) this.waiters.shift()!.resolve(session);
   }
 
   private drop(session: Session): Session {
     this.sessions.delete(session);
     this.running.delete(session);
-    for (let i = this.free.indexOf(session); i >= 0; i = this.free.indexOf(session)) this.free.splice(i, 1);
     session.onDeath = undefined;
     return session;
   }
@@ -292,9 +288,15 @@ export class OrtExecutor {
   private acquire(): Promise<Session> {
     if (this.released) return Promise.reject(unavailable(`${this.label} was unloaded; its sessions are gone; retry the request`));
     if (this.broken) return Promise.reject(this.broken);
-    const session = this.free.pop();
+    const session = this.spare();
     if (session) return Promise.resolve(this.start(session));
     return new Promise((resolve, reject) => this.waiters.push({ resolve: (s) => resolve(this.start(s)), reject }));
+  }
+
+  /** A live session that may take one more run. */
+  private spare(): Session | undefined {
+    for (const session of this.sessions) if ((this.running.get(session) ?? 0) < this.runsPerSession) return session;
+    return undefined;
   }
 
   private start(session: Session): Session {
@@ -312,14 +314,8 @@ export class OrtExecutor {
       if (left === 0) this.releaseSession(session);
       return;
     }
-    this.hand(session);
-  }
-
-  /** One more run `session` may take: to the oldest waiter, else into the pool. */
-  private hand(session: Session): void {
-    const next = this.waiters.shift();
-    if (next) next.resolve(session);
-    else this.free.push(session);
+    // The run it spares goes to the oldest waiter; with none, acquire() finds it.
+    this.waiters.shift()?.resolve(session);
   }
 
   /** Frees a session no run uses; it stays in `sessions` until its thread has ended. */
