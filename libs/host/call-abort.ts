@@ -20,12 +20,20 @@ export interface AbortLike {
  * EventTarget reports it).
  */
 export class CallAbort implements AbortLike {
-  aborted = false;
-  reason: unknown = undefined;
+  private ended = false;
+  private why: unknown = undefined;
   private listeners: (() => void)[] | undefined;
 
+  get aborted(): boolean {
+    return this.ended;
+  }
+
+  get reason(): unknown {
+    return this.why;
+  }
+
   addEventListener(_type: "abort", listener: () => void): void {
-    if (!this.aborted) (this.listeners ??= []).push(listener);
+    if (!this.ended) (this.listeners ??= []).push(listener);
   }
 
   removeEventListener(_type: "abort", listener: () => void): void {
@@ -35,9 +43,9 @@ export class CallAbort implements AbortLike {
 
   /** Aborts with `reason` (the first reason wins) and calls the listeners. */
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
+    if (this.ended) return;
+    this.ended = true;
+    this.why = reason;
     const listeners = this.listeners;
     this.listeners = undefined;
     for (const listener of listeners ?? []) {
