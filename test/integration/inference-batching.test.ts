@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { TimeoutAction } from "../../libs/gen/tessera/registry/v1/batching_pb.js";
 import { uploadModelVersion } from "../../libs/registry-client/index.js";
 import { uniqueName } from "../../libs/testing/index.js";
 import { exampleModel } from "../../mesh/models/index.js";
@@ -63,26 +64,42 @@ describe("dynamic batching in a replica", () => {
     }
   });
 
-  it("answers RESOURCE_EXHAUSTED at once when the queue is full, DEADLINE_EXCEEDED for a request that expires queued, and never runs either", async () => {
+  it("answers RESOURCE_EXHAUSTED at once when the queue is full, DEADLINE_EXCEEDED for a request whose queue timeout passes, and never runs either", async () => {
     const model = name("queue");
-    // A long delay keeps requests queued until the batch fills or the delay passes.
+    // A long delay keeps requests queued until the batch fills or the delay passes. The request that
+    // must expire queued carries a queue timeout, not a call deadline: the batcher cuts a batch early
+    // to meet a caller's deadline (next-batch), so a deadline would race that cut; a timeout does not.
     await uploadModelVersion(
       registry.client,
-      { model, createModel: true, aliases: ["production"], batching: { enabled: true, maxBatchSize: 64, maxQueueDelayUs: 1_500_000n, maxQueueSize: 2 } },
+      {
+        model,
+        createModel: true,
+        aliases: ["production"],
+        batching: {
+          enabled: true,
+          maxBatchSize: 64,
+          maxQueueDelayUs: 3_000_000n,
+          maxQueueSize: 2,
+          defaultQueuePolicy: { timeoutAction: TimeoutAction.REJECT, allowTimeoutOverride: true },
+        },
+      },
       fraud.build(),
     );
     const replica = await startTestReplica(registry, { serve: [{ model, alias: "production" }] });
     try {
       const before = await statistics(replica, model);
-      const expiring = callCode(replica.client.predict(fraudRequest(model, 1), { timeoutMs: 300 }));
       const waiting = replica.client.predict(fraudRequest(model, 2));
+      const expiring = replica.client.predict({ ...fraudRequest(model, 1), queueTimeoutUs: 1_000_000n }).catch((error: unknown) => ConnectError.from(error));
       await expect.poll(async () => (await replica.client.listServedModels({})).models.find((m) => m.model === model)?.queueDepth).toBe(2);
       const rejected = await replica.client.predict(fraudRequest(model, 3)).catch((error: unknown) => ConnectError.from(error));
       expect(rejected).toBeInstanceOf(ConnectError);
       expect((rejected as ConnectError).code).toBe(Code.ResourceExhausted);
       expect((rejected as ConnectError).rawMessage).toMatch(/retry/i);
       expect(Number((rejected as ConnectError).metadata.get("grpc-retry-pushback-ms"))).toBeGreaterThan(0);
-      expect(await expiring).toBe(Code.DeadlineExceeded);
+      const expired = await expiring;
+      expect(expired).toBeInstanceOf(ConnectError);
+      expect((expired as ConnectError).code).toBe(Code.DeadlineExceeded);
+      expect((expired as ConnectError).rawMessage).toMatch(/queue timeout/);
       expect((await waiting).outputs[0]?.floatData.length).toBe(1);
       const after = await statistics(replica, model);
       expect(Number(after.inferenceCount - before.inferenceCount)).toBe(1);
