@@ -18,10 +18,15 @@ export function encodeCloudEvent<Desc extends DescMessage>(
   message: MessageShape<Desc>,
   options: PublishOptions & { time?: Date },
 ): CloudEventEnvelope {
+  return { headers: cloudEventHeaders(schema.typeName, options), data: toBinary(schema, message) };
+}
+
+/** The CloudEvent attributes of one event of `type`, as headers: for a payload encoded some other way than `toBinary`. */
+export function cloudEventHeaders(type: string, options: PublishOptions & { time?: Date }): Record<string, string> {
   if (options.source.trim() === "") throw invalidArgument("an event needs a source, e.g. \"tessera/registry\"");
   const headers: Record<string, string> = {
     "ce-specversion": "1.0",
-    "ce-type": schema.typeName,
+    "ce-type": type,
     "ce-source": options.source,
     "ce-id": options.id ?? randomUUID(),
     "ce-time": (options.time ?? new Date()).toISOString(),
@@ -29,7 +34,7 @@ export function encodeCloudEvent<Desc extends DescMessage>(
   };
   if (options.traceparent) headers.traceparent = options.traceparent;
   if (options.traceparent && options.tracestate) headers.tracestate = options.tracestate;
-  return { headers, data: toBinary(schema, message) };
+  return headers;
 }
 
 export type DecodedCloudEvent<M> = { event: BusEvent<M> } | { problem: string };

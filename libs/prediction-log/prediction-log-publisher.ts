@@ -1,7 +1,8 @@
 import { Counter, type Registry } from "prom-client";
-import { encodeCloudEvent, type CloudEventEnvelope } from "../events/index.js";
+import { cloudEventHeaders, encodeCloudEvent, type CloudEventEnvelope } from "../events/index.js";
 import { PredictionLogSchema, ShadowComparisonSchema, type PredictionLog, type ShadowComparison } from "../gen/tessera/events/v1/prediction_log_pb.js";
 import { silentLogger, type Logger } from "../log/index.js";
+import { encodePredictionLog } from "./encode-prediction-log.js";
 import { activeTraceContext, type LogTraceContext } from "./log-trace-context.js";
 import { predictionLogSubject, shadowComparisonSubject } from "./prediction-log-stream.js";
 import type { PredictionLogTransport } from "./prediction-log-transport.js";
@@ -104,8 +105,8 @@ export class PredictionLogPublisher {
     }
     this.enqueue(model, (trace) => {
       const log = build();
-      const envelope = encodeCloudEvent(PredictionLogSchema, log, { source: this.source, ...(log.requestId ? { id: log.requestId } : {}), ...trace });
-      return { subject: predictionLogSubject(model, version), envelope };
+      const headers = cloudEventHeaders(PredictionLogSchema.typeName, { source: this.source, ...(log.requestId ? { id: log.requestId } : {}), ...trace });
+      return { subject: predictionLogSubject(model, version), envelope: { headers, data: encodePredictionLog(log) } };
     });
   }
 
@@ -188,19 +189,24 @@ export class PredictionLogPublisher {
       }),
     );
     let firstError: unknown;
+    // Counted per model once a batch, not per log: a labelled inc hashes its labels each time.
+    const published = new Map<string, number>();
+    const failed = new Map<string, number>();
     results.forEach((r, i) => {
       const model = batch[i]!.model;
       if (r.status === "fulfilled") {
         this.counts.published++;
-        this.counters?.published.inc({ model });
+        published.set(model, (published.get(model) ?? 0) + 1);
       } else {
         this.counts.failed++;
-        this.counters?.failed.inc({ model });
+        failed.set(model, (failed.get(model) ?? 0) + 1);
         firstError ??= r.reason;
       }
     });
+    for (const [model, n] of published) this.counters?.published.inc({ model }, n);
+    for (const [model, n] of failed) this.counters?.failed.inc({ model }, n);
     if (firstError !== undefined) {
-      this.logger.warn("prediction logs were not published", { failed: results.filter((r) => r.status === "rejected").length, error: firstError });
+      this.logger.warn("prediction logs were not published", { failed: [...failed.values()].reduce((a, b) => a + b, 0), error: firstError });
     }
   }
 }
