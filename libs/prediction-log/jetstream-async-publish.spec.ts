@@ -34,6 +34,15 @@ describe("JetStreamAsyncPublisher", () => {
     expect(stored?.header.get("Nats-Msg-Id")).toBe("id-7");
   });
 
+  it("rejects a header value with a line break, which would forge a header, and sends nothing", async () => {
+    const publisher = new JetStreamAsyncPublisher(nc);
+    const before = (await jsm.streams.info(stream)).state.messages;
+    const forged = { headers: { "ce-id": "forged-1", "ce-type": "test.Event\r\nce-source: elsewhere" }, data: new Uint8Array(1) };
+    await expect(publisher.publish(`${subject}.f`, forged)).rejects.toThrow(/header ce-type holds a line break/);
+    await publisher.publish(`${subject}.f`, envelope("after-forged"));
+    expect((await jsm.streams.info(stream)).state.messages).toBe(before + 1);
+  });
+
   it("rejects a publish no stream stores, naming the subject", async () => {
     const publisher = new JetStreamAsyncPublisher(nc);
     await expect(publisher.publish(`${uniqueName("nowhere")}.x`, envelope("n-1"))).rejects.toThrow(/no JetStream stream stores nowhere/);
