@@ -147,10 +147,18 @@ describe("nextBatch()", () => {
       want: [[1, 0, 1], [2, 0, 1]],
     },
     {
-      name: "keeps waiting while a deadline leaves room for the expected run",
+      name: "cuts early enough for the run and the 1 ms reply allowance",
       overrides: { maxQueueDelayUs: 5000 },
       reqs: [{ id: 1, at: 0 }, { id: 2, at: 0, deadline: 3000 }],
-      now: 2600,
+      now: 1700,
+      runUs: 300,
+      want: [[1, 0, 1], [2, 0, 1]],
+    },
+    {
+      name: "keeps waiting while a deadline leaves room for the expected run and the reply",
+      overrides: { maxQueueDelayUs: 5000 },
+      reqs: [{ id: 1, at: 0 }, { id: 2, at: 0, deadline: 3000 }],
+      now: 1600,
       runUs: 300,
       want: "wait",
     },
@@ -158,8 +166,15 @@ describe("nextBatch()", () => {
       name: "assumes a 1 ms run for deadlines before any run was measured",
       overrides: { maxQueueDelayUs: 5000 },
       reqs: [{ id: 1, at: 0, deadline: 3000 }],
-      now: 2000,
+      now: 1000,
       want: [[1, 0, 1]],
+    },
+    {
+      name: "waits until then with no run measured",
+      overrides: { maxQueueDelayUs: 5000 },
+      reqs: [{ id: 1, at: 0, deadline: 3000 }],
+      now: 999,
+      want: "wait",
     },
     {
       name: "runs the head alone, at once, with batching off",
@@ -273,10 +288,11 @@ describe("nextBatch()", () => {
     });
 
     it("still expires a demoted request at its deadline", () => {
-      const { options, queue } = setup({ defaultQueuePolicy: { timeoutAction: "delay" } }, [{ id: 1, timeoutAt: 50, deadline: 200 }]);
+      const { options, queue } = setup({ defaultQueuePolicy: { timeoutAction: "delay" } }, [{ id: 1, timeoutAt: 50, deadline: 1200 }]);
+      // Cut at 200: the deadline less the 1 ms reply allowance.
       expect(nextBatch(queue, 100, options, { runUs: 0 }).decision).toEqual({ kind: "wait", untilUs: 200 });
       expect(queue.isDemoted(1)).toBe(true);
-      expect(nextBatch(queue, 200, options).expired.map((e) => e.reason)).toEqual(["deadline"]);
+      expect(nextBatch(queue, 1200, options).expired.map((e) => e.reason)).toEqual(["deadline"]);
     });
   });
 });

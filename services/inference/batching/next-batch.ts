@@ -27,14 +27,22 @@ export interface NextBatch<T> {
 export interface CutHints {
   /**
    * How long a run is expected to take, µs (e.g. a moving average). A batch
-   * is cut early enough for its most urgent request to finish before its
-   * deadline instead of waiting out max_queue_delay and missing it.
+   * is cut early enough for its most urgent request to finish, and its
+   * answer to get back, before its deadline instead of waiting out
+   * max_queue_delay and missing it.
    * Default (nothing measured yet): 1000 µs.
    */
   readonly runUs?: number | undefined;
 }
 
 const unmeasuredRunUs = 1000;
+/**
+ * Time left after the run for the answer to reach its caller: it is encoded,
+ * sent and carried back, and the caller's clock started before ours (our
+ * deadline is taken from its timeout on arrival). A batch cut with only the
+ * run's time left answers after the caller has given up.
+ */
+const replyAllowanceUs = 1000;
 
 /**
  * Decides what an idle model instance should do now, taking what it decides
@@ -46,7 +54,8 @@ const unmeasuredRunUs = 1000;
  *   2. when they reach max_batch_size;
  *   3. when they pass the largest preferred size (no preferred size is reachable any more);
  *   4. when the oldest request in the batch has waited max_queue_delay, or
- *      sooner if waiting longer would miss a batched request's deadline.
+ *      sooner if waiting longer would miss a batched request's deadline
+ *      (its run and its reply's trip back must fit before it).
  * Requests of another batchKey stay queued; one becomes head when those
  * ahead of it have run. Batching off: the head runs alone, at once.
  */
@@ -87,7 +96,7 @@ export function nextBatch<T>(queue: BatchQueue<T>, nowUs: number, options: Batch
   const runUs = hints.runUs ?? unmeasuredRunUs;
   for (const pick of picks) {
     cutAtUs = Math.min(cutAtUs, pick.request.enqueuedUs + options.maxQueueDelayUs);
-    if (pick.request.deadlineUs !== undefined) cutAtUs = Math.min(cutAtUs, pick.request.deadlineUs - runUs);
+    if (pick.request.deadlineUs !== undefined) cutAtUs = Math.min(cutAtUs, pick.request.deadlineUs - runUs - replyAllowanceUs);
   }
   if (nowUs >= cutAtUs) return { decision: cut(queue, picks, options), expired };
   return { decision: { kind: "wait", untilUs: Math.min(cutAtUs, nextEventUs ?? cutAtUs) }, expired };
