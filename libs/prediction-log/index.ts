@@ -1,3 +1,4 @@
+export * from "./encode-prediction-log.js";
 export * from "./logging-policy.js";
 export * from "./prediction-log-publisher.js";
 export * from "./prediction-log-stream.js";

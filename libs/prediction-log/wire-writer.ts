@@ -85,6 +85,19 @@ export class WireWriter {
     // UTF-8 takes at most three bytes per UTF-16 unit.
     this.reserve(value.length * 3 + 1);
     const start = this.fork();
+    // Ids and names are short and ASCII: copied by hand, that is a few times cheaper than encodeInto.
+    if (value.length <= 64) {
+      let i = 0;
+      for (; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buffer[this.at + i] = c;
+      }
+      if (i === value.length) {
+        this.at += i;
+        return this.join(start);
+      }
+    }
     this.at += utf8.encodeInto(value, this.buffer.subarray(this.at)).written;
     return this.join(start);
   }
@@ -110,9 +123,14 @@ export class WireWriter {
     return this;
   }
 
-  /** The bytes written, in a buffer of their own. */
+  /**
+   * The bytes written, in a buffer of their own: from Node's pool, as a
+   * small Uint8Array of its own (slice) costs an allocation of its memory.
+   */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.at);
+    const bytes = Buffer.allocUnsafe(this.at);
+    bytes.set(this.buffer.subarray(0, this.at));
+    return bytes;
   }
 
   /** Writes `value` as a varint at `at`, in room already reserved; returns where it ended. */

@@ -2,7 +2,11 @@ import { Code } from "../../libs/errors/index.js";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { AnswerObserver } from "./logging/answered-request.js";
 
-/** One version's series, bound once: prom-client then skips validating and hashing labels on every request. */
+/**
+ * One version's series, bound once, so a request builds no label objects.
+ * prom-client still hashes the bound labels on each call: the five cost
+ * about 1.6 µs a request on a slow 2-core box, under 1 % of a Predict.
+ */
 interface VersionSeries {
   readonly ok: { inc(): void };
   readonly rows: { inc(value: number): void };

@@ -16,6 +16,7 @@ import { DriftMonitor } from "../../services/monitoring/drift-monitor.js";
 import { datasetDrift, ksTwoSample, resolveDriftOptions, type FeatureReference, type FeatureWindow } from "../../services/monitoring/drift/index.js";
 import { startLogConsumer } from "../../services/monitoring/log-consumer.js";
 import { startBenchMesh } from "./support/bench-mesh.js";
+import { printLogEncodingCost } from "./support/log-encoding-cost.js";
 import { readBenchOptions } from "./support/bench-options.js";
 import { formatRow } from "./support/format.js";
 import { oneRowRequest } from "./support/predict-request.js";
@@ -29,7 +30,8 @@ import { targetLine } from "./support/target-line.js";
  * (2) one full drift report, 100 numeric features, 10,000-value window vs a
  * 10,000-row reference, and KS over the same data against SciPy's ks_2samp
  * when /usr/bin/python3 has SciPy; (3) replica throughput with prediction
- * logging at 100 % sampling against logging off, in the same run.
+ * logging at 100 % sampling against logging off, in the same run; and,
+ * printed without a target, what one log costs the replica before NATS.
  */
 const LOGS = Number(process.env.BENCH_MONITORING_LOGS ?? 20_000);
 const FEATURES = 16;
@@ -209,6 +211,7 @@ async function main(): Promise<void> {
   console.log(`monitoring bench: ${LOGS} prediction logs through a private nats-server; drift for 100 features; replica throughput with logging on and off`);
   const ratio = await consumption();
   driftReport();
+  await printLogEncodingCost();
   const logging = await loggingThroughput();
   console.log(targetLine("monitoring-vs-raw-jetstream-consumption", ratio, 0.5));
   console.log(targetLine("prediction-logging-throughput", logging, 0.9));
