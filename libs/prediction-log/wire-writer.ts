@@ -1,4 +1,5 @@
 const utf8 = new TextEncoder();
+const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Protobuf wire types (the low three bits of a field's tag). */
 export const WireType = { Varint: 0, Bit64: 1, LengthDelimited: 2 } as const;
@@ -47,7 +48,7 @@ export class WireWriter {
 
   /** An int64 or uint64: negatives as their 64-bit two's complement, ten bytes. */
   varint64(value: bigint): this {
-    if (value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return this.varint(Number(value));
+    if (value >= 0n && value <= maxSafe) return this.varint(Number(value));
     this.reserve(10);
     let v = BigInt.asUintN(64, value);
     while (v >= 0x80n) {
