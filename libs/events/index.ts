@@ -7,3 +7,4 @@ export * from "./memory-event-bus.js";
 export * from "./nats-event-bus.js";
 export * from "./event-tracing.js";
 export * from "./consume-events.js";
+export { natsHeaderReader } from "./decode-nats-event.js";

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
-import { headers as natsHeaders, Match, type NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { decodeCloudEvent, handleTraced, schemaMap } from "../../libs/events/index.js";
+import { decodeCloudEvent, handleTraced, natsHeaderReader, schemaMap } from "../../libs/events/index.js";
 import { PredictionLogSchema, ShadowComparisonSchema, type PredictionLog, type ShadowComparison } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { silentLogger, type Logger } from "../../libs/log/index.js";
 import { translateNatsError } from "../../libs/nats/index.js";
@@ -99,8 +99,7 @@ export async function startLogConsumer(nc: NatsConnection, options: LogConsumerO
       try {
         messages = await consumer.consume({ max_messages: 256 });
         for await (const m of messages) {
-          const header = (name: string) => (m.headers?.has(name, Match.IgnoreCase) ? m.headers.get(name, Match.IgnoreCase) : undefined);
-          const decoded = decodeCloudEvent(m.subject, header, m.data, schemas);
+          const decoded = decodeCloudEvent(m.subject, natsHeaderReader(m.headers), m.data, schemas);
           if ("problem" in decoded) {
             const h = natsHeaders();
             if (m.headers) for (const [k, v] of m.headers) for (const value of v) h.append(k, value);
