@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { LoggedTensorSchema, PredictionLogSchema } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { FeatureKind, FeatureRole } from "../../libs/gen/tessera/registry/v1/profile_pb.js";
@@ -14,7 +14,7 @@ import { ProfileBuilder, type FeatureSlot } from "../../libs/profiles/index.js";
 import { startNatsServer } from "../../libs/testing/index.js";
 import { DriftMonitor } from "../../services/monitoring/drift-monitor.js";
 import { datasetDrift, ksTwoSample, resolveDriftOptions, type FeatureReference, type FeatureWindow } from "../../services/monitoring/drift/index.js";
-import { startLogConsumer } from "../../services/monitoring/log-consumer.js";
+import { LOG_ACK_GROUP, startLogConsumer } from "../../services/monitoring/log-consumer.js";
 import { startBenchMesh } from "./support/bench-mesh.js";
 import { printLogEncodingCost } from "./support/log-encoding-cost.js";
 import { readBenchOptions } from "./support/bench-options.js";
@@ -64,7 +64,7 @@ async function consumption(): Promise<number> {
     await publisher.close();
     console.log(`published ${publisher.stats().published} logs of ${FEATURES} features to ${STREAM}`);
 
-    // Raw ceiling: a durable pull consumer that only acknowledges.
+    // Raw ceiling: a durable pull consumer that only acknowledges, in groups as the log consumer does.
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     await jsm.consumers.add(STREAM, { durable_name: "raw", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 1000 });
@@ -72,10 +72,21 @@ async function consumption(): Promise<number> {
     let t0 = performance.now();
     let n = 0;
     const messages = await raw.consume({ max_messages: 256 });
+    const unacked: JsMsg[] = [];
+    let ackSoon: NodeJS.Immediate | undefined;
+    const ackAll = () => {
+      clearImmediate(ackSoon);
+      ackSoon = undefined;
+      for (const u of unacked) u.ack();
+      unacked.length = 0;
+    };
     for await (const m of messages) {
-      m.ack();
+      unacked.push(m);
       if (++n === LOGS) break;
+      if (unacked.length >= LOG_ACK_GROUP) ackAll();
+      else ackSoon ??= setImmediate(ackAll);
     }
+    ackAll();
     const rawPerSecond = LOGS / ((performance.now() - t0) / 1000);
 
     // Monitoring: decode, window, and a drift report at the end.
