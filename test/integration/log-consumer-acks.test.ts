@@ -51,8 +51,8 @@ describe("the log consumer's acknowledgements", () => {
   }
 
   it("acknowledges every handled log, a last group that never filled and a log whose handler threw included, and nothing is delivered twice after a restart", async () => {
-    // Not a multiple of the group, so the last group is partial.
     const mesh = await freshMesh();
+    // Not a multiple of the group, so the last group is partial.
     const count = LOG_ACK_GROUP * 2 + 7;
     await publish(mesh, count, 0);
     const handled: string[] = [];
@@ -63,7 +63,7 @@ describe("the log consumer's acknowledgements", () => {
     const consumer = await startLogConsumer(nc, { mesh, durable: "acks", startAt: "all", handle });
     try {
       await expect.poll(() => handled.length, { timeout: 20_000 }).toBe(count);
-      // Acked while still running: the buffer ran dry, which sends what the group holds.
+      // Acked while still running: the logs at hand were handled and the loop turned, which sends a partial group.
       await expect.poll(() => acksOutstanding(mesh, "acks"), { timeout: 10_000 }).toEqual({ ackPending: 0, pending: 0 });
     } finally {
       await consumer.stop();
@@ -80,13 +80,13 @@ describe("the log consumer's acknowledgements", () => {
     expect(new Set(handled).size).toBe(count + 5);
   });
 
-  it("acknowledges what it handled when it is stopped in the middle of a group", async () => {
+  it("has acknowledged everything it handled once it is stopped in the middle of the stream", async () => {
     const mesh = await freshMesh();
     await publish(mesh, LOG_ACK_GROUP + 3, 1_000);
     let handledCount = 0;
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
-    // The tenth log holds its handler until the consumer is being stopped, with nine handled and not yet acknowledged.
+    // The tenth log holds its handler until the consumer is being stopped.
     const consumer = await startLogConsumer(nc, {
       mesh,
       durable: "stopped",
