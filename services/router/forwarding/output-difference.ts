@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { ModelInferResponseSchema, type ModelInferResponse } from "../../../libs/gen/inference/grpc_service_pb.js";
-import { PredictResponseSchema, type PredictResponse } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
-import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { ModelInferResponseSchema } from "../../../libs/gen/inference/grpc_service_pb.js";
+import { PredictResponseSchema } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { inferOutputValues, predictOutputValues } from "./output-values.js";
 
 export interface OutputComparison {
   /** Largest absolute difference over the outputs both answers have (0 when none line up). */
@@ -13,8 +13,8 @@ export interface OutputComparison {
 
 /** Two answers' outputs compared name by name (the primary's names first, then any only the shadow has). */
 export function compareOutputs(kind: "predict" | "infer", primary: Uint8Array, shadow: Uint8Array): OutputComparison {
-  const a = kind === "predict" ? predictOutputs(fromBinary(PredictResponseSchema, primary)) : inferOutputs(fromBinary(ModelInferResponseSchema, primary));
-  const b = kind === "predict" ? predictOutputs(fromBinary(PredictResponseSchema, shadow)) : inferOutputs(fromBinary(ModelInferResponseSchema, shadow));
+  const a = kind === "predict" ? predictOutputValues(fromBinary(PredictResponseSchema, primary)) : inferOutputValues(fromBinary(ModelInferResponseSchema, primary));
+  const b = kind === "predict" ? predictOutputValues(fromBinary(PredictResponseSchema, shadow)) : inferOutputValues(fromBinary(ModelInferResponseSchema, shadow));
   const outputs: OutputComparison["outputs"] = [];
   for (const [name, values] of a) {
     const other = b.get(name);
@@ -25,8 +25,10 @@ export function compareOutputs(kind: "predict" | "infer", primary: Uint8Array, s
     let largest = 0;
     let mismatch = false;
     for (let i = 0; i < values.length; i++) {
-      const d = Math.abs(values[i]! - other[i]!);
-      if (Number.isNaN(d)) mismatch ||= !(Number.isNaN(values[i]!) && Number.isNaN(other[i]!));
+      const x = values[i]!;
+      const y = other[i]!;
+      const d = absDifference(x, y);
+      if (Number.isNaN(d)) mismatch ||= !(Number.isNaN(Number(x)) && Number.isNaN(Number(y)));
       else if (d > largest) largest = d;
     }
     outputs.push({ name, maxAbsDifference: largest, mismatch });
@@ -49,35 +51,8 @@ export function differenceOf(comparison: OutputComparison): number {
   return comparison.mismatch ? Infinity : comparison.maxAbsDifference;
 }
 
-function predictOutputs(response: PredictResponse): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  for (const t of response.outputs) {
-    let values: number[];
-    if (t.floatData.length > 0) values = t.floatData;
-    else if (t.doubleData.length > 0) values = t.doubleData;
-    else if (t.int32Data.length > 0) values = t.int32Data;
-    else if (t.int64Data.length > 0) values = t.int64Data.map(Number);
-    else if (t.uint64Data.length > 0) values = t.uint64Data.map(Number);
-    else if (t.boolData.length > 0) values = t.boolData.map(Number);
-    else if (t.rawData.length > 0 && t.dtype === DataType.FLOAT32) values = [...new Float32Array(t.rawData.slice().buffer)];
-    else values = [...t.rawData];
-    out.set(t.name, values);
-  }
-  return out;
-}
-
-function inferOutputs(response: ModelInferResponse): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  response.outputs.forEach((t, i) => {
-    const raw = response.rawOutputContents[i];
-    const c = t.contents;
-    let values: number[];
-    if (raw && t.datatype === "FP32") values = [...new Float32Array(raw.slice().buffer)];
-    else if (raw && t.datatype === "FP64") values = [...new Float64Array(raw.slice().buffer)];
-    else if (raw) values = [...raw];
-    else if (c) values = [...c.fp32Contents, ...c.fp64Contents, ...c.intContents, ...c.uintContents, ...c.int64Contents.map(Number), ...c.uint64Contents.map(Number), ...c.boolContents.map(Number)];
-    else values = [];
-    out.set(t.name, values);
-  });
-  return out;
+/** |x − y|, exact for two bigints (their difference is taken before it becomes a number). */
+function absDifference(x: number | bigint, y: number | bigint): number {
+  if (typeof x === "bigint" && typeof y === "bigint") return Number(x > y ? x - y : y - x);
+  return Math.abs(Number(x) - Number(y));
 }
