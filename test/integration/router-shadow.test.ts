@@ -123,4 +123,18 @@ describe("shadow comparisons", () => {
     await until(() => replicaLogs.some((l) => l.version === 1 && l.entityKey === "user-10"));
     expect(replicaLogs.find((l) => l.version === 1 && l.entityKey === "user-10")!.route).toMatchObject({ reason: "sticky", shadow: false });
   });
+
+  it("tells the replica the route decision through the OIP REST proxy too, replacing what the caller sent", async () => {
+    const revision = router.router.routes.get(model)!.revision;
+    const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+    const answer = await fetch(`${router.httpUrl}/v2/models/${model}/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-00f067aa0ba902d0-01`, "x-tessera-key": "user-11", "x-tessera-route-reason": "shadow" },
+      body: JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 16], data: input.floatData }] }),
+    });
+    expect(answer.status).toBe(200);
+    await until(() => replicaLogs.some((l) => l.version === 1 && l.traceId === traceId));
+    const primary = replicaLogs.find((l) => l.version === 1 && l.traceId === traceId)!;
+    expect(primary.route).toMatchObject({ reason: "sticky", routeRevision: revision, shadow: false });
+  });
 });
