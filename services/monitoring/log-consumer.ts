@@ -6,6 +6,7 @@ import { PredictionLogSchema, ShadowComparisonSchema, type PredictionLog, type S
 import { silentLogger, type Logger } from "../../libs/log/index.js";
 import { translateNatsError } from "../../libs/nats/index.js";
 import { DEAD_LETTER_REASON_HEADER, ensurePredictionLogStreams, predictionLogNames } from "../../libs/prediction-log/index.js";
+import { groupedAcks } from "./grouped-acks.js";
 
 export interface LogConsumerOptions {
   /** The mesh (TESSERA_MESH) whose logs to read: its `<MESH>_PREDICTIONS` stream. Default "tessera". */
@@ -40,13 +41,6 @@ export interface LogConsumer {
 }
 
 const consumerNotFound = 10014;
-/**
- * Handled logs acknowledged together, at most: their acks then leave in one
- * socket write instead of one each (the client flushes on a microtask, which
- * runs between two logs' handling). A group that does not fill is acked as
- * soon as the event loop turns, when the logs at hand are handled.
- */
-export const LOG_ACK_GROUP = 64;
 const schemas = schemaMap<typeof PredictionLogSchema | typeof ShadowComparisonSchema>([PredictionLogSchema, ShadowComparisonSchema]);
 
 /**
@@ -55,7 +49,7 @@ const schemas = schemaMap<typeof PredictionLogSchema | typeof ShadowComparisonSc
  * and the router's ShadowComparisons. A message that is neither goes to
  * `<mesh>-predictions-dead` with the reason in a header, and is
  * acknowledged so it is not redelivered forever. Handled logs are
- * acknowledged in groups (LOG_ACK_GROUP), still only after they were handled.
+ * acknowledged in groups (grouped-acks.ts), still only after they were handled.
  */
 export async function startLogConsumer(nc: NatsConnection, options: LogConsumerOptions): Promise<LogConsumer> {
   const logger = options.logger ?? silentLogger;
@@ -123,14 +117,7 @@ export async function startLogConsumer(nc: NatsConnection, options: LogConsumerO
     while (!stopping) {
       try {
         messages = await consumer.consume({ max_messages: 256 });
-        const handled: JsMsg[] = [];
-        let ackSoon: NodeJS.Immediate | undefined;
-        const ackHandled = () => {
-          clearImmediate(ackSoon);
-          ackSoon = undefined;
-          for (const h of handled) h.ack();
-          handled.length = 0;
-        };
+        const acks = groupedAcks();
         try {
           for await (const m of messages) {
             const decoded = decodeCloudEvent(m.subject, natsHeaderReader(m.headers), m.data, schemas);
@@ -150,15 +137,12 @@ export async function startLogConsumer(nc: NatsConnection, options: LogConsumerO
                 logger.warn("a prediction log could not be handled", { subject: m.subject, error });
               }
               counts.consumed++;
-              handled.push(m);
+              acks.handled(m);
             }
-            // A full group now; a partial one once the logs at hand are handled (the loop turns to I/O).
-            if (handled.length >= LOG_ACK_GROUP) ackHandled();
-            else ackSoon ??= setImmediate(ackHandled);
           }
         } finally {
           // Stopped or failed: what was handled is still acknowledged, so it is not delivered again.
-          ackHandled();
+          acks.flush();
         }
         // The iterator ended without an error (consumer deleted?): ask again, not in a tight loop.
         if (!stopping) await pause(1000);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { LoggedTensorSchema, PredictionLogSchema } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { FeatureKind, FeatureRole } from "../../libs/gen/tessera/registry/v1/profile_pb.js";
@@ -14,7 +14,8 @@ import { ProfileBuilder, type FeatureSlot } from "../../libs/profiles/index.js";
 import { startNatsServer } from "../../libs/testing/index.js";
 import { DriftMonitor } from "../../services/monitoring/drift-monitor.js";
 import { datasetDrift, ksTwoSample, resolveDriftOptions, type FeatureReference, type FeatureWindow } from "../../services/monitoring/drift/index.js";
-import { LOG_ACK_GROUP, startLogConsumer } from "../../services/monitoring/log-consumer.js";
+import { groupedAcks } from "../../services/monitoring/grouped-acks.js";
+import { startLogConsumer } from "../../services/monitoring/log-consumer.js";
 import { startBenchMesh } from "./support/bench-mesh.js";
 import { printLogEncodingCost } from "./support/log-encoding-cost.js";
 import { readBenchOptions } from "./support/bench-options.js";
@@ -72,21 +73,12 @@ async function consumption(): Promise<number> {
     let t0 = performance.now();
     let n = 0;
     const messages = await raw.consume({ max_messages: 256 });
-    const unacked: JsMsg[] = [];
-    let ackSoon: NodeJS.Immediate | undefined;
-    const ackAll = () => {
-      clearImmediate(ackSoon);
-      ackSoon = undefined;
-      for (const u of unacked) u.ack();
-      unacked.length = 0;
-    };
+    const acks = groupedAcks();
     for await (const m of messages) {
-      unacked.push(m);
+      acks.handled(m);
       if (++n === LOGS) break;
-      if (unacked.length >= LOG_ACK_GROUP) ackAll();
-      else ackSoon ??= setImmediate(ackAll);
     }
-    ackAll();
+    acks.flush();
     const rawPerSecond = LOGS / ((performance.now() - t0) / 1000);
 
     // Monitoring: decode, window, and a drift report at the end.

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PredictionLogSchema } from "../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { ensurePredictionLogStreams, natsPredictionLogTransport, predictionLogNames, PredictionLogPublisher } from "../../libs/prediction-log/index.js";
 import { testNatsUrl, uniqueName } from "../../libs/testing/index.js";
-import { LOG_ACK_GROUP, startLogConsumer } from "../../services/monitoring/log-consumer.js";
+import { LOG_ACK_GROUP } from "../../services/monitoring/grouped-acks.js";
+import { startLogConsumer } from "../../services/monitoring/log-consumer.js";
 
 // The log consumer acknowledges handled logs in groups: none may be left
 // unacknowledged (and so delivered again after ack_wait) by a group that

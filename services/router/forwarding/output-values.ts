@@ -75,6 +75,22 @@ function predictRawType(dtype: DataType): string {
   }
 }
 
+/** The typed array each fixed-width OIP datatype's raw bytes read as (FP16 is read through its bits). */
+const RAW_ARRAYS = {
+  FP32: Float32Array,
+  FP64: Float64Array,
+  FP16: Uint16Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  UINT64: BigUint64Array,
+  BOOL: Uint8Array,
+} as const;
+
 /**
  * Raw little-endian values as their datatype reads them. BYTES (and a
  * datatype we do not know) stay bytes: any difference then shows, though
@@ -82,38 +98,13 @@ function predictRawType(dtype: DataType): string {
  * reads as bytes too, so it cannot line up with a well-formed answer.
  */
 function rawValues(datatype: string, raw: Uint8Array): OutputValues {
-  const width = RAW_WIDTHS[datatype];
-  if (width === undefined || raw.byteLength % width !== 0) return [...raw];
+  const View = Object.hasOwn(RAW_ARRAYS, datatype) ? RAW_ARRAYS[datatype as keyof typeof RAW_ARRAYS] : undefined;
+  if (View === undefined || raw.byteLength % View.BYTES_PER_ELEMENT !== 0) return [...raw];
   // A copy: the bytes sit at any offset in the decoded message, and typed views need alignment.
-  const buffer = raw.slice().buffer;
-  switch (datatype) {
-    case "FP32":
-      return [...new Float32Array(buffer)];
-    case "FP64":
-      return [...new Float64Array(buffer)];
-    case "FP16":
-      return Array.from(new Uint16Array(buffer), halfToNumber);
-    case "INT8":
-      return [...new Int8Array(buffer)];
-    case "INT16":
-      return [...new Int16Array(buffer)];
-    case "INT32":
-      return [...new Int32Array(buffer)];
-    case "INT64":
-      return [...new BigInt64Array(buffer)];
-    case "UINT16":
-      return [...new Uint16Array(buffer)];
-    case "UINT32":
-      return [...new Uint32Array(buffer)];
-    case "UINT64":
-      return [...new BigUint64Array(buffer)];
-    default:
-      // UINT8, BOOL
-      return [...raw];
-  }
+  const values = new View(raw.slice().buffer);
+  if (datatype === "FP16") return Array.from(values as Uint16Array, halfToNumber);
+  return [...values] as OutputValues;
 }
-
-const RAW_WIDTHS: Record<string, number> = { FP32: 4, FP64: 8, FP16: 2, INT8: 1, INT16: 2, INT32: 4, INT64: 8, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, BOOL: 1 };
 
 /** IEEE 754 half precision to a number. */
 function halfToNumber(bits: number): number {
