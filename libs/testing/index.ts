@@ -5,3 +5,4 @@ export * from "./test-urls.js";
 export * from "./unique-name.js";
 export * from "./faulty-kv-store.js";
 export * from "./start-redis-cluster.js";
+export * from "./thrown-by.js";

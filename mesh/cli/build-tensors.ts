@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { TensorSchema, type Tensor } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType, type TensorSpec } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { toFloat16Bits } from "../../services/inference/tensor/float16.js";
+import { toFloat16Bits } from "../../libs/dtypes/index.js";
 import { describeSpec, dtypeName } from "./format-signature.js";
 import { elementPath, flattenNested } from "./nested-array.js";
 import { UsageError } from "./usage-error.js";

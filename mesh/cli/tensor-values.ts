@@ -1,6 +1,6 @@
 import type { Tensor } from "../../libs/gen/tessera/inference/v1/inference_pb.js";
 import { DataType } from "../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { fromFloat16Bits } from "../../services/inference/tensor/float16.js";
+import { fromFloat16Bits } from "../../libs/dtypes/index.js";
 
 export type ElementValue = number | bigint | boolean | string;
 

@@ -1,6 +1,6 @@
 import { invalidArgument } from "../../../libs/errors/index.js";
-import type { DtypeInfo } from "./dtype-table.js";
-import { toFloat16Bits } from "./float16.js";
+import type { DtypeInfo } from "../../../libs/dtypes/index.js";
+import { toFloat16Bits } from "../../../libs/dtypes/index.js";
 import type { TensorData } from "./host-tensor.js";
 import type { BigIntValues, NumberValues } from "./tensor-values.js";
 

@@ -1,5 +1,5 @@
 import { internal } from "../../../libs/errors/index.js";
-import { dataMatchesDtype, dtypeInfo, type DtypeInfo } from "./dtype-table.js";
+import { dataMatchesDtype, dtypeInfo, type DtypeInfo } from "../../../libs/dtypes/index.js";
 import type { HostTensor, TensorData } from "./host-tensor.js";
 import { elementCount, formatShape } from "./shape.js";
 

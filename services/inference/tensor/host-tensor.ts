@@ -1,20 +1,8 @@
 import type { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 
-/** Storage of the fixed-width numeric dtypes. */
-export type NumericArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
+import type { TensorData } from "../../../libs/dtypes/index.js";
 
-/** Element storage for each dtype (BOOL holds boolean[], STRING string[]). */
-export type TensorData = NumericArray | boolean[] | string[];
+export type { NumericArray, TensorData } from "../../../libs/dtypes/index.js";
 
 /**
  * A tensor in replica memory, between the wire (Tessera or OIP messages) and

@@ -1,6 +1,6 @@
 import { invalidArgument } from "../../../libs/errors/index.js";
 import type { InferTensorContents, ModelInferRequest_InferInputTensor } from "../../../libs/gen/inference/grpc_service_pb.js";
-import { allocateData, dtypeFromOip, dtypeInfo, type DtypeInfo } from "./dtype-table.js";
+import { allocateData, dtypeFromOip, dtypeInfo, type DtypeInfo } from "../../../libs/dtypes/index.js";
 import { bigintsToData, numbersToData } from "./element-data.js";
 import type { HostTensor, TensorData } from "./host-tensor.js";
 import { decodeUtf8 } from "./length-prefixed.js";

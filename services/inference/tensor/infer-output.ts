@@ -6,7 +6,7 @@ import {
   type InferTensorContents,
   type ModelInferResponse_InferOutputTensor,
 } from "../../../libs/gen/inference/grpc_service_pb.js";
-import type { DtypeInfo } from "./dtype-table.js";
+import type { DtypeInfo } from "../../../libs/dtypes/index.js";
 import { checkHostData, isBigIntArray, isNumberArray } from "./host-data.js";
 import type { HostTensor } from "./host-tensor.js";
 import { encodeUtf8 } from "./length-prefixed.js";

@@ -1,6 +1,6 @@
 import { invalidArgument } from "../../../libs/errors/index.js";
-import type { DtypeInfo } from "./dtype-table.js";
-import { fromFloat16Bits, toFloat16Bits } from "./float16.js";
+import type { DtypeInfo } from "../../../libs/dtypes/index.js";
+import { fromFloat16Bits, toFloat16Bits } from "../../../libs/dtypes/index.js";
 import { checkHostData } from "./host-data.js";
 import type { HostTensor, TensorData } from "./host-tensor.js";
 

@@ -1,6 +1,6 @@
 import { invalidArgument } from "../../../libs/errors/index.js";
 import type { TensorSpec } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { dtypeInfo } from "./dtype-table.js";
+import { dtypeInfo } from "../../../libs/dtypes/index.js";
 import type { HostTensor } from "./host-tensor.js";
 import { fromJsonElements } from "./json-elements.js";
 import { MAX_ELEMENTS, elementCount, formatShape } from "./shape.js";

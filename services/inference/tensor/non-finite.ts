@@ -1,5 +1,5 @@
 import type { HostTensor } from "./host-tensor.js";
-import { isFloat16NonFinite } from "./float16.js";
+import { isFloat16NonFinite } from "../../../libs/dtypes/index.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 
 /**

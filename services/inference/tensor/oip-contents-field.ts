@@ -1,5 +1,5 @@
 import type { InferTensorContents } from "../../../libs/gen/inference/grpc_service_pb.js";
-import type { DtypeInfo } from "./dtype-table.js";
+import type { DtypeInfo } from "../../../libs/dtypes/index.js";
 
 /** The repeated fields of inference.InferTensorContents, by their proto names (for messages). */
 export type ContentsField =

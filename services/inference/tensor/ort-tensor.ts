@@ -1,6 +1,6 @@
 import { Tensor } from "onnxruntime-node";
 import { internal } from "../../../libs/errors/index.js";
-import { dtypeFromOrt, dtypeInfo, type OrtType } from "./dtype-table.js";
+import { dtypeFromOrt, dtypeInfo, type OrtType } from "../../../libs/dtypes/index.js";
 import { checkHostData } from "./host-data.js";
 import type { HostTensor, TensorData } from "./host-tensor.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "../../../libs/errors/index.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { dtypeInfo } from "./dtype-table.js";
+import { dtypeInfo } from "../../../libs/dtypes/index.js";
 import { decodeRaw, encodeRaw } from "./raw-bytes.js";
 import { SAMPLES, tensorDifference, thrownBy, unaligned } from "./spec-samples.js";
 

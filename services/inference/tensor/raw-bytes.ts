@@ -1,5 +1,5 @@
 import { invalidArgument } from "../../../libs/errors/index.js";
-import type { DtypeInfo } from "./dtype-table.js";
+import type { DtypeInfo } from "../../../libs/dtypes/index.js";
 import { checkHostData } from "./host-data.js";
 import type { HostTensor, TensorData } from "./host-tensor.js";
 import { decodeLengthPrefixed, encodeLengthPrefixed } from "./length-prefixed.js";

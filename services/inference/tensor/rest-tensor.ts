@@ -1,5 +1,5 @@
 import { invalidArgument } from "../../../libs/errors/index.js";
-import { dtypeFromOip, dtypeInfo, type OipDatatype } from "./dtype-table.js";
+import { dtypeFromOip, dtypeInfo, type OipDatatype } from "../../../libs/dtypes/index.js";
 import { checkHostData } from "./host-data.js";
 import type { HostTensor } from "./host-tensor.js";
 import { flattenJson, fromJsonElements, preview, toJsonElements, type JsonElement } from "./json-elements.js";

@@ -1,4 +1,3 @@
-import { ConnectError } from "../../../libs/errors/index.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 import type { HostTensor, TensorData } from "./host-tensor.js";
 
@@ -53,13 +52,4 @@ export function unaligned(bytes: Uint8Array): Uint8Array {
   return buffer.subarray(1, 1 + bytes.byteLength);
 }
 
-/** The ConnectError `fn` throws; fails (throws) when it throws nothing or something else. */
-export function thrownBy(fn: () => unknown): ConnectError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConnectError) return error;
-    throw new Error(`expected a ConnectError, got ${String(error)}`);
-  }
-  throw new Error("expected a ConnectError, nothing was thrown");
-}
+export { thrownBy } from "../../../libs/testing/index.js";

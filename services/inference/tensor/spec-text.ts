@@ -1,5 +1,5 @@
 import type { TensorSpec } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { dtypeLabel } from "./dtype-table.js";
+import { dtypeLabel } from "../../../libs/dtypes/index.js";
 import type { HostTensor } from "./host-tensor.js";
 import { formatShape } from "./shape.js";
 

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { invalidArgument } from "../../../libs/errors/index.js";
 import { TensorSchema, type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
-import { allocateData, dtypeInfo, type DtypeInfo } from "./dtype-table.js";
+import { allocateData, dtypeInfo, type DtypeInfo } from "../../../libs/dtypes/index.js";
 import { bigintsToData, numbersToData } from "./element-data.js";
 import { checkHostData, isBigIntArray, isNumberArray } from "./host-data.js";
 import { asBigIntField, asNumberField, ownArray } from "./tensor-values.js";

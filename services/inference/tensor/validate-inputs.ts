@@ -1,8 +1,8 @@
 import { invalidArgument } from "../../../libs/errors/index.js";
 import type { Signature, TensorSpec } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
-import { dtypeLabel } from "./dtype-table.js";
-import { fromFloat16Bits } from "./float16.js";
+import { dtypeLabel } from "../../../libs/dtypes/index.js";
+import { fromFloat16Bits } from "../../../libs/dtypes/index.js";
 import type { HostTensor, TensorMap } from "./host-tensor.js";
 import { firstNonFinite } from "./non-finite.js";
 import { describeHost, describeSpec, isDynamic } from "./spec-text.js";

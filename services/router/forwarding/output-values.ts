@@ -1,5 +1,6 @@
 import type { ModelInferResponse } from "../../../libs/gen/inference/grpc_service_pb.js";
 import type { PredictResponse } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { findDtypeInfo, findOipDtypeInfo, fromFloat16Bits, type DtypeInfo } from "../../../libs/dtypes/index.js";
 import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
 
 /**
@@ -20,7 +21,7 @@ export function predictOutputValues(response: PredictResponse): Map<string, Outp
     else if (t.int64Data.length > 0) values = t.int64Data;
     else if (t.uint64Data.length > 0) values = t.uint64Data;
     else if (t.boolData.length > 0) values = t.boolData.map(Number);
-    else values = rawValues(predictRawType(t.dtype), t.rawData);
+    else values = rawValues(findDtypeInfo(t.dtype), t.rawData);
     out.set(t.name, values);
   }
   return out;
@@ -33,7 +34,7 @@ export function inferOutputValues(response: ModelInferResponse): Map<string, Out
     const raw = response.rawOutputContents[i];
     const c = t.contents;
     let values: OutputValues;
-    if (raw) values = rawValues(t.datatype, raw);
+    if (raw) values = rawValues(findOipDtypeInfo(t.datatype), raw);
     else if (!c) values = [];
     else if (c.int64Contents.length > 0) values = c.int64Contents;
     else if (c.uint64Contents.length > 0) values = c.uint64Contents;
@@ -43,75 +44,17 @@ export function inferOutputValues(response: ModelInferResponse): Map<string, Out
   return out;
 }
 
-/** The OIP datatype name of a Tessera dtype, for its raw bytes. */
-function predictRawType(dtype: DataType): string {
-  switch (dtype) {
-    case DataType.FLOAT32:
-      return "FP32";
-    case DataType.FLOAT64:
-      return "FP64";
-    case DataType.FLOAT16:
-      return "FP16";
-    case DataType.INT8:
-      return "INT8";
-    case DataType.INT16:
-      return "INT16";
-    case DataType.INT32:
-      return "INT32";
-    case DataType.INT64:
-      return "INT64";
-    case DataType.UINT8:
-      return "UINT8";
-    case DataType.UINT16:
-      return "UINT16";
-    case DataType.UINT32:
-      return "UINT32";
-    case DataType.UINT64:
-      return "UINT64";
-    case DataType.BOOL:
-      return "BOOL";
-    default:
-      return "BYTES";
-  }
-}
-
-/** The typed array each fixed-width OIP datatype's raw bytes read as (FP16 is read through its bits). */
-const RAW_ARRAYS = {
-  FP32: Float32Array,
-  FP64: Float64Array,
-  FP16: Uint16Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  BOOL: Uint8Array,
-} as const;
-
 /**
- * Raw little-endian values as their datatype reads them. BYTES (and a
- * datatype we do not know) stay bytes: any difference then shows, though
- * its size means nothing. A length that is not a whole number of values
- * reads as bytes too, so it cannot line up with a well-formed answer.
+ * Raw little-endian values as their dtype reads them. BYTES, BOOL (whose
+ * bytes are 0 and 1 already) and a dtype we do not know stay bytes: any
+ * difference then shows, though for BYTES its size means nothing. A length
+ * that is not a whole number of values reads as bytes too, so it cannot
+ * line up with a well-formed answer.
  */
-function rawValues(datatype: string, raw: Uint8Array): OutputValues {
-  const View = Object.hasOwn(RAW_ARRAYS, datatype) ? RAW_ARRAYS[datatype as keyof typeof RAW_ARRAYS] : undefined;
-  if (View === undefined || raw.byteLength % View.BYTES_PER_ELEMENT !== 0) return [...raw];
+function rawValues(info: DtypeInfo | undefined, raw: Uint8Array): OutputValues {
+  if (info === undefined || info.storage.kind !== "typed" || raw.byteLength % info.byteSize !== 0) return [...raw];
   // A copy: the bytes sit at any offset in the decoded message, and typed views need alignment.
-  const values = new View(raw.slice().buffer);
-  if (datatype === "FP16") return Array.from(values as Uint16Array, halfToNumber);
+  const values = new info.storage.array(raw.slice().buffer);
+  if (info.dtype === DataType.FLOAT16) return Array.from(values as Uint16Array, fromFloat16Bits);
   return [...values] as OutputValues;
-}
-
-/** IEEE 754 half precision to a number. */
-function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : Number.NaN;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }

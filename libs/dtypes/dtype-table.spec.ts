@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Code } from "../../../libs/errors/index.js";
-import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
+import { Code } from "../errors/index.js";
+import { DataType } from "../gen/tessera/registry/v1/signature_pb.js";
 import {
   SUPPORTED_DTYPES,
   allocateData,
@@ -10,11 +10,13 @@ import {
   dtypeInfo,
   dtypeLabel,
   elementByteSize,
+  findDtypeInfo,
+  findOipDtypeInfo,
   oipDatatype,
   ortType,
   typedArrayFor,
 } from "./dtype-table.js";
-import { thrownBy } from "./spec-samples.js";
+import { thrownBy } from "../testing/index.js";
 
 const ROWS: readonly [DataType, string, string, number, unknown][] = [
   [DataType.FLOAT32, "FP32", "float32", 4, Float32Array],
@@ -63,6 +65,13 @@ describe("dtype tables", () => {
     const error = thrownBy(fn);
     expect(error.code).toBe(Code.InvalidArgument);
     for (const f of fragments) expect(error.rawMessage).toContain(f);
+  });
+
+  it("finds a row by dtype or OIP name, or nothing, without throwing", () => {
+    expect(findDtypeInfo(DataType.INT64)?.oip).toBe("INT64");
+    expect(findOipDtypeInfo("FP16")?.dtype).toBe(DataType.FLOAT16);
+    expect(findDtypeInfo(DataType.UNSPECIFIED)).toBeUndefined();
+    expect(findOipDtypeInfo("fp32")).toBeUndefined();
   });
 
   it("labels unknown dtypes without throwing", () => {

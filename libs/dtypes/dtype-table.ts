@@ -1,6 +1,6 @@
-import { invalidArgument } from "../../../libs/errors/index.js";
-import { DataType } from "../../../libs/gen/tessera/registry/v1/signature_pb.js";
-import type { NumericArray, TensorData } from "./host-tensor.js";
+import { invalidArgument } from "../errors/index.js";
+import { DataType } from "../gen/tessera/registry/v1/signature_pb.js";
+import type { NumericArray, TensorData } from "./tensor-data.js";
 
 /** Datatype names of the Open Inference Protocol (KServe V2 / Triton). */
 export type OipDatatype =
@@ -101,9 +101,19 @@ function prefix(subject: string | undefined): string {
   return subject === undefined ? "" : `${subject}: `;
 }
 
+/** The row for a dtype, or undefined when Tessera does not serve it: for readers that must not throw. */
+export function findDtypeInfo(dtype: DataType): DtypeInfo | undefined {
+  return BY_DTYPE.get(dtype);
+}
+
+/** The row for an OIP datatype name ("FP32"), or undefined when it is not one Tessera serves. */
+export function findOipDtypeInfo(datatype: string): DtypeInfo | undefined {
+  return BY_OIP.get(datatype);
+}
+
 /** The row for a dtype; invalidArgument naming it when Tessera does not serve it. */
 export function dtypeInfo(dtype: DataType, subject?: string): DtypeInfo {
-  const info = BY_DTYPE.get(dtype);
+  const info = findDtypeInfo(dtype);
   if (info === undefined) {
     throw invalidArgument(
       `${prefix(subject)}data type ${dtypeLabel(dtype)} is not supported; use one of ${OIP_NAMES}`,

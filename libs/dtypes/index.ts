@@ -1,0 +1,3 @@
+export * from "./tensor-data.js";
+export * from "./dtype-table.js";
+export * from "./float16.js";
