@@ -1,4 +1,4 @@
-import { create, fromBinary, mergeFromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, mergeFromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { compilePlan, DEFAULT_MIN_TYPED_BYTES, NATIVE_LITTLE_ENDIAN, type PlanNode, type TypedField, type TypedFieldPlan, type TypedFieldsOptions } from "./typed-fields.js";
 
@@ -30,7 +30,7 @@ export function typedDecoder<Desc extends DescMessage>(
   if (root === undefined) return (bytes) => fromBinary(schema, bytes);
   return (bytes) => {
     if (bytes.byteLength < minBytes) return fromBinary(schema, bytes);
-    const message = create(schema) as unknown as Message;
+    const message = root.zero();
     decodeInto(root, message, bytes, littleEndian, 1);
     return message as unknown as MessageShape<Desc>;
   };
@@ -64,11 +64,11 @@ function decodeInto(node: PlanNode, target: Message, bytes: Uint8Array, littleEn
       if (wireType !== WireType.LengthDelimited) throw wrongWireType(child.node.schema.toString(), fieldNo, wireType);
       const piece = reader.bytes();
       if (child.repeated) {
-        const item = create(child.node.schema) as unknown as Message;
+        const item = child.node.zero();
         decodeInto(child.node, item, piece, littleEndian, depth + 1);
         (target[child.localName] as Message[]).push(item);
       } else {
-        const item = (target[child.localName] as Message | undefined) ?? (create(child.node.schema) as unknown as Message);
+        const item = (target[child.localName] as Message | undefined) ?? child.node.zero();
         decodeInto(child.node, item, piece, littleEndian, depth + 1);
         target[child.localName] = item;
       }

@@ -1,5 +1,6 @@
 import { endianness } from "node:os";
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { messageFactory } from "../messages/index.js";
 
 /**
  * Repeated numeric fields the gRPC port decodes straight into typed arrays
@@ -59,6 +60,8 @@ export interface ChildField {
 /** @internal What the codec does with one message type. */
 export interface PlanNode {
   readonly schema: DescMessage;
+  /** A new zero message of the schema, from its factory (libs/messages: cheaper than create()). */
+  readonly zero: () => Record<string, unknown>;
   readonly typed: ReadonlyMap<number, TypedField>;
   readonly children: ReadonlyMap<number, ChildField>;
 }
@@ -106,7 +109,7 @@ export function compilePlan(root: DescMessage, plan: TypedFieldPlan): PlanNode |
       if (node) children.set(field.number, { localName: field.localName, repeated: field.fieldKind === "list", node });
     }
     if (typed.size === 0 && children.size === 0) return undefined;
-    const node = { schema, typed, children };
+    const node = { schema, zero: messageFactory(schema) as () => Record<string, unknown>, typed, children };
     nodes.set(schema.typeName, node);
     return node;
   };

@@ -5,6 +5,7 @@ import { startBenchMesh, type BenchMesh } from "./support/bench-mesh.js";
 import { readBenchOptions, type BenchOptions } from "./support/bench-options.js";
 import type { ClosedLoopResult } from "./support/closed-loop.js";
 import { formatRow } from "./support/format.js";
+import { printMessageBuildingCost } from "./support/message-building-cost.js";
 import { withCpuPerCall } from "./support/process-cpu.js";
 import { oneRowRequest, responseAsArg, type PredictRequestInit } from "./support/predict-request.js";
 import { spawnBareServer } from "./support/spawn-bare-server.js";
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     console.log(`rpc bench: one-row Predict of fraud (batching off), ${options.warmupMs} ms warm-up + ${options.durationMs} ms per point, load from a separate process`);
     console.log("cpu µs: the server process's CPU time (all threads) over the load ÷ calls it answered");
     console.log(`replica RSS with fraud loaded: ${(await replica.rssMb()).toFixed(1)} MB`);
+    printMessageBuildingCost();
     // TESSERA_SESSION_PLACEMENT from the bench's environment reaches the replica; auto (the default) picks per version.
     const served = (await replica.client.listServedModels({})).models.find((m) => m.model === "fraud");
     console.log(`replica session placement: ${served?.sessionPlacement || "?"} (TESSERA_SESSION_PLACEMENT=${process.env.TESSERA_SESSION_PLACEMENT ?? "auto"})`);

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { invalidArgument } from "../../../libs/errors/index.js";
-import { PredictResponseSchema, type InferenceService, type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { PredictResponseSchema, TimingSchema, type InferenceService, type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
 import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import { DEFAULT_ALIAS } from "../serve-list.js";
@@ -10,8 +9,12 @@ import { fromTensorMessage, toTensorMessage, type HostTensor } from "../tensor/i
 import { requestOrigin } from "../logging/request-origin.js";
 import { callAbortOf, requestHeaderReader } from "../../../libs/host/index.js";
 import { runInference } from "./run-inference.js";
+import { messageFactory } from "../../../libs/messages/index.js";
 import { predictByEntity } from "../features/entity-predict.js";
 import type { FeatureLookup } from "../features/feature-lookup.js";
+
+const newPredictResponse = messageFactory(PredictResponseSchema);
+const newTiming = messageFactory(TimingSchema);
 
 /** tessera.inference.v1.InferenceService: Predict and the replica's model management. */
 export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMetrics, features?: FeatureLookup): ServiceImpl<typeof InferenceService> {
@@ -48,18 +51,18 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
       const raw = request.inputs.length > 0 && request.inputs.every((t) => t.rawData.byteLength > 0);
       const outputs: Tensor[] = [];
       for (const [name, host] of answer.outputs) outputs.push(toTensorMessage(name, host, { raw }));
-      // A finished message: the host sends it as is instead of building one from a plain object.
-      return create(PredictResponseSchema, {
-        model: answer.version.model,
-        version: answer.version.version,
-        outputs,
-        requestId: request.requestId || randomUUID(),
-        timing: {
-          queueUs: BigInt(Math.max(0, Math.round(answer.result.queueUs))),
-          computeUs: BigInt(Math.max(0, Math.round(answer.result.computeUs))),
-          batchSize: answer.result.batchSize,
-        },
-      });
+      // A finished message, which the host sends as is (not create() from a plain object: libs/messages).
+      const response = newPredictResponse();
+      response.model = answer.version.model;
+      response.version = answer.version.version;
+      response.outputs = outputs;
+      response.requestId = request.requestId || randomUUID();
+      const timing = newTiming();
+      timing.queueUs = BigInt(Math.max(0, Math.round(answer.result.queueUs)));
+      timing.computeUs = BigInt(Math.max(0, Math.round(answer.result.computeUs)));
+      timing.batchSize = answer.result.batchSize;
+      response.timing = timing;
+      return response;
     },
 
     listServedModels() {

@@ -1,6 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError, invalidArgument } from "../../../libs/errors/index.js";
-import type { GRPCInferenceService } from "../../../libs/gen/inference/grpc_service_pb.js";
+import { ModelInferResponseSchema, type GRPCInferenceService } from "../../../libs/gen/inference/grpc_service_pb.js";
+import { messageFactory } from "../../../libs/messages/index.js";
 import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import { inputsFromInferRequest, toInferOutputs } from "../tensor/index.js";
@@ -9,6 +10,8 @@ import { oipTarget, readBoolParameter, readCountParameter } from "./oip-paramete
 import { requestOrigin } from "../logging/request-origin.js";
 import { callAbortOf, requestHeaderReader } from "../../../libs/host/index.js";
 import { runInference } from "./run-inference.js";
+
+const newInferResponse = messageFactory(ModelInferResponseSchema);
 
 export interface OipServiceOptions {
   /** Reported by ServerMetadata. */
@@ -66,13 +69,14 @@ export function oipServiceImpl(manager: ModelManager, metrics: InferenceMetrics,
         origin: () => requestOrigin(requestHeaderReader(context)),
       });
       const { outputs, rawOutputContents } = toInferOutputs(answer.outputs, { raw });
-      return {
-        modelName: answer.version.model,
-        modelVersion: String(answer.version.version),
-        id: request.id,
-        outputs,
-        rawOutputContents,
-      };
+      // A finished message, which the host sends as is (not create() from a plain object: libs/messages).
+      const response = newInferResponse();
+      response.modelName = answer.version.model;
+      response.modelVersion = String(answer.version.version);
+      response.id = request.id;
+      response.outputs = outputs;
+      response.rawOutputContents = rawOutputContents;
+      return response;
     },
 
     modelStatistics(request) {

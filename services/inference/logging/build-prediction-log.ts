@@ -1,4 +1,3 @@
-import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { randomUUID } from "node:crypto";
 import {
@@ -8,8 +7,14 @@ import {
   type LoggedTensor,
   type PredictionLog,
 } from "../../../libs/gen/tessera/events/v1/prediction_log_pb.js";
+import { messageFactory } from "../../../libs/messages/index.js";
 import type { HostTensor } from "../tensor/index.js";
 import type { AnsweredRequest } from "./answered-request.js";
+
+// One log per answered request: zero messages from factories, not create() (libs/messages).
+const newPredictionLog = messageFactory(PredictionLogSchema);
+const newRouteDecision = messageFactory(RouteDecisionSchema);
+const newLoggedTensor = messageFactory(LoggedTensorSchema);
 
 /** The PredictionLog message for an answered request, keeping at most `inputRows` input rows. */
 export function buildPredictionLog(
@@ -19,28 +24,32 @@ export function buildPredictionLog(
   const alias = answer.target.alias ?? "";
   const origin = answer.origin?.();
   const route = origin?.route;
-  return create(PredictionLogSchema, {
-    // Ours, not the caller's: it is also the CloudEvent id, which the stream deduplicates on (a retry or a shadow copy is another log).
-    requestId: randomUUID(),
-    model: answer.version.model,
-    version: answer.version.version,
-    route: create(
-      RouteDecisionSchema,
-      route
-        ? { alias, reason: route.reason, routeRevision: route.revision, shadow: route.reason === "shadow" }
-        : { alias, reason: alias !== "" ? "alias" : "direct" },
-    ),
-    traceId: origin?.traceId ?? "",
-    entityKey: origin?.entityKey ?? "",
-    inputs: [...answer.inputs].map(([name, t]) => loggedTensor(name, t, context.inputRows)),
-    outputs: [...answer.outputs].map(([name, t]) => loggedTensor(name, t, "all")),
-    latencyUs: BigInt(Math.max(0, Math.round(answer.latencyUs))),
-    time: timestampFromMs(context.timeMs),
-    replicaId: context.replicaId,
-    rows: answer.rows,
-    sampleRate: context.sampleRate,
-    errorCode: answer.errorCode ?? "",
-  });
+  const log = newPredictionLog();
+  // Ours, not the caller's: it is also the CloudEvent id, which the stream deduplicates on (a retry or a shadow copy is another log).
+  log.requestId = randomUUID();
+  log.model = answer.version.model;
+  log.version = answer.version.version;
+  const decision = newRouteDecision();
+  decision.alias = alias;
+  if (route) {
+    decision.reason = route.reason;
+    decision.routeRevision = route.revision;
+    decision.shadow = route.reason === "shadow";
+  } else {
+    decision.reason = alias !== "" ? "alias" : "direct";
+  }
+  log.route = decision;
+  log.traceId = origin?.traceId ?? "";
+  log.entityKey = origin?.entityKey ?? "";
+  for (const [name, t] of answer.inputs) log.inputs.push(loggedTensor(name, t, context.inputRows));
+  for (const [name, t] of answer.outputs) log.outputs.push(loggedTensor(name, t, "all"));
+  log.latencyUs = BigInt(Math.max(0, Math.round(answer.latencyUs)));
+  log.time = timestampFromMs(context.timeMs);
+  log.replicaId = context.replicaId;
+  log.rows = answer.rows;
+  log.sampleRate = context.sampleRate;
+  log.errorCode = answer.errorCode ?? "";
+  return log;
 }
 
 /** Flattens a tensor, keeping its leading `maxRows` rows (shape[0] is the batch dimension). */
@@ -62,5 +71,11 @@ export function loggedTensor(name: string, tensor: HostTensor, maxRows: "all" | 
   } else {
     for (let i = 0; i < kept; i++) numbers.push(Number(data[i]!));
   }
-  return create(LoggedTensorSchema, { name, shape: shape.map(BigInt), numbers, strings, rowsOmitted: rows - keptRows });
+  const logged = newLoggedTensor();
+  logged.name = name;
+  logged.shape = shape.map(BigInt);
+  logged.numbers = numbers;
+  logged.strings = strings;
+  logged.rowsOmitted = rows - keptRows;
+  return logged;
 }

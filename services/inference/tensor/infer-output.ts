@@ -1,4 +1,3 @@
-import { create } from "@bufbuild/protobuf";
 import { invalidArgument } from "../../../libs/errors/index.js";
 import {
   InferTensorContentsSchema,
@@ -7,12 +6,17 @@ import {
   type ModelInferResponse_InferOutputTensor,
 } from "../../../libs/gen/inference/grpc_service_pb.js";
 import type { DtypeInfo } from "../../../libs/dtypes/index.js";
+import { messageFactory } from "../../../libs/messages/index.js";
 import { checkHostData, isBigIntArray, isNumberArray } from "./host-data.js";
 import type { HostTensor } from "./host-tensor.js";
 import { encodeUtf8 } from "./length-prefixed.js";
 import { asBigIntField, asNumberField, ownArray } from "./tensor-values.js";
 import { contentsField } from "./oip-contents-field.js";
 import { encodeRaw } from "./raw-bytes.js";
+
+// Built on every answer: zero messages from factories, not create() (libs/messages).
+const newOutputTensor = messageFactory(ModelInferResponse_InferOutputTensorSchema);
+const newContents = messageFactory(InferTensorContentsSchema);
 
 export interface ToInferOutputOptions {
   /**
@@ -37,13 +41,13 @@ export interface InferOutput {
 export function toInferOutput(name: string, host: HostTensor, options: ToInferOutputOptions): InferOutput {
   const subject = `output '${name}'`;
   const info = checkHostData(host, subject);
-  const base = { name, datatype: info.oip, shape: host.shape.map((d) => BigInt(d)) };
-  if (options.raw) {
-    return { tensor: create(ModelInferResponse_InferOutputTensorSchema, base), raw: encodeRaw(host, subject) };
-  }
-  return {
-    tensor: create(ModelInferResponse_InferOutputTensorSchema, { ...base, contents: typedContents(info, host, subject) }),
-  };
+  const tensor = newOutputTensor();
+  tensor.name = name;
+  tensor.datatype = info.oip;
+  tensor.shape = host.shape.map((d) => BigInt(d));
+  if (options.raw) return { tensor, raw: encodeRaw(host, subject) };
+  tensor.contents = typedContents(info, host, subject);
+  return { tensor };
 }
 
 function typedContents(info: DtypeInfo, host: HostTensor, subject: string): InferTensorContents {
@@ -52,25 +56,29 @@ function typedContents(info: DtypeInfo, host: HostTensor, subject: string): Infe
     throw invalidArgument(`${subject}: ${info.oip} has no typed contents field in the protocol; ask for raw (binary) outputs`);
   }
   const data = host.data;
+  const contents = newContents();
   // The outputs' own typed arrays in the fields (tensor-values.ts): the gRPC port writes them in one copy.
   if (isNumberArray(data)) {
     switch (field) {
       case "fp32_contents":
-        return create(InferTensorContentsSchema, { fp32Contents: asNumberField(ownArray(Float32Array, data)) });
+        contents.fp32Contents = asNumberField(ownArray(Float32Array, data));
+        break;
       case "fp64_contents":
-        return create(InferTensorContentsSchema, { fp64Contents: asNumberField(ownArray(Float64Array, data)) });
+        contents.fp64Contents = asNumberField(ownArray(Float64Array, data));
+        break;
       case "uint_contents":
-        return create(InferTensorContentsSchema, { uintContents: asNumberField(ownArray(Uint32Array, data)) });
+        contents.uintContents = asNumberField(ownArray(Uint32Array, data));
+        break;
       default:
-        return create(InferTensorContentsSchema, { intContents: asNumberField(ownArray(Int32Array, data)) });
+        contents.intContents = asNumberField(ownArray(Int32Array, data));
     }
+  } else if (isBigIntArray(data)) {
+    if (field === "int64_contents") contents.int64Contents = asBigIntField(ownArray(BigInt64Array, data));
+    else contents.uint64Contents = asBigIntField(ownArray(BigUint64Array, data));
+  } else if (info.storage.kind === "boolean") {
+    contents.boolContents = (data as boolean[]).slice();
+  } else {
+    contents.bytesContents = (data as string[]).map(encodeUtf8);
   }
-  if (isBigIntArray(data)) {
-    return field === "int64_contents"
-      ? create(InferTensorContentsSchema, { int64Contents: asBigIntField(ownArray(BigInt64Array, data)) })
-      : create(InferTensorContentsSchema, { uint64Contents: asBigIntField(ownArray(BigUint64Array, data)) });
-  }
-  return info.storage.kind === "boolean"
-    ? create(InferTensorContentsSchema, { boolContents: (data as boolean[]).slice() })
-    : create(InferTensorContentsSchema, { bytesContents: (data as string[]).map(encodeUtf8) });
+  return contents;
 }

@@ -1,6 +1,6 @@
-import { create } from "@bufbuild/protobuf";
 import { invalidArgument } from "../../../libs/errors/index.js";
 import { TensorSchema, type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { messageFactory } from "../../../libs/messages/index.js";
 import { allocateData, dtypeInfo, type DtypeInfo } from "../../../libs/dtypes/index.js";
 import { bigintsToData, numbersToData } from "./element-data.js";
 import { checkHostData, isBigIntArray, isNumberArray } from "./host-data.js";
@@ -8,6 +8,9 @@ import { asBigIntField, asNumberField, ownArray } from "./tensor-values.js";
 import type { HostTensor, TensorData } from "./host-tensor.js";
 import { decodeRaw, encodeRaw } from "./raw-bytes.js";
 import { elementCount, formatShape, shapeFromWire } from "./shape.js";
+
+/** Output tensors are built on every answer: a zero Tensor from a factory, not create() (libs/messages). */
+const newTensor = messageFactory(TensorSchema);
 
 type DataField =
   | "float_data"
@@ -160,32 +163,38 @@ export interface ToTensorMessageOptions {
 export function toTensorMessage(name: string, host: HostTensor, options: ToTensorMessageOptions = {}): Tensor {
   const subject = `tensor '${name}'`;
   const info = checkHostData(host, subject);
-  const shape = host.shape.map((d) => BigInt(d));
+  const tensor = newTensor();
+  tensor.name = name;
+  tensor.dtype = info.dtype;
+  tensor.shape = host.shape.map((d) => BigInt(d));
   const field = typedField(info);
   const data = host.data;
   if (field === undefined || (options.raw === true && info.storage.kind !== "string")) {
-    return create(TensorSchema, { name, dtype: info.dtype, shape, rawData: encodeRaw(host, subject) });
+    tensor.rawData = encodeRaw(host, subject);
+    return tensor;
   }
-  const base = { name, dtype: info.dtype, shape };
   // The outputs' own typed arrays in the fields (tensor-values.ts): the gRPC port writes them in one copy.
   if (isNumberArray(data)) {
     switch (field) {
       case "float_data":
-        return create(TensorSchema, { ...base, floatData: asNumberField(ownArray(Float32Array, data)) });
+        tensor.floatData = asNumberField(ownArray(Float32Array, data));
+        break;
       case "double_data":
-        return create(TensorSchema, { ...base, doubleData: asNumberField(ownArray(Float64Array, data)) });
+        tensor.doubleData = asNumberField(ownArray(Float64Array, data));
+        break;
       case "uint64_data":
-        return create(TensorSchema, { ...base, uint64Data: asBigIntField(BigUint64Array.from(data, (v) => BigInt(v))) });
+        tensor.uint64Data = asBigIntField(BigUint64Array.from(data, (v) => BigInt(v)));
+        break;
       default:
-        return create(TensorSchema, { ...base, int32Data: asNumberField(ownArray(Int32Array, data)) });
+        tensor.int32Data = asNumberField(ownArray(Int32Array, data));
     }
+  } else if (isBigIntArray(data)) {
+    if (field === "int64_data") tensor.int64Data = asBigIntField(ownArray(BigInt64Array, data));
+    else tensor.uint64Data = asBigIntField(ownArray(BigUint64Array, data));
+  } else if (info.storage.kind === "boolean") {
+    tensor.boolData = (data as boolean[]).slice();
+  } else {
+    tensor.stringData = (data as string[]).slice();
   }
-  if (isBigIntArray(data)) {
-    return field === "int64_data"
-      ? create(TensorSchema, { ...base, int64Data: asBigIntField(ownArray(BigInt64Array, data)) })
-      : create(TensorSchema, { ...base, uint64Data: asBigIntField(ownArray(BigUint64Array, data)) });
-  }
-  return info.storage.kind === "boolean"
-    ? create(TensorSchema, { ...base, boolData: (data as boolean[]).slice() })
-    : create(TensorSchema, { ...base, stringData: (data as string[]).slice() });
+  return tensor;
 }
