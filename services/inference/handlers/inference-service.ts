@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { invalidArgument } from "../../../libs/errors/index.js";
-import { PredictResponseSchema, TimingSchema, type InferenceService, type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
+import { DefaultedFeatureSchema, PredictResponseSchema, TimingSchema, type InferenceService, type PredictResponse, type Tensor } from "../../../libs/gen/tessera/inference/v1/inference_pb.js";
 import type { InferenceMetrics } from "../inference-metrics.js";
 import type { ModelManager } from "../serving/model-manager.js";
 import { DEFAULT_ALIAS } from "../serve-list.js";
 import { fromTensorMessage, toTensorMessage, type HostTensor } from "../tensor/index.js";
 import { requestOrigin } from "../logging/request-origin.js";
 import { callAbortOf, requestHeaderReader } from "../../../libs/host/index.js";
-import { runInference } from "./run-inference.js";
+import { runInference, type InferenceAnswer } from "./run-inference.js";
 import { messageFactory } from "../../../libs/messages/index.js";
 import { predictByEntity } from "../features/entity-predict.js";
 import type { FeatureLookup } from "../features/feature-lookup.js";
@@ -28,14 +29,9 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
           signal: callAbortOf(context),
           origin: () => requestOrigin(requestHeaderReader(context), request.entityKeys),
         });
-        return {
-          model: answer.version.model,
-          version: answer.version.version,
-          outputs: [...answer.outputs].map(([name, host]) => toTensorMessage(name, host, { raw: false })),
-          requestId: request.requestId || randomUUID(),
-          timing: { queueUs: BigInt(Math.max(0, Math.round(answer.result.queueUs))), computeUs: BigInt(Math.max(0, Math.round(answer.result.computeUs))), batchSize: answer.result.batchSize },
-          defaultedFeatures: defaulted,
-        };
+        const response = predictResponse(answer, false, request.requestId);
+        response.defaultedFeatures = defaulted.map((d) => create(DefaultedFeatureSchema, d));
+        return response;
       }
       const answer = await runInference(manager, metrics, {
         target: { model: request.model, version: request.version, alias: request.alias },
@@ -49,20 +45,7 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
       });
       // Answer in the form asked in: raw bytes for raw requests (cheap for big tensors), typed fields otherwise.
       const raw = request.inputs.length > 0 && request.inputs.every((t) => t.rawData.byteLength > 0);
-      const outputs: Tensor[] = [];
-      for (const [name, host] of answer.outputs) outputs.push(toTensorMessage(name, host, { raw }));
-      // A finished message, which the host sends as is (not create() from a plain object: libs/messages).
-      const response = newPredictResponse();
-      response.model = answer.version.model;
-      response.version = answer.version.version;
-      response.outputs = outputs;
-      response.requestId = request.requestId || randomUUID();
-      const timing = newTiming();
-      timing.queueUs = BigInt(Math.max(0, Math.round(answer.result.queueUs)));
-      timing.computeUs = BigInt(Math.max(0, Math.round(answer.result.computeUs)));
-      timing.batchSize = answer.result.batchSize;
-      response.timing = timing;
-      return response;
+      return predictResponse(answer, raw, request.requestId);
     },
 
     listServedModels() {
@@ -84,6 +67,21 @@ export function inferenceServiceImpl(manager: ModelManager, metrics: InferenceMe
       return { unloadedVersions: await manager.unload(request.model, request.version) };
     },
   };
+}
+
+/** A finished PredictResponse, which the host sends as is (built on zero messages, not create(): libs/messages). */
+function predictResponse(answer: InferenceAnswer, raw: boolean, requestId: string): PredictResponse {
+  const response = newPredictResponse();
+  response.model = answer.version.model;
+  response.version = answer.version.version;
+  for (const [name, host] of answer.outputs) response.outputs.push(toTensorMessage(name, host, { raw }));
+  response.requestId = requestId || randomUUID();
+  const timing = newTiming();
+  timing.queueUs = BigInt(Math.max(0, Math.round(answer.result.queueUs)));
+  timing.computeUs = BigInt(Math.max(0, Math.round(answer.result.computeUs)));
+  timing.batchSize = answer.result.batchSize;
+  response.timing = timing;
+  return response;
 }
 
 function decodeTensors(tensors: readonly Tensor[]): Map<string, HostTensor> {
