@@ -18,8 +18,8 @@ function cpuUsPer(count: number, work: () => void): number {
  * by spread (as the replica did) and with a literal one, and a zero Tensor
  * from messageFactory with its fields set (what the replica does now,
  * libs/messages). First every message type a replica handles is created
- * many times, as in a serving process, since create()'s caches are shared
- * by all of them. Printed, no target.
+ * many times, as in a serving process, so create() is measured as warm as
+ * it is there. Printed, no target.
  */
 export function printMessageBuildingCost(count = 200_000): void {
   const schemas = [inference, oip, predictionLog].flatMap((module) =>
