@@ -1,6 +1,7 @@
 import { fromBinary, mergeFromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { compilePlan, DEFAULT_MIN_TYPED_BYTES, NATIVE_LITTLE_ENDIAN, type PlanNode, type TypedField, type TypedFieldPlan, type TypedFieldsOptions } from "./typed-fields.js";
+import { NATIVE_LITTLE_ENDIAN } from "../dtypes/index.js";
+import { compilePlan, DEFAULT_MIN_TYPED_BYTES, type PlanNode, type TypedField, type TypedFieldPlan, type TypedFieldsOptions } from "./typed-fields.js";
 
 type Values = Float32Array | Float64Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 type Message = Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { compilePlan, DEFAULT_MIN_TYPED_ELEMENTS, NATIVE_LITTLE_ENDIAN, type PlanNode, type TypedField, type TypedFieldPlan, type TypedFieldsOptions } from "./typed-fields.js";
+import { NATIVE_LITTLE_ENDIAN } from "../dtypes/index.js";
+import { compilePlan, DEFAULT_MIN_TYPED_ELEMENTS, type PlanNode, type TypedField, type TypedFieldPlan, type TypedFieldsOptions } from "./typed-fields.js";
 
 type Message = Record<string, unknown>;
 

@@ -1,4 +1,3 @@
-import { endianness } from "node:os";
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { messageFactory } from "../messages/index.js";
 
@@ -65,8 +64,6 @@ export interface PlanNode {
   readonly typed: ReadonlyMap<number, TypedField>;
   readonly children: ReadonlyMap<number, ChildField>;
 }
-
-export const NATIVE_LITTLE_ENDIAN = endianness() === "LE";
 
 const KINDS: Partial<Record<ScalarType, [TypedFieldKind, 0 | 1 | 5]>> = {
   [ScalarType.FLOAT]: ["float", 5],

@@ -22,6 +22,19 @@ describe("WireWriter", () => {
     expect(hex(new WireWriter().varint64(2n ** 64n - 1n).finish())).toBe("ffffffffffffffffff01");
   });
 
+  it("writes packed doubles from a Float64Array (copied as bytes), a view into a larger buffer and a plain array alike", () => {
+    const values = [0.1, -0, Number.NaN, -Infinity, 1e300, Math.fround(0.42)];
+    const expected = hex(new WireWriter(8).packedDoubles(values).finish());
+    // Tag-less payload: the byte length (48), then each double little-endian; 0.1 is 9a99 9999 9999 b93f.
+    expect(expected.slice(0, 18)).toBe("309a9999999999b93f");
+    const backing = new Float64Array([7, ...values, 7]);
+    for (const typed of [Float64Array.from(values), backing.subarray(1, 1 + values.length)]) {
+      expect(hex(new WireWriter(8).packedDoubles(typed).finish())).toBe(expected);
+      // The portable path (a big-endian host) writes the same.
+      expect(hex(new WireWriter(8).packedDoubles(typed, false).finish())).toBe(expected);
+    }
+  });
+
   it("starts empty after reset, also after a message that grew it past 64 KiB", () => {
     const w = new WireWriter();
     expect(w.string("z".repeat(70_000)).finish().length).toBe(3 + 70_000);

@@ -1,3 +1,5 @@
+import { NATIVE_LITTLE_ENDIAN } from "../dtypes/index.js";
+
 const utf8 = new TextEncoder();
 const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -71,12 +73,21 @@ export class WireWriter {
     return this;
   }
 
-  /** A packed `repeated double`'s payload: its byte length, then the values. */
-  packedDoubles(values: readonly number[]): this {
-    this.varint(values.length * 8);
-    this.reserve(values.length * 8);
-    for (const value of values) {
-      this.view.setFloat64(this.at, value, true);
+  /**
+   * A packed `repeated double`'s payload: its byte length, then the values.
+   * A Float64Array on a little-endian host is already those bytes: one copy.
+   */
+  packedDoubles(values: ArrayLike<number>, littleEndian = NATIVE_LITTLE_ENDIAN): this {
+    const length = values.length;
+    this.varint(length * 8);
+    this.reserve(length * 8);
+    if (littleEndian && values instanceof Float64Array) {
+      this.buffer.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), this.at);
+      this.at += values.byteLength;
+      return this;
+    }
+    for (let i = 0; i < length; i++) {
+      this.view.setFloat64(this.at, values[i]!, true);
       this.at += 8;
     }
     return this;

@@ -8,7 +8,7 @@ import {
   type PredictionLog,
 } from "../../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { messageFactory } from "../../../libs/messages/index.js";
-import type { HostTensor } from "../tensor/index.js";
+import { asNumberField, type HostTensor } from "../tensor/index.js";
 import type { AnsweredRequest } from "./answered-request.js";
 
 // One log per answered request: zero messages from factories, not create() (libs/messages).
@@ -59,7 +59,7 @@ export function loggedTensor(name: string, tensor: HostTensor, maxRows: "all" | 
   const keptRows = maxRows === "all" ? rows : Math.min(rows, maxRows);
   const perRow = rows === 0 ? 0 : tensor.data.length / rows;
   const kept = keptRows * perRow;
-  const numbers: number[] = [];
+  let numbers: number[] = [];
   const strings: string[] = [];
   const data = tensor.data;
   if (Array.isArray(data)) {
@@ -68,8 +68,11 @@ export function loggedTensor(name: string, tensor: HostTensor, maxRows: "all" | 
       if (typeof v === "string") strings.push(v);
       else numbers.push(v ? 1 : 0);
     }
-  } else {
+  } else if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     for (let i = 0; i < kept; i++) numbers.push(Number(data[i]!));
+  } else {
+    // One native conversion into the doubles the log holds, which its encoder then copies as bytes (WireWriter.packedDoubles).
+    numbers = asNumberField(new Float64Array(data.subarray(0, kept)));
   }
   const logged = newLoggedTensor();
   logged.name = name;
