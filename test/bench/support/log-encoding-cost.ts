@@ -3,6 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { randomUUID } from "node:crypto";
 import { LoggedTensorSchema, PredictionLogSchema, RouteDecisionSchema, type PredictionLog } from "../../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { encodePredictionLog, PredictionLogPublisher } from "../../../libs/prediction-log/index.js";
+import { cpuUsPer } from "./process-cpu.js";
 
 /** A one-row fraud request's log, as a replica builds it: 16 input features, one output. */
 function fraudLog(): PredictionLog {
@@ -22,12 +23,6 @@ function fraudLog(): PredictionLog {
   });
 }
 
-function cpuUsPer(count: number, work: () => void): number {
-  const start = process.cpuUsage();
-  for (let i = 0; i < count; i++) work();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / count;
-}
 
 /**
  * What a log costs the replica before it reaches NATS, on this thread's

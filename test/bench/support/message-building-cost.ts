@@ -3,15 +3,10 @@ import * as inference from "../../../libs/gen/tessera/inference/v1/inference_pb.
 import * as oip from "../../../libs/gen/inference/grpc_service_pb.js";
 import * as predictionLog from "../../../libs/gen/tessera/events/v1/prediction_log_pb.js";
 import { messageFactory } from "../../../libs/messages/index.js";
+import { cpuUsPer } from "./process-cpu.js";
 
 const { TensorSchema } = inference;
 
-function cpuUsPer(count: number, work: () => void): number {
-  const start = process.cpuUsage();
-  for (let i = 0; i < count; i++) work();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / count;
-}
 
 /**
  * What building one output Tensor costs: create() with an initializer built

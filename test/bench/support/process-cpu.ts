@@ -43,3 +43,11 @@ export async function withCpuPerCall<T extends { totalCalls: number }>(pid: numb
   const after = await readTreeCpuSeconds(pid);
   return { ...result, cpuUsPerCall: ((after - before) * 1e6) / Math.max(1, result.totalCalls) };
 }
+
+/** This thread's CPU time (user + system) per call of `work`, run `count` times, in µs. */
+export function cpuUsPer(count: number, work: () => void): number {
+  const start = process.cpuUsage();
+  for (let i = 0; i < count; i++) work();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / count;
+}
