@@ -3,14 +3,17 @@ import { PredictRequestSchema } from "../../libs/gen/tessera/inference/v1/infere
 import { loopsUnsupportedReason } from "../../services/inference/frontend/loop-count.js";
 import { startBenchMesh, type BenchMesh } from "./support/bench-mesh.js";
 import { readBenchOptions, type BenchOptions } from "./support/bench-options.js";
-import type { ClosedLoopResult } from "./support/closed-loop.js";
 import { formatRow } from "./support/format.js";
+import { IN_TURN_HEADER, IN_TURN_WIDTHS, measureInTurn, warmUp } from "./support/measure-in-turn.js";
 import { printMessageBuildingCost } from "./support/message-building-cost.js";
 import { withCpuPerCall } from "./support/process-cpu.js";
 import { oneRowRequest, responseAsArg, type PredictRequestInit } from "./support/predict-request.js";
 import { spawnBareServer } from "./support/spawn-bare-server.js";
 import { spawnLoad } from "./support/spawn-load.js";
 import { targetLine, targetLineAtMost } from "./support/target-line.js";
+
+/** Rounds of each table, its servers loaded in turn; ratios are of the sums. */
+const ROUNDS = 2;
 
 /**
  * Issue "foundation": what the replica's gRPC Predict path costs over the
@@ -35,20 +38,18 @@ async function main(): Promise<void> {
     // TESSERA_SESSION_PLACEMENT from the bench's environment reaches the replica; auto (the default) picks per version.
     const served = (await replica.client.listServedModels({})).models.find((m) => m.model === "fraud");
     console.log(`replica session placement: ${served?.sessionPlacement || "?"} (TESSERA_SESSION_PLACEMENT=${process.env.TESSERA_SESSION_PLACEMENT ?? "auto"})`);
-    const widths = [12, 5, 10, 9, 9, 7, 8];
-    console.log(formatRow(["server", "conc", "calls/s", "p50 ms", "p99 ms", "errors", "cpu µs"], widths));
-    const row = (name: string, c: number, r: ClosedLoopResult & { cpuUsPerCall: number }) =>
-      console.log(formatRow([name, String(c), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors), r.cpuUsPerCall], widths) + (r.firstError ? `  first error: ${r.firstError}` : ""));
+    console.log(formatRow(["server", ...IN_TURN_HEADER], IN_TURN_WIDTHS));
+    const servers = [
+      { name: "predict", address: replica.grpcAddress, pid: replica.pid },
+      { name: "bare", address: bare.address, pid: bare.pid },
+    ];
     const ratios = new Map<number, { calls: number; cpu: number }>();
     try {
+      await warmUp(servers, { request, durationMs: options.durationMs, warmupMs: options.warmupMs });
       for (const concurrency of [1, 64]) {
-        const job = { request, concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs };
-        const served = await withCpuPerCall(replica.pid, () => spawnLoad({ ...job, address: replica.grpcAddress }));
-        row("predict", concurrency, served);
-        const ceiling = await withCpuPerCall(bare.pid, () => spawnLoad({ ...job, address: bare.address }));
-        row("bare", concurrency, ceiling);
-        const ratio = { calls: served.callsPerSecond / ceiling.callsPerSecond, cpu: served.cpuUsPerCall / ceiling.cpuUsPerCall };
-        console.log(`  predict / bare at c=${concurrency}: ${ratio.calls.toFixed(2)} of the calls/s, ${ratio.cpu.toFixed(2)}x the CPU per call`);
+        const [predictSums, bareSums] = await measureInTurn(servers, { request, concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs, rounds: ROUNDS });
+        const ratio = { calls: predictSums!.calls / bareSums!.calls, cpu: predictSums!.cpu / bareSums!.cpu };
+        console.log(`  predict / bare at c=${concurrency}: ${ratio.calls.toFixed(2)} of the calls/s, ${ratio.cpu.toFixed(2)}x the CPU per call (sums over ${ROUNDS} rounds)`);
         ratios.set(concurrency, ratio);
       }
     } finally {
@@ -141,24 +142,13 @@ async function placementComparison(mesh: BenchMesh, request: PredictRequestInit,
     placements.map((placement) => mesh.startReplica(["fraud"], { TESSERA_INTRA_OP_THREADS: String(options.intraOpThreads), TESSERA_SESSION_PLACEMENT: placement })),
   );
   try {
-    const widths = [12, 5, 10, 9, 9, 7, 8];
-    const rounds = 2;
-    console.log(`session placement, Predict, one replica per placement loaded in turn, ${rounds} rounds:`);
-    console.log(formatRow(["placement", "conc", "calls/s", "p50 ms", "p99 ms", "errors", "cpu µs"], widths));
+    console.log(`session placement, Predict, one replica per placement loaded in turn, ${ROUNDS} rounds:`);
+    console.log(formatRow(["placement", ...IN_TURN_HEADER], IN_TURN_WIDTHS));
+    const servers = placements.map((placement, i) => ({ name: placement, address: replicas[i]!.grpcAddress, pid: replicas[i]!.pid }));
+    await warmUp(servers, { request, durationMs: options.durationMs, warmupMs: options.warmupMs });
     for (const concurrency of [1, 64]) {
-      const sums = placements.map(() => ({ calls: 0, cpu: 0 }));
-      for (let round = 0; round < rounds; round++) {
-        for (const [i, placement] of placements.entries()) {
-          const replica = replicas[i]!;
-          const job = { request, concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs, address: replica.grpcAddress };
-          const r = await withCpuPerCall(replica.pid, () => spawnLoad(job));
-          console.log(formatRow([placement, String(concurrency), r.callsPerSecond, r.p50Ms, r.p99Ms, String(r.errors), r.cpuUsPerCall], widths));
-          sums[i]!.calls += r.callsPerSecond;
-          sums[i]!.cpu += r.cpuUsPerCall;
-        }
-      }
-      const [thread, loop] = sums;
-      console.log(`  event-loop / thread at c=${concurrency}: ${(loop!.calls / thread!.calls).toFixed(2)} of the calls/s, ${(loop!.cpu / thread!.cpu).toFixed(2)}x the CPU per call (sums over ${rounds} rounds)`);
+      const [thread, loop] = await measureInTurn(servers, { request, concurrency, durationMs: options.durationMs, warmupMs: options.warmupMs, rounds: ROUNDS });
+      console.log(`  event-loop / thread at c=${concurrency}: ${(loop!.calls / thread!.calls).toFixed(2)} of the calls/s, ${(loop!.cpu / thread!.cpu).toFixed(2)}x the CPU per call (sums over ${ROUNDS} rounds)`);
     }
   } finally {
     await Promise.all(replicas.map((r) => r.stop()));
