@@ -181,13 +181,20 @@ export class PredictionLogPublisher {
     return this.flushing;
   }
 
+  private async publishOne(pending: Pending): Promise<void> {
+    const { subject, envelope } = pending.encode();
+    await this.transport.publish(subject, envelope);
+  }
+
   private async publishBatch(batch: Pending[]): Promise<void> {
-    const results = await Promise.allSettled(
-      batch.map(async (p) => {
-        const { subject, envelope } = p.encode();
-        await this.transport.publish(subject, envelope);
-      }),
-    );
+    const stored: Promise<void>[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      // Building a batch in one go would hold the event loop for all of it (a wide log is ~100 µs
+      // with its publish): requests get a turn after every slice.
+      if (i > 0 && i % LOGS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+      stored.push(this.publishOne(batch[i]!));
+    }
+    const results = await Promise.allSettled(stored);
     let firstError: unknown;
     // Counted per model once a batch, not per log: a labelled inc hashes its labels each time.
     const published = new Map<string, number>();
@@ -210,6 +217,13 @@ export class PredictionLogPublisher {
     }
   }
 }
+
+/**
+ * Logs built and handed to the transport per turn of the event loop: at
+ * ~100 µs per wide log, 16 hold it ~1.6 ms, against 25 ms for a whole
+ * batch of 256.
+ */
+const LOGS_PER_TURN = 16;
 
 function positive(value: number, name: string): number {
   if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`PredictionLogPublisher: ${name} must be an integer >= 1, got ${value}`);

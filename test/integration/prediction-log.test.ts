@@ -118,6 +118,26 @@ describe("prediction logs", () => {
     expect(await storedLogs(nc, subjectModel, 10)).toHaveLength(10);
   });
 
+  it("lets requests have the event loop between slices of a batch it publishes", async () => {
+    const subjectModel = modelName();
+    const publisher = new PredictionLogPublisher({ transport: natsPredictionLogTransport(nc), source: "test", batchSize: 256 });
+    let built = 0;
+    for (let i = 0; i < 256; i++) {
+      publisher.offer(subjectModel, 1, 1, () => {
+        built++;
+        return create(PredictionLogSchema, { requestId: `r-${subjectModel}-${i}`, model: subjectModel, version: 1 });
+      });
+    }
+    // A full batch starts on a zero timer; a request arriving behind it is this timer's immediate.
+    const builtWhenARequestGotATurn = await new Promise<number>((resolve) => setTimeout(() => setImmediate(() => resolve(built)), 0));
+    expect(builtWhenARequestGotATurn).toBeGreaterThan(0);
+    expect(builtWhenARequestGotATurn).toBeLessThan(256);
+    await publisher.close();
+    expect(publisher.stats()).toMatchObject({ published: 256, failed: 0 });
+    const stored = await storedLogs(nc, subjectModel, 256);
+    expect(stored.map((log) => log.requestId)).toEqual(Array.from({ length: 256 }, (_, i) => `r-${subjectModel}-${i}`));
+  });
+
   it("logs the sampled share of requests", async () => {
     const subjectModel = modelName();
     const publisher = new PredictionLogPublisher({ transport: natsPredictionLogTransport(nc), source: "test", random: mulberry32(3) });
