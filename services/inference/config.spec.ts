@@ -18,7 +18,7 @@ describe("readInferenceConfig()", () => {
       frontendLoops: undefined,
       sessionPlacement: "auto",
       replicasBucket: "tessera_replicas",
-      session: { intraOpThreads: 0, interOpThreads: 0, graphOptimization: "all", memoryArena: true },
+      session: { intraOpThreads: 0, interOpThreads: 0, graphOptimization: "all", memoryArena: true, spinning: false },
       logLevel: "info",
     });
     expect(config.replicaId).toMatch(/^[-_a-zA-Z0-9]+$/);
@@ -42,6 +42,7 @@ describe("readInferenceConfig()", () => {
       TESSERA_INTER_OP_THREADS: "1",
       TESSERA_GRAPH_OPTIMIZATION: "extended",
       TESSERA_MEMORY_ARENA: "off",
+      TESSERA_THREAD_SPINNING: "on",
       TESSERA_REPLICA_ID: "replica-a",
       TESSERA_LOG_LEVEL: "debug",
       TESSERA_REPLICAS_BUCKET: "tessera_blue_replicas",
@@ -62,7 +63,7 @@ describe("readInferenceConfig()", () => {
       frontendLoops: 3,
       sessionPlacement: "thread",
       batchingOverrides: { maxBatchSize: 32, maxQueueDelayUs: 1000 },
-      session: { intraOpThreads: 4, interOpThreads: 1, graphOptimization: "extended", memoryArena: false },
+      session: { intraOpThreads: 4, interOpThreads: 1, graphOptimization: "extended", memoryArena: false, spinning: true },
       replicaId: "replica-a",
       logLevel: "debug",
       replicasBucket: "tessera_blue_replicas",
@@ -89,6 +90,7 @@ describe("readInferenceConfig()", () => {
     ["TESSERA_FRONTEND_LOOPS", "0"],
     ["TESSERA_FRONTEND_LOOPS", "two"],
     ["TESSERA_GRAPH_OPTIMIZATION", "max"],
+    ["TESSERA_THREAD_SPINNING", "sometimes"],
     ["TESSERA_SESSION_PLACEMENT", "main"],
     ["TESSERA_REGISTRY_ADDRESS", "localhost"],
     ["TESSERA_REPLICA_ID", "a b"],

@@ -103,6 +103,7 @@ export function readInferenceConfig(env: Env = process.env): InferenceConfig {
       interOpThreads: readInt(env, "TESSERA_INTER_OP_THREADS", 0, { min: 0, max: 1024 }),
       graphOptimization: readEnum<GraphOptimization>(env, "TESSERA_GRAPH_OPTIMIZATION", GRAPH_OPTIMIZATIONS, "all"),
       memoryArena: readBool(env, "TESSERA_MEMORY_ARENA", true),
+      spinning: readBool(env, "TESSERA_THREAD_SPINNING", false),
     },
     sessionPlacement: readEnum<PlacementSetting>(env, "TESSERA_SESSION_PLACEMENT", PLACEMENT_SETTINGS, "auto"),
     drainGraceMs: readInt(env, "TESSERA_DRAIN_GRACE_MS", DEFAULT_DRAIN_GRACE_MS, { min: 0, max: 3_600_000 }),

@@ -55,7 +55,7 @@ export async function startTestReplica(registry: TestRegistry, options: TestRepl
     httpPort: 0,
     serve: options.serve,
     replicaId: uniqueName("replica").replace(/_/g, "-"),
-    session: { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true },
+    session: { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true, spinning: false },
     ...options.config,
   };
   const replica = await startInference({

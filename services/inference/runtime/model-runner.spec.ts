@@ -13,7 +13,7 @@ import { EVENT_LOOP_MAX_RUN_US, EVENT_LOOP_RUNS_AT_ONCE } from "./session-placem
 
 const fraud = exampleModel("fraud").build();
 const wide = exampleModel("wide").build();
-const tuning = { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true } as const;
+const tuning = { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true, spinning: false } as const;
 const features = (rows: number) => new Map([["features", { dtype: DataType.FLOAT32, shape: [rows, 16], data: new Float32Array(rows * 16).fill(0.25) }]]);
 
 describe("createModelRunner: session placement", () => {

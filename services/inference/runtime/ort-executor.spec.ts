@@ -14,7 +14,7 @@ import { OrtExecutor, type OrtExecutorOptions } from "./ort-executor.js";
 import type { SessionPlacement } from "./session.js";
 
 const fraud = exampleModel("fraud");
-const tuning = { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true } as const;
+const tuning = { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true, spinning: false } as const;
 
 const row = (seed = 0): TensorMap =>
   new Map<string, HostTensor>([["features", { dtype: DataType.FLOAT32, shape: [1, 16], data: Float32Array.from({ length: 16 }, (_, i) => Math.sin(i + seed)) }]]);

@@ -23,7 +23,7 @@ describe.each([
       signature,
       batching: resolveBatchingOptions(undefined, { enabled: true, maxBatchSize: 8, maxQueueDelayUs: 500, splitOversized: true }),
       device: { kind: "cpu" },
-      tuning: { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true },
+      tuning: { intraOpThreads: 1, interOpThreads: 0, graphOptimization: "all", memoryArena: true, spinning: false },
       instanceCount,
       placement,
       label: "fraud@1",

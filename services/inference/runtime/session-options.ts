@@ -18,6 +18,12 @@ export interface SessionTuning {
   graphOptimization: GraphOptimization;
   /** Keep freed CPU buffers for the next run instead of returning them to the allocator. */
   memoryArena: boolean;
+  /**
+   * Let ONNX Runtime's thread pools spin between runs waiting for the next
+   * one (its own default). Off here: a spinning pool burns the cores the
+   * replica's front end needs (docs/inference.md, "Sizing the front end").
+   */
+  spinning: boolean;
 }
 
 /**
@@ -33,6 +39,8 @@ export function sessionOptionsFor(device: Device, tuning: SessionTuning): Infere
     enableCpuMemArena: tuning.memoryArena,
     enableMemPattern: true,
     executionMode: tuning.interOpThreads > 1 ? "parallel" : "sequential",
+    // Session config entries session.intra_op.allow_spinning and session.inter_op.allow_spinning.
+    extra: { session: { intra_op: { allow_spinning: tuning.spinning ? "1" : "0" }, inter_op: { allow_spinning: tuning.spinning ? "1" : "0" } } },
   };
   if (tuning.intraOpThreads > 0) options.intraOpNumThreads = tuning.intraOpThreads;
   if (tuning.interOpThreads > 0) options.interOpNumThreads = tuning.interOpThreads;

@@ -19,7 +19,7 @@ export interface RawOrtResult {
 export async function measureRawOrt(file: string, inputName: string, rowWidth: number, batchSize: number, intraOpThreads: number, durationMs = 1000): Promise<RawOrtResult> {
   const session = await ort.InferenceSession.create(
     await readFile(MODELS_DIR + file),
-    sessionOptionsFor({ kind: "cpu" }, { intraOpThreads, interOpThreads: 0, graphOptimization: "all", memoryArena: true }),
+    sessionOptionsFor({ kind: "cpu" }, { intraOpThreads, interOpThreads: 0, graphOptimization: "all", memoryArena: true, spinning: false }),
   );
   try {
     const data = new Float32Array(batchSize * rowWidth).map((_, i) => ((i * 7919) % 1000) / 1000);
