@@ -187,14 +187,15 @@ export class PredictionLogPublisher {
   }
 
   private async publishBatch(batch: Pending[]): Promise<void> {
-    const stored: Promise<void>[] = [];
+    const stored: Promise<PromiseSettledResult<void>>[] = [];
     for (let i = 0; i < batch.length; i++) {
       // Building a batch in one go would hold the event loop for all of it (a wide log is ~100 µs
       // with its publish): requests get a turn after every slice.
       if (i > 0 && i % LOGS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
-      stored.push(this.publishOne(batch[i]!));
+      // Settled at once: a log failing while a later slice waits for its turn is never an unhandled rejection.
+      stored.push(settle(this.publishOne(batch[i]!)));
     }
-    const results = await Promise.allSettled(stored);
+    const results = await Promise.all(stored);
     let firstError: unknown;
     // Counted per model once a batch, not per log: a labelled inc hashes its labels each time.
     const published = new Map<string, number>();
@@ -224,6 +225,13 @@ export class PredictionLogPublisher {
  * batch of 256.
  */
 const LOGS_PER_TURN = 16;
+
+function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: "fulfilled", value }),
+    (reason: unknown) => ({ status: "rejected", reason }),
+  );
+}
 
 function positive(value: number, name: string): number {
   if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`PredictionLogPublisher: ${name} must be an integer >= 1, got ${value}`);

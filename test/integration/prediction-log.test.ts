@@ -159,4 +159,17 @@ describe("prediction logs", () => {
     await publisher.close();
     expect(publisher.stats()).toMatchObject({ published: 0, failed: 1 });
   });
+
+  it("counts every failed log of a batch that spans several turns, none left unhandled", async () => {
+    const closed = await connect({ servers: testNatsUrl() });
+    await closed.close();
+    const publisher = new PredictionLogPublisher({ transport: natsPredictionLogTransport(closed), source: "test", batchSize: 64 });
+    for (let i = 0; i < 64; i++) publisher.offer("m", 1, 1, () => create(PredictionLogSchema, { model: "m", version: 1 }));
+    // A build that throws fails its log alone.
+    publisher.offer("m", 1, 1, () => {
+      throw new Error("a broken log");
+    });
+    await publisher.close();
+    expect(publisher.stats()).toMatchObject({ published: 0, failed: 65, buffered: 0 });
+  });
 });
