@@ -52,7 +52,7 @@ export async function measureInTurn(servers: readonly LoadedServer[], job: InTur
  * One unmeasured load per server, at c=64 for a full point: V8 optimizes a
  * function only after enough calls, and a c=1 point's own warm-up makes
  * too few of them for the replica's longer path (docs/performance.md,
- * "Measured warm, in turn").
+ * "Measured warm, in turn, on an idle box").
  */
 export async function warmUp(servers: readonly LoadedServer[], job: Omit<InTurnJob, "rounds" | "concurrency">): Promise<void> {
   for (const server of servers) {
